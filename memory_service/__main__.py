@@ -1,0 +1,3 @@
+from memory_service.cli import main
+
+raise SystemExit(main())

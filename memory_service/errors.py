@@ -1,0 +1,152 @@
+"""One error base class, mapped to one JSON envelope:
+`{"error": {"code": "...", "message": "...", "details": ...}}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class MemoryServiceError(Exception):
+    """Base of every error a request can end with; subclasses fix the status and code."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Any = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.headers = headers
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(MemoryServiceError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(MemoryServiceError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(MemoryServiceError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(MemoryServiceError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(MemoryServiceError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(MemoryServiceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class InvalidInput(MemoryServiceError):
+    status_code = 422
+    code = "validation_error"
+
+
+class RateLimited(MemoryServiceError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class ServiceUnavailable(MemoryServiceError):
+    status_code = 503
+    code = "unavailable"
+
+
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def envelope(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": jsonable_encoder(details)}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Drop `input` and `ctx`: they can echo a whole request body (and any secret in it) back.
+    return [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MemoryServiceError)
+    async def _service_error(_: Request, exc: MemoryServiceError) -> JSONResponse:
+        return envelope(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
+        return envelope(422, "validation_error", f"{where}: {first['msg']}", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _CODES_BY_STATUS.get(exc.status_code, "http_error")
+        headers = dict(exc.headers) if exc.headers else None
+        return envelope(exc.status_code, code, str(exc.detail), None, headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(_: Request, exc: DBAPIError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.orig)
+        return envelope(
+            503,
+            "database_unavailable",
+            "the database is not reachable right now; retry shortly",
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return envelope(500, "internal_error", "internal error; the request changed nothing")

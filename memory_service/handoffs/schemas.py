@@ -1,0 +1,129 @@
+"""Request and response shapes of /v1/handoffs and /v1/inbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memory_service.names import ProjectSlug, WorktreeName
+
+Visibility = Literal["team", "project"]
+Meta = Field(default=None, max_length=500)
+
+
+class HandoffCreate(BaseModel):
+    """A handoff as JSON. Fields left out fall back to the body's YAML front matter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    project: ProjectSlug
+    body: str = Field(min_length=1, description="The markdown, optionally with YAML front matter")
+    recipient: WorktreeName | None = Field(
+        default=None, description="Worktree basename; default: front matter `to`, else `sender`"
+    )
+    sender: str | None = Meta
+    topic: str | None = Meta
+    tool: str | None = Meta
+    branch: str | None = Meta
+    head: str | None = Meta
+    session_id: str | None = Meta
+    visibility: Visibility | None = None
+
+
+class LearningBrief(BaseModel):
+    id: uuid.UUID
+    kind: str
+    text: str
+
+
+class HandoffCreated(BaseModel):
+    id: uuid.UUID
+    sentinel: str
+    project: str
+    recipient: str
+    created_at: datetime
+    learnings: list[LearningBrief]
+    redactions: int
+    warnings: list[str]
+    duplicate: bool = Field(
+        default=False,
+        description="True when this request returned an existing handoff (same Idempotency-Key, "
+        "or the same body still unread by the same recipient) instead of storing a new one",
+    )
+
+
+class HandoffSummary(BaseModel):
+    id: uuid.UUID
+    sentinel: str
+    project: str
+    recipient: str
+    sender: str | None
+    topic: str | None
+    tool: str | None
+    branch: str | None
+    head: str | None
+    session_id: str | None
+    visibility: Visibility
+    status: Literal["unread", "read"]
+    created_at: datetime
+    received_at: datetime
+    claimed_at: datetime | None
+    claimed_by: str | None
+
+
+class Handoff(HandoffSummary):
+    body: str
+    front_matter: dict[str, Any]
+    files: list[str]
+    commands: list[str]
+    redactions: int
+    warnings: list[str]
+    learnings: list[LearningBrief]
+
+
+class HandoffPage(BaseModel):
+    items: list[HandoffSummary]
+    next_cursor: str | None
+
+
+class Drift(BaseModel):
+    branch: bool
+    head: bool
+    handoff_branch: str | None
+    claim_branch: str | None
+    handoff_head: str | None
+    claim_head: str | None
+
+
+class Delivery(BaseModel):
+    """A handoff as delivered to a session: the body plus what to check before trusting it."""
+
+    id: uuid.UUID
+    sentinel: str
+    project: str
+    recipient: str
+    sender: str | None
+    topic: str | None
+    tool: str | None
+    branch: str | None
+    head: str | None
+    created_at: datetime
+    body: str
+    drift: Drift | None = None
+
+
+class Inbox(BaseModel):
+    handoffs: list[Delivery]
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project: ProjectSlug
+    worktree: WorktreeName
+    branch: str | None = Meta
+    head: str | None = Meta
+    session_id: str | None = Meta

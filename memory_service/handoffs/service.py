@@ -1,0 +1,341 @@
+"""Writing, reading and deleting handoffs. A write turns the markdown into typed, redacted,
+embedded learnings and stores the handoff and its learnings in the request's one transaction."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.auth.service import Principal
+from memory_service.embeddings import Embedder
+from memory_service.errors import BadRequest, Conflict, InvalidInput, NotFound, PayloadTooLarge
+from memory_service.handoffs.parsing import parse_handoff
+from memory_service.handoffs.redaction import redact
+from memory_service.handoffs.sanitize import sanitize_text
+from memory_service.handoffs.schemas import HandoffCreate
+from memory_service.handoffs.sentinel import sentinel_for
+from memory_service.ids import new_id
+from memory_service.models import Handoff, Learning, Project
+from memory_service.names import check_worktree
+from memory_service.projects import check_access, get_or_create_project
+from memory_service.recall.text import embedding_text
+
+_META_FIELDS = ("sender", "topic", "tool", "branch", "head", "session_id")
+# Front-matter keys that fill a field the request left out.
+_FRONT_MATTER_KEYS = {
+    "sender": ("from",),
+    "recipient": ("to",),
+    "topic": ("topic", "name"),
+    "tool": ("session_tool", "tool"),
+    "branch": ("branch",),
+    "head": ("head",),
+    "session_id": ("session_id",),
+    "visibility": ("visibility",),
+}
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass
+class Stored:
+    handoff: Handoff
+    project: str
+    learnings: list[Learning]
+    duplicate: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _lock_key(*parts: str) -> int:
+    """A signed 64-bit advisory lock id for a tuple of strings."""
+    return int.from_bytes(
+        hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big", signed=True
+    )
+
+
+def _clean(value: Any, counts: dict[str, int]) -> str | None:
+    if value is None:
+        return None
+    cleaned, found = redact(sanitize_text(str(value)).strip())
+    for kind, n in found.items():
+        counts[kind] = counts.get(kind, 0) + n
+    return cleaned[:500] or None
+
+
+def _created_at(front_matter: dict[str, Any], warnings: list[str]) -> datetime:
+    raw = front_matter.get("created")
+    if raw:
+        try:
+            parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            warnings.append(
+                f"front matter `created` is not an ISO date ({str(raw)[:40]!r}); used arrival time"
+            )
+    return datetime.now(UTC)
+
+
+def _redaction_warning(counts: dict[str, int]) -> str:
+    kinds = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(counts.items()))
+    return f"redacted {sum(counts.values())} secret(s) before storing: {kinds}"
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidInput(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
+    return key
+
+
+async def create_handoff(
+    session: AsyncSession,
+    embedder: Embedder,
+    principal: Principal,
+    data: HandoffCreate,
+    *,
+    idempotency_key: str | None,
+    max_body_bytes: int,
+) -> Stored:
+    if len(data.body.encode()) > max_body_bytes:
+        raise PayloadTooLarge(
+            f"handoff body is over the {max_body_bytes}-byte limit; keep handoffs short and "
+            "point at files instead of pasting them",
+            details={"limit_bytes": max_body_bytes},
+        )
+    check_access(principal, data.project)
+    idempotency_key = check_idempotency_key(idempotency_key)
+    request_hash = _hash(json.dumps(data.model_dump(mode="json"), sort_keys=True))
+
+    counts: dict[str, int] = {}
+    body, found = redact(sanitize_text(data.body))
+    counts.update(found)
+    if not body.strip():
+        raise InvalidInput("handoff body is empty once control characters are removed")
+    parsed = parse_handoff(body)
+    warnings = list(parsed.warnings)
+    front_matter = parsed.front_matter
+
+    def pick(name: str) -> Any:
+        given = getattr(data, name)
+        if given is not None:
+            return given
+        for key in _FRONT_MATTER_KEYS[name]:
+            if front_matter.get(key) not in (None, ""):
+                return front_matter[key]
+        return None
+
+    meta = {name: _clean(pick(name), counts) for name in _META_FIELDS}
+    recipient = _clean(pick("recipient"), counts) or meta["sender"]
+    if recipient is None:
+        raise InvalidInput(
+            "recipient is required: pass `recipient`, front matter `to`, or `sender`"
+        )
+    try:
+        recipient = check_worktree(recipient)
+    except ValueError as exc:
+        raise InvalidInput(f"recipient: {exc}") from exc
+    visibility = pick("visibility") or "team"
+    if visibility not in ("team", "project"):
+        raise InvalidInput("visibility must be `team` or `project`")
+    created_at = _created_at(front_matter, warnings)
+    if counts:
+        warnings.append(_redaction_warning(counts))
+    if not parsed.learnings:
+        warnings.append("no learnings found: nothing from this handoff will show up in search")
+
+    # Embedding first, before any row lock is taken; one batched model call for the handoff.
+    vectors = await embedder.aencode([embedding_text(p.kind, p.text) for p in parsed.learnings])
+
+    project = await get_or_create_project(session, principal.team_id, data.project)
+    if idempotency_key is not None:
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"),
+            {"k": _lock_key(str(principal.team_id), "idem", idempotency_key)},
+        )
+        existing = await session.scalar(
+            select(Handoff).where(
+                Handoff.team_id == principal.team_id, Handoff.idempotency_key == idempotency_key
+            )
+        )
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise Conflict(
+                    "this Idempotency-Key was already used with a different request",
+                    details={"handoff_id": str(existing.id)},
+                )
+            return await _stored(session, existing, duplicate=True)
+
+    content_hash = _hash(body)
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:k)"),
+        {"k": _lock_key(str(principal.team_id), str(project.id), recipient, content_hash)},
+    )
+    twin = await session.scalar(
+        select(Handoff).where(
+            Handoff.team_id == principal.team_id,
+            Handoff.project_id == project.id,
+            Handoff.recipient == recipient,
+            Handoff.content_hash == content_hash,
+            Handoff.status == "unread",
+        )
+    )
+    if twin is not None:
+        stored = await _stored(session, twin, duplicate=True)
+        stored.warnings.append(
+            f"identical to unread handoff {twin.id} ({twin.sentinel}); nothing new was stored"
+        )
+        return stored
+
+    handoff_id = new_id()
+    handoff = Handoff(
+        team_id=principal.team_id,
+        id=handoff_id,
+        project_id=project.id,
+        recipient=recipient,
+        front_matter=front_matter,
+        body=body,
+        files=parsed.files,
+        commands=parsed.commands,
+        warnings=warnings,
+        redactions=sum(counts.values()),
+        sentinel=sentinel_for(handoff_id),
+        content_hash=content_hash,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash if idempotency_key else None,
+        visibility=visibility,
+        created_at=created_at,
+        **meta,
+    )
+    session.add(handoff)
+    learnings = [
+        Learning(
+            team_id=principal.team_id,
+            id=new_id(),
+            handoff_id=handoff_id,
+            project_id=project.id,
+            kind=item.kind,
+            text=item.text,
+            section=item.section,
+            position=item.position,
+            content_hash=_hash(" ".join(item.text.lower().split())),
+            embedding=vector.tolist(),
+            embedding_model=embedder.name,
+            visibility=visibility,
+            created_at=created_at,
+        )
+        for item, vector in zip(parsed.learnings, vectors, strict=True)
+    ]
+    session.add_all(learnings)
+    await session.flush()
+    return Stored(handoff=handoff, project=data.project, learnings=learnings, warnings=warnings)
+
+
+async def _stored(session: AsyncSession, handoff: Handoff, *, duplicate: bool) -> Stored:
+    learnings = list(
+        await session.scalars(
+            select(Learning)
+            .where(Learning.team_id == handoff.team_id, Learning.handoff_id == handoff.id)
+            .order_by(Learning.position)
+        )
+    )
+    slug = await session.scalar(
+        select(Project.slug).where(
+            Project.team_id == handoff.team_id, Project.id == handoff.project_id
+        )
+    )
+    return Stored(
+        handoff=handoff,
+        project=slug or "",
+        learnings=learnings,
+        duplicate=duplicate,
+        warnings=list(handoff.warnings),
+    )
+
+
+async def get_handoff(session: AsyncSession, principal: Principal, handoff_id: uuid.UUID) -> Stored:
+    handoff = await session.scalar(
+        select(Handoff).where(Handoff.team_id == principal.team_id, Handoff.id == handoff_id)
+    )
+    if handoff is None:
+        raise NotFound(f"no handoff {handoff_id}")
+    stored = await _stored(session, handoff, duplicate=False)
+    check_access_or_hide(principal, stored.project, handoff_id)
+    return stored
+
+
+def check_access_or_hide(principal: Principal, slug: str, handoff_id: uuid.UUID) -> None:
+    # A key limited to other projects learns nothing, not even that the handoff exists.
+    if principal.projects is not None and slug not in principal.projects:
+        raise NotFound(f"no handoff {handoff_id}")
+
+
+async def delete_handoff(
+    session: AsyncSession, principal: Principal, handoff_id: uuid.UUID
+) -> None:
+    stored = await get_handoff(session, principal, handoff_id)
+    # Learnings go with it (ON DELETE CASCADE on the composite foreign key).
+    await session.delete(stored.handoff)
+    await session.flush()
+
+
+def encode_cursor(received_at: datetime, handoff_id: uuid.UUID) -> str:
+    raw = json.dumps([received_at.isoformat(), str(handoff_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        when, ident = json.loads(raw)
+        return datetime.fromisoformat(when), uuid.UUID(ident)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest("invalid cursor; pass back `next_cursor` unchanged") from exc
+
+
+async def list_handoffs(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    project: str | None,
+    recipient: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[tuple[Handoff, str]], str | None]:
+    query = (
+        select(Handoff, Project.slug)
+        .join(Project, (Project.team_id == Handoff.team_id) & (Project.id == Handoff.project_id))
+        .where(Handoff.team_id == principal.team_id)
+    )
+    if project is not None:
+        query = query.where(Project.slug == project)
+    if principal.projects is not None:
+        query = query.where(Project.slug.in_(principal.projects))
+    if recipient is not None:
+        query = query.where(Handoff.recipient == recipient)
+    if status is not None:
+        query = query.where(Handoff.status == status)
+    if cursor is not None:
+        when, ident = decode_cursor(cursor)
+        query = query.where(
+            (Handoff.received_at < when) | ((Handoff.received_at == when) & (Handoff.id < ident))
+        )
+    query = query.order_by(Handoff.received_at.desc(), Handoff.id.desc()).limit(limit + 1)
+    rows = [(h, slug) for h, slug in (await session.execute(query)).all()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1][0]
+        next_cursor = encode_cursor(last.received_at, last.id)
+    return rows, next_cursor

@@ -1,0 +1,128 @@
+"""Inbox delivery: each unread handoff of a worktree goes to exactly one claim."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.auth.service import Principal
+from memory_service.handoffs.schemas import Delivery, Drift
+from memory_service.models import Handoff
+from memory_service.projects import check_access, find_project
+
+_MIN_SHA = 7
+
+
+def same_commit(a: str, b: str) -> bool:
+    """Short and full SHAs of one commit are the same commit; anything else compares as text."""
+    a, b = a.strip().lower(), b.strip().lower()
+    if a == b:
+        return True
+    short, full = sorted((a, b), key=len)
+    hexdigits = set("0123456789abcdef")
+    return len(short) >= _MIN_SHA and set(a + b) <= hexdigits and full.startswith(short)
+
+
+def drift(handoff: Handoff, branch: str | None, head: str | None) -> Drift:
+    return Drift(
+        branch=bool(branch and handoff.branch and branch != handoff.branch),
+        head=bool(head and handoff.head and not same_commit(head, handoff.head)),
+        handoff_branch=handoff.branch,
+        claim_branch=branch,
+        handoff_head=handoff.head,
+        claim_head=head,
+    )
+
+
+def delivery(handoff: Handoff, project: str, drift_: Drift | None = None) -> Delivery:
+    return Delivery(
+        id=handoff.id,
+        sentinel=handoff.sentinel,
+        project=project,
+        recipient=handoff.recipient,
+        sender=handoff.sender,
+        topic=handoff.topic,
+        tool=handoff.tool,
+        branch=handoff.branch,
+        head=handoff.head,
+        created_at=handoff.created_at,
+        body=handoff.body,
+        drift=drift_,
+    )
+
+
+async def peek(
+    session: AsyncSession, principal: Principal, project: str, worktree: str
+) -> list[Delivery]:
+    check_access(principal, project)
+    found = await find_project(session, principal.team_id, project)
+    if found is None:
+        return []
+    rows = await session.scalars(
+        select(Handoff)
+        .where(
+            Handoff.team_id == principal.team_id,
+            Handoff.project_id == found.id,
+            Handoff.recipient == worktree,
+            Handoff.status == "unread",
+        )
+        .order_by(Handoff.created_at, Handoff.id)
+    )
+    return [delivery(h, project) for h in rows]
+
+
+@dataclass(frozen=True)
+class Claim:
+    project: str
+    worktree: str
+    branch: str | None = None
+    head: str | None = None
+    session_id: str | None = None
+
+
+async def claim(session: AsyncSession, principal: Principal, request: Claim) -> list[Delivery]:
+    """Marks the worktree's unread handoffs read and returns them. FOR UPDATE SKIP LOCKED makes
+    concurrent claims (from any number of server processes) take disjoint sets: a handoff
+    another claim is taking is skipped, never delivered twice."""
+    check_access(principal, request.project)
+    found = await find_project(session, principal.team_id, request.project)
+    if found is None:
+        return []
+    claimer = request.session_id or f"key:{principal.prefix}"
+    result = await session.execute(
+        text(
+            """
+            UPDATE handoffs AS h
+               SET status = 'read', claimed_at = now(), claimed_by = :claimer,
+                   claim_branch = :branch, claim_head = :head
+              FROM (SELECT team_id, id FROM handoffs
+                     WHERE team_id = :team AND project_id = :project
+                       AND recipient = :worktree AND status = 'unread'
+                     ORDER BY created_at, id
+                     FOR UPDATE SKIP LOCKED) AS picked
+             WHERE h.team_id = picked.team_id AND h.id = picked.id
+            RETURNING h.id
+            """
+        ),
+        {
+            "claimer": claimer[:500],
+            "branch": request.branch,
+            "head": request.head,
+            "team": principal.team_id,
+            "project": found.id,
+            "worktree": request.worktree,
+        },
+    )
+    ids: list[uuid.UUID] = [row[0] for row in result]
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(Handoff)
+        .where(Handoff.team_id == principal.team_id, Handoff.id.in_(ids))
+        .order_by(Handoff.created_at, Handoff.id)
+        .execution_options(populate_existing=True)
+    )
+    return [delivery(h, request.project, drift(h, request.branch, request.head)) for h in rows]

@@ -1,0 +1,241 @@
+"""Every table of the service. Alembic migrations in `migrations/` are the only way they change.
+
+Every team-owned table carries `team_id` and leads its primary and foreign keys with it, so that
+rows of one team stay together and the tables can later be distributed by team (Citus) without
+a schema change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy import text as sql
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from memory_service.config import EMBEDDING_DIMENSIONS
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+LEARNING_KINDS = (
+    "decision",
+    "mistake",
+    "pattern",
+    "assumption",
+    "discovery",
+    "next_step",
+    "status",
+    "note",
+)
+VISIBILITIES = ("team", "project")
+HANDOFF_STATUSES = ("unread", "read")
+# The text search configuration of `learnings.tsv`; search must use the same one.
+TS_CONFIG = "english"
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (PrimaryKeyConstraint("team_id", "id"),)
+
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey("teams.id", ondelete="CASCADE"))
+    id: Mapped[uuid.UUID] = mapped_column(UUID)
+    name: Mapped[str | None] = mapped_column(Text)
+    # The public, non-secret part of the key, used to find the row; only a hash of the whole
+    # key is stored.
+    prefix: Mapped[str] = mapped_column(Text, unique=True)
+    key_hash: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    # None: every project of the team.
+    projects: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (PrimaryKeyConstraint("team_id", "id"), UniqueConstraint("team_id", "slug"))
+
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey("teams.id", ondelete="CASCADE"))
+    id: Mapped[uuid.UUID] = mapped_column(UUID)
+    slug: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        PrimaryKeyConstraint("team_id", "id"),
+        ForeignKeyConstraint(
+            ["team_id", "project_id"], ["projects.team_id", "projects.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint(_in("status", HANDOFF_STATUSES), name="status"),
+        CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
+        # What a start-up claim scans: the unread handoffs of one worktree, oldest first.
+        Index(
+            "ix_handoffs_inbox",
+            "team_id",
+            "project_id",
+            "recipient",
+            "created_at",
+            postgresql_where=sql("status = 'unread'"),
+        ),
+        Index("ix_handoffs_listing", "team_id", "project_id", "received_at", "id"),
+        Index(
+            "uq_handoffs_idempotency_key",
+            "team_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=sql("idempotency_key IS NOT NULL"),
+        ),
+        Index("ix_handoffs_content_hash", "team_id", "project_id", "recipient", "content_hash"),
+    )
+
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    id: Mapped[uuid.UUID] = mapped_column(UUID)
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    sender: Mapped[str | None] = mapped_column(Text)
+    recipient: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(Text)
+    tool: Mapped[str | None] = mapped_column(Text)
+    session_id: Mapped[str | None] = mapped_column(Text)
+    branch: Mapped[str | None] = mapped_column(Text)
+    head: Mapped[str | None] = mapped_column(Text)
+    front_matter: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
+    body: Mapped[str] = mapped_column(Text)
+    # Pointers the handoff carries that are not embedded: file paths and verification commands.
+    files: Mapped[list[str]] = mapped_column(JSONB, server_default=sql("'[]'::jsonb"))
+    commands: Mapped[list[str]] = mapped_column(JSONB, server_default=sql("'[]'::jsonb"))
+    warnings: Mapped[list[str]] = mapped_column(JSONB, server_default=sql("'[]'::jsonb"))
+    redactions: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    sentinel: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    # Hash of the request an idempotency key was first used with, to refuse a reuse with
+    # another body.
+    request_hash: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=sql("'unread'"))
+    visibility: Mapped[str] = mapped_column(Text, server_default=sql("'team'"))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    claim_branch: Mapped[str | None] = mapped_column(Text)
+    claim_head: Mapped[str | None] = mapped_column(Text)
+    # When the handoff was written (front matter `created`, else arrival).
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Learning(Base):
+    __tablename__ = "learnings"
+    __table_args__ = (
+        PrimaryKeyConstraint("team_id", "id"),
+        ForeignKeyConstraint(
+            ["team_id", "handoff_id"], ["handoffs.team_id", "handoffs.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["team_id", "project_id"], ["projects.team_id", "projects.id"], ondelete="CASCADE"
+        ),
+        # Only the pointer is cleared when the canonical row goes; team_id must stay.
+        ForeignKeyConstraint(
+            ["team_id", "canonical_id"],
+            ["learnings.team_id", "learnings.id"],
+            ondelete="SET NULL (canonical_id)",
+        ),
+        CheckConstraint(_in("kind", LEARNING_KINDS), name="kind"),
+        CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
+        Index("ix_learnings_team_id_project_id_kind", "team_id", "project_id", "kind"),
+        Index("ix_learnings_team_id_handoff_id", "team_id", "handoff_id"),
+        Index("ix_learnings_team_id_content_hash", "team_id", "kind", "content_hash"),
+        Index("ix_learnings_team_id_canonical_id", "team_id", "canonical_id"),
+        Index(
+            "ix_learnings_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_with={"m": 16, "ef_construction": 64},
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+        Index("ix_learnings_tsv", "tsv", postgresql_using="gin"),
+    )
+
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    id: Mapped[uuid.UUID] = mapped_column(UUID)
+    handoff_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    kind: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    section: Mapped[str] = mapped_column(Text, server_default=sql("''"))
+    position: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
+    embedding_model: Mapped[str] = mapped_column(Text)
+    tsv: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(f"to_tsvector('{TS_CONFIG}'::regconfig, text)", persisted=True)
+    )
+    # Set when this learning repeats an earlier one (same kind, near-identical meaning):
+    # search shows the canonical learning once, with its occurrences.
+    canonical_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    occurrences: Mapped[int] = mapped_column(Integer, server_default=sql("1"))
+    visibility: Mapped[str] = mapped_column(Text, server_default=sql("'team'"))
+    flagged: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        PrimaryKeyConstraint("team_id", "id"),
+        Index("ix_audit_events_team_id_created_at", "team_id", "created_at"),
+    )
+
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey("teams.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
+    key_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    action: Mapped[str] = mapped_column(Text)
+    target_type: Mapped[str | None] = mapped_column(Text)
+    target_id: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,24 @@
+"""What one running app holds: settings, database engine, sessions, embedder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from memory_service.config import Settings
+from memory_service.db import EmbeddedPostgres
+from memory_service.embeddings import Embedder
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    embedder: Embedder
+    registry: CollectorRegistry
+    engine: AsyncEngine | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    embedded: EmbeddedPostgres | None = None
+    database_url: str | None = None
+    admin_key_created: bool = field(default=False)

@@ -1,0 +1,172 @@
+"""API keys: 401 without a valid key, 403 without the scope, one team never sees another's
+rows, the CLI creates keys, and the first start bootstraps an admin key."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psycopg
+from asgi_lifespan import LifespanManager
+
+from memory_service.app import create_app
+from memory_service.config import Settings
+from memory_service.db import libpq_url
+from memory_service.embeddings import Embedder
+from tests.conftest import MakeKey, auth
+
+PROJECT = "github.com/acme/widgets"
+HANDOFF = {"project": PROJECT, "recipient": "widgets", "body": "## Decisions\n- Use Postgres."}
+
+
+async def test_missing_wrong_and_malformed_keys_are_401(
+    client: httpx.AsyncClient, make_key: MakeKey
+) -> None:
+    key = await make_key()
+    cases = [
+        {},
+        {"Authorization": "Bearer mem_deadbeef_not-a-real-secret"},
+        {"Authorization": f"Bearer {key}x"},
+        {"Authorization": f"Basic {key}"},
+        {"Authorization": "Bearer"},
+    ]
+    for headers in cases:
+        response = await client.get("/v1/handoffs", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["error"]["code"] == "unauthorized"
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert (await client.get("/v1/handoffs", headers=auth(key))).status_code == 200
+
+
+async def test_revoked_key_is_401(
+    client: httpx.AsyncClient, make_key: MakeKey, settings: Settings
+) -> None:
+    key = await make_key()
+    assert (await client.get("/v1/handoffs", headers=auth(key))).status_code == 200
+    assert settings.database_url
+    with psycopg.connect(libpq_url(settings.database_url)) as conn:
+        conn.execute("UPDATE api_keys SET revoked_at = now()")
+    assert (await client.get("/v1/handoffs", headers=auth(key))).status_code == 401
+
+
+async def test_missing_scope_is_403(client: httpx.AsyncClient, make_key: MakeKey) -> None:
+    reader = await make_key(scopes="read")
+    writer = await make_key(scopes="write")
+    denied = await client.post("/v1/handoffs", json=HANDOFF, headers=auth(reader))
+    assert denied.status_code == 403
+    assert denied.json()["error"] == {
+        "code": "forbidden",
+        "message": "this API key lacks the `write` scope",
+        "details": {"scope": "write"},
+    }
+    created = await client.post("/v1/handoffs", json=HANDOFF, headers=auth(writer))
+    assert created.status_code == 201
+    assert (await client.get("/v1/handoffs", headers=auth(writer))).status_code == 403
+    assert (await client.get("/v1/handoffs", headers=auth(reader))).status_code == 200
+
+
+async def test_teams_never_see_each_other(client: httpx.AsyncClient, make_key: MakeKey) -> None:
+    alpha = await make_key(team="alpha")
+    beta = await make_key(team="beta")
+    created = (await client.post("/v1/handoffs", json=HANDOFF, headers=auth(alpha))).json()
+    hid = created["id"]
+
+    assert (await client.get(f"/v1/handoffs/{hid}", headers=auth(alpha))).status_code == 200
+    assert (await client.get(f"/v1/handoffs/{hid}", headers=auth(beta))).status_code == 404
+    assert (await client.delete(f"/v1/handoffs/{hid}", headers=auth(beta))).status_code == 404
+    listing = (await client.get("/v1/handoffs", headers=auth(beta))).json()
+    assert listing["items"] == []
+    inbox = await client.get(
+        "/v1/inbox", params={"project": PROJECT, "worktree": "widgets"}, headers=auth(beta)
+    )
+    assert inbox.json()["handoffs"] == []
+    claim = await client.post(
+        "/v1/inbox/claim", json={"project": PROJECT, "worktree": "widgets"}, headers=auth(beta)
+    )
+    assert claim.json()["handoffs"] == []
+    # Beta's claim took nothing: alpha's handoff is still unread.
+    peek = await client.get(
+        "/v1/inbox", params={"project": PROJECT, "worktree": "widgets"}, headers=auth(alpha)
+    )
+    assert [h["id"] for h in peek.json()["handoffs"]] == [hid]
+
+
+def test_cli_creates_a_key_printed_once(settings: Settings) -> None:
+    env = {**os.environ, "MEMORY_DATABASE_URL": str(settings.database_url)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "memory_service",
+            "keys",
+            "create",
+            "--team",
+            "cli-team",
+            "--scopes",
+            "read,write",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    key = result.stdout.strip()
+    assert key.startswith("mem_")
+    assert "shown only this once" in result.stderr
+    with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
+        row = conn.execute(
+            "SELECT k.scopes, k.key_hash FROM api_keys k JOIN teams t ON t.id = k.team_id "
+            "WHERE t.name = 'cli-team'"
+        ).fetchone()
+    assert row is not None
+    assert row[0] == ["read", "write"]
+    assert key not in row[1]  # only a hash is stored
+
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "memory_service",
+            "keys",
+            "create",
+            "--team",
+            "x",
+            "--scopes",
+            "read,root",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2
+    assert "scopes must be" in bad.stderr
+
+
+async def test_first_start_bootstraps_admin_key(
+    settings: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    boot = settings.model_copy(update={"bootstrap_admin_key": True, "data_dir": tmp_path / "d"})
+    app = create_app(boot, embedder=embedder)
+    async with LifespanManager(app):
+        key_file = boot.data_dir / "admin_key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        key = key_file.read_text().strip()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/v1/handoffs", headers=auth(key))).status_code == 200
+            assert (
+                await client.post("/v1/handoffs", json=HANDOFF, headers=auth(key))
+            ).status_code == 201
+    # A second start on the same database creates nothing new.
+    again = create_app(boot, embedder=embedder)
+    async with LifespanManager(again):
+        pass
+    assert key_file.read_text().strip() == key
+    with psycopg.connect(libpq_url(str(boot.database_url))) as conn:
+        assert conn.execute("SELECT count(*) FROM api_keys").fetchone() == (1,)

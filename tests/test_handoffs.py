@@ -1,0 +1,460 @@
+"""Writing handoffs: both request forms, learnings, front matter, idempotency, limits, hygiene,
+redaction and atomicity."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from asgi_lifespan import LifespanManager
+
+from memory_service.app import create_app
+from memory_service.config import Settings
+from memory_service.db import libpq_url
+from memory_service.embeddings import Embedder
+from tests.conftest import MakeKey, auth
+
+PROJECT = "github.com/acme/widgets"
+DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev_eval.json"
+BODY = """---
+from: claude-code (session 3)
+to: widgets
+topic: Cache layer
+branch: feat/cache
+head: 9e3b43ec0b66ab9c231122757aa573d80c0526a8
+created: 2026-01-12T17:42:09Z
+session_tool: claude-code
+session_id: abc-123
+dirty_files_count: 2
+reviewer: sam
+---
+
+# Cache layer
+
+## Decisions
+- Cache entries expire after 5 minutes; longer TTLs served stale prices.
+- Keys are namespaced by tenant id.
+
+## What NOT to do
+- Don't cache error responses; a 502 got pinned for five minutes.
+
+## Verification
+```
+pytest tests/test_cache.py
+```
+
+## Files Modified
+- `src/cache.py`
+"""
+
+
+def count(url: str, table: str) -> int:
+    with psycopg.connect(libpq_url(url)) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.fixture
+async def key(make_key: MakeKey) -> str:
+    return await make_key()
+
+
+async def test_write_json_splits_into_typed_learnings(
+    client: httpx.AsyncClient, key: str, settings: Settings
+) -> None:
+    response = await client.post(
+        "/v1/handoffs", json={"project": PROJECT, "body": BODY}, headers=auth(key)
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["project"] == PROJECT
+    assert created["recipient"] == "widgets"
+    assert created["created_at"].startswith("2026-01-12T17:42:09")
+    assert re.fullmatch(r"[a-z]+-[a-z]+-\d\d", created["sentinel"])
+    kinds = [(item["kind"], item["text"]) for item in created["learnings"]]
+    assert ("decision", "Keys are namespaced by tenant id.") in kinds
+    assert ("mistake", "Don't cache error responses; a 502 got pinned for five minutes.") in kinds
+    assert not any("pytest" in t or "src/cache.py" in t for _, t in kinds)
+    assert created["duplicate"] is False
+
+    stored = (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).json()
+    assert stored["body"] == BODY
+    assert stored["sentinel"] == created["sentinel"]
+    assert stored["sender"] == "claude-code (session 3)"
+    assert stored["tool"] == "claude-code"
+    assert stored["session_id"] == "abc-123"
+    assert stored["branch"] == "feat/cache"
+    assert stored["front_matter"]["reviewer"] == "sam"  # unknown fields kept
+    assert stored["front_matter"]["dirty_files_count"] == 2
+    assert "src/cache.py" in stored["files"]
+    assert any("pytest tests/test_cache.py" in c for c in stored["commands"])
+    assert stored["status"] == "unread"
+    assert count(str(settings.database_url), "learnings") == len(created["learnings"])
+
+
+async def test_write_markdown_form(client: httpx.AsyncClient, key: str) -> None:
+    response = await client.post(
+        "/v1/handoffs",
+        params={"project": PROJECT},
+        content=BODY.encode(),
+        headers={**auth(key), "Content-Type": "text/markdown; charset=utf-8"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["recipient"] == "widgets"
+    missing = await client.post(
+        "/v1/handoffs",
+        content=b"## Decisions\n- x",
+        headers={**auth(key), "Content-Type": "text/markdown"},
+    )
+    assert missing.status_code == 422
+    assert "project" in missing.json()["error"]["message"]
+
+
+async def test_explicit_fields_override_front_matter(client: httpx.AsyncClient, key: str) -> None:
+    response = await client.post(
+        "/v1/handoffs",
+        json={"project": PROJECT, "body": BODY, "recipient": "widgets-2", "branch": "main"},
+        headers=auth(key),
+    )
+    created = response.json()
+    assert created["recipient"] == "widgets-2"
+    stored = (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).json()
+    assert stored["branch"] == "main"
+
+
+async def test_malformed_front_matter_kept_with_warning(
+    client: httpx.AsyncClient, key: str
+) -> None:
+    body = "---\nfrom: [unclosed\nto: x: y: z\n---\n## Decisions\n- Keep the body anyway.\n"
+    response = await client.post(
+        "/v1/handoffs",
+        json={"project": PROJECT, "recipient": "widgets", "body": body},
+        headers=auth(key),
+    )
+    assert response.status_code == 201
+    created = response.json()
+    assert any("front matter" in w for w in created["warnings"])
+    stored = (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).json()
+    assert stored["body"] == body
+    assert stored["front_matter"] == {}
+
+
+async def test_recipient_defaults_to_sender_else_422(
+    client: httpx.AsyncClient, key: str, settings: Settings
+) -> None:
+    ok = await client.post(
+        "/v1/handoffs",
+        json={"project": PROJECT, "sender": "widgets", "body": "Just a note."},
+        headers=auth(key),
+    )
+    assert ok.status_code == 201
+    assert ok.json()["recipient"] == "widgets"
+    bad = await client.post(
+        "/v1/handoffs", json={"project": PROJECT, "body": "No one to send to."}, headers=auth(key)
+    )
+    assert bad.status_code == 422
+    assert count(str(settings.database_url), "handoffs") == 1
+
+
+async def test_idempotency_key(client: httpx.AsyncClient, key: str, settings: Settings) -> None:
+    payload = {"project": PROJECT, "recipient": "widgets", "body": BODY}
+    headers = {**auth(key), "Idempotency-Key": "write-1"}
+    first = await client.post("/v1/handoffs", json=payload, headers=headers)
+    again = await client.post("/v1/handoffs", json=payload, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["duplicate"] is True
+    assert again.json()["learnings"] == first.json()["learnings"]
+    conflict = await client.post(
+        "/v1/handoffs", json={**payload, "body": BODY + "\n- more"}, headers=headers
+    )
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "conflict"
+    assert count(str(settings.database_url), "handoffs") == 1
+
+
+async def test_concurrent_retries_with_one_key_store_one_handoff(
+    client: httpx.AsyncClient, key: str, settings: Settings
+) -> None:
+    payload = {"project": PROJECT, "recipient": "widgets", "body": BODY}
+    headers = {**auth(key), "Idempotency-Key": "retry-storm"}
+    responses = await asyncio.gather(
+        *[client.post("/v1/handoffs", json=payload, headers=headers) for _ in range(6)]
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert count(str(settings.database_url), "handoffs") == 1
+
+
+async def test_identical_body_is_a_flagged_duplicate_while_unread(
+    client: httpx.AsyncClient, key: str, settings: Settings
+) -> None:
+    payload = {"project": PROJECT, "recipient": "widgets", "body": BODY}
+    first = (await client.post("/v1/handoffs", json=payload, headers=auth(key))).json()
+    second = (await client.post("/v1/handoffs", json=payload, headers=auth(key))).json()
+    assert second["id"] == first["id"]
+    assert second["duplicate"] is True
+    assert any("identical" in w for w in second["warnings"])
+    # To another recipient it is a new handoff.
+    other = (
+        await client.post(
+            "/v1/handoffs", json={**payload, "recipient": "widgets-2"}, headers=auth(key)
+        )
+    ).json()
+    assert other["id"] != first["id"]
+    # Once read, the same text again is a new delivery.
+    await client.post(
+        "/v1/inbox/claim", json={"project": PROJECT, "worktree": "widgets"}, headers=auth(key)
+    )
+    third = (await client.post("/v1/handoffs", json=payload, headers=auth(key))).json()
+    assert third["id"] != first["id"]
+    assert third["duplicate"] is False
+    assert count(str(settings.database_url), "handoffs") == 3
+
+
+async def test_body_over_limit_is_413(
+    settings: Settings, embedder: Embedder, make_key: MakeKey
+) -> None:
+    small = settings.model_copy(update={"max_body_bytes": 2048})
+    app = create_app(small, embedder=embedder)
+    key = await make_key()
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            big = "## Notes\n" + "- word\n" * 400
+            for response in (
+                await client.post(
+                    "/v1/handoffs",
+                    json={"project": PROJECT, "recipient": "w", "body": big},
+                    headers=auth(key),
+                ),
+                await client.post(
+                    "/v1/handoffs",
+                    params={"project": PROJECT, "recipient": "w"},
+                    content=("x" * 10_000).encode(),
+                    headers={**auth(key), "Content-Type": "text/markdown"},
+                ),
+            ):
+                assert response.status_code == 413
+                assert response.json()["error"]["code"] == "payload_too_large"
+            ok = await client.post(
+                "/v1/handoffs",
+                json={"project": PROJECT, "recipient": "w", "body": "- fits"},
+                headers=auth(key),
+            )
+            assert ok.status_code == 201
+    assert count(str(settings.database_url), "handoffs") == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("project", "../../etc/passwd"),
+        ("project", "github.com/acme/../secrets"),
+        ("project", " github.com/acme/widgets"),
+        ("project", "github.com/acme/widgets "),
+        ("project", "github.com/acme\x00/widgets"),
+        ("project", "github.com/ac me/widgets"),
+        ("project", ""),
+        ("recipient", "../widgets"),
+        ("recipient", "a/b"),
+        ("recipient", " widgets"),
+        ("recipient", "widgets\n"),
+        ("recipient", "wid\x1b[31mgets"),
+        ("recipient", ".."),
+    ],
+)
+async def test_bad_names_are_422_and_store_nothing(
+    client: httpx.AsyncClient, key: str, settings: Settings, field: str, value: str
+) -> None:
+    payload: dict[str, Any] = {
+        "project": PROJECT,
+        "recipient": "widgets",
+        "body": "- a",
+        field: value,
+    }
+    response = await client.post("/v1/handoffs", json=payload, headers=auth(key))
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert field in error["message"]
+    assert count(str(settings.database_url), "handoffs") == 0
+    assert count(str(settings.database_url), "projects") == 0
+
+
+async def test_ansi_and_control_characters_are_stripped(
+    client: httpx.AsyncClient, key: str
+) -> None:
+    body = "## Gotchas\n- \x1b[31mred\x1b[0m text\x07 with a bell\x00 and NUL\r\n"
+    created = (
+        await client.post(
+            "/v1/handoffs",
+            json={"project": PROJECT, "recipient": "widgets", "body": body, "topic": "t\x1b[1mx"},
+            headers=auth(key),
+        )
+    ).json()
+    stored = (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).json()
+    for text in (stored["body"], stored["topic"], created["learnings"][0]["text"]):
+        assert "\x1b" not in text and "\x07" not in text and "\x00" not in text and "\r" not in text
+    assert created["learnings"][0]["text"] == "red text with a bell and NUL"
+
+
+async def test_bad_json_and_media_types(client: httpx.AsyncClient, key: str) -> None:
+    broken = await client.post(
+        "/v1/handoffs",
+        content=b"{not json",
+        headers={**auth(key), "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 422
+    assert broken.json()["error"]["code"] == "validation_error"
+    unknown = await client.post(
+        "/v1/handoffs", json={"project": PROJECT, "body": "x", "colour": "red"}, headers=auth(key)
+    )
+    assert unknown.status_code == 422
+    xml = await client.post(
+        "/v1/handoffs", content=b"<a/>", headers={**auth(key), "Content-Type": "application/xml"}
+    )
+    assert xml.status_code == 415
+    assert xml.json()["error"]["code"] == "unsupported_media_type"
+    bad_utf8 = await client.post(
+        "/v1/handoffs",
+        params={"project": PROJECT, "recipient": "w"},
+        content=b"\xff\xfe bad",
+        headers={**auth(key), "Content-Type": "text/markdown"},
+    )
+    assert bad_utf8.status_code == 422
+
+
+async def test_list_filters_and_cursor(client: httpx.AsyncClient, key: str) -> None:
+    ids = []
+    for i in range(5):
+        created = await client.post(
+            "/v1/handoffs",
+            json={"project": PROJECT, "recipient": f"w{i % 2}", "body": f"- item {i}"},
+            headers=auth(key),
+        )
+        ids.append(created.json()["id"])
+    await client.post(
+        "/v1/handoffs",
+        json={"project": "github.com/acme/other", "recipient": "w0", "body": "- other"},
+        headers=auth(key),
+    )
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"project": PROJECT, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/v1/handoffs", params=params, headers=auth(key))).json()
+        seen += [h["id"] for h in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+    w0 = (
+        await client.get(
+            "/v1/handoffs", params={"project": PROJECT, "recipient": "w0"}, headers=auth(key)
+        )
+    ).json()
+    assert len(w0["items"]) == 3
+    unread = (
+        await client.get("/v1/handoffs", params={"status": "unread"}, headers=auth(key))
+    ).json()
+    assert len(unread["items"]) == 6
+    bad = await client.get("/v1/handoffs", params={"cursor": "nope"}, headers=auth(key))
+    assert bad.status_code == 400
+    bad_limit = await client.get("/v1/handoffs", params={"limit": 0}, headers=auth(key))
+    assert bad_limit.status_code == 422
+
+
+async def test_delete_removes_learnings(
+    client: httpx.AsyncClient, key: str, settings: Settings
+) -> None:
+    created = (
+        await client.post(
+            "/v1/handoffs", json={"project": PROJECT, "body": BODY}, headers=auth(key)
+        )
+    ).json()
+    assert count(str(settings.database_url), "learnings") > 0
+    assert (
+        await client.delete(f"/v1/handoffs/{created['id']}", headers=auth(key))
+    ).status_code == 204
+    assert count(str(settings.database_url), "learnings") == 0
+    assert (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).status_code == 404
+    assert (
+        await client.delete(f"/v1/handoffs/{created['id']}", headers=auth(key))
+    ).status_code == 404
+    assert (await client.get("/v1/handoffs/not-a-uuid", headers=auth(key))).status_code == 422
+
+
+class _BrokenEmbedder(Embedder):
+    def __init__(self, real: Embedder) -> None:
+        super().__init__()
+        self._model = real._model
+
+    def encode(self, texts: list[str]) -> Any:
+        raise RuntimeError("model crashed mid-batch")
+
+
+async def test_embedder_failure_is_503_and_leaves_nothing(
+    settings: Settings, embedder: Embedder, make_key: MakeKey
+) -> None:
+    key = await make_key()
+    app = create_app(settings, embedder=_BrokenEmbedder(embedder))
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.post(
+                "/v1/handoffs",
+                json={"project": "github.com/acme/new-project", "body": BODY},
+                headers={**auth(key), "Idempotency-Key": "k1"},
+            )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "embedding_unavailable"
+    url = str(settings.database_url)
+    assert (count(url, "handoffs"), count(url, "learnings"), count(url, "projects")) == (0, 0, 0)
+
+
+async def test_dev_set_secrets_never_reach_the_database(
+    client: httpx.AsyncClient, key: str, settings: Settings
+) -> None:
+    dataset = json.loads(DEV_SET.read_text())
+    redactions = 0
+    for handoff in dataset["handoffs"]:
+        response = await client.post(
+            "/v1/handoffs",
+            json={
+                "project": handoff["project"],
+                "recipient": handoff["worktree"],
+                "body": handoff["body"],
+            },
+            headers=auth(key),
+        )
+        assert response.status_code == 201, response.text
+        redactions += response.json()["redactions"]
+        for learning in response.json()["learnings"]:
+            assert not any(s in learning["text"] for s in dataset["secrets"])
+    assert redactions >= len(dataset["secrets"])
+    with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
+        columns = conn.execute(
+            """
+            SELECT table_name, column_name FROM information_schema.columns
+            WHERE table_schema = 'public'
+              AND data_type IN ('text', 'jsonb', 'ARRAY', 'character varying', 'tsvector')
+            """
+        ).fetchall()
+        assert len(columns) > 20
+        for table, column in columns:
+            for secret in dataset["secrets"]:
+                hit = conn.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE "{column}"::text LIKE %s',
+                    (f"%{secret}%",),
+                ).fetchone()
+                assert hit == (0,), (table, column, secret)

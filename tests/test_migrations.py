@@ -1,0 +1,73 @@
+"""The schema exists only through Alembic, migrations go both ways, and the models match."""
+
+from __future__ import annotations
+
+import psycopg
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, pool
+
+from memory_service import migrate
+from memory_service.db import libpq_url, sync_url
+from memory_service.models import Base
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(libpq_url(url)) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_upgrade_downgrade_upgrade(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    assert {"teams", "api_keys", "projects", "handoffs", "learnings", "audit_events"} <= _tables(
+        database_url
+    )
+    migrate.downgrade(database_url, "base")
+    assert _tables(database_url) <= {"alembic_version"}
+    migrate.upgrade(database_url)
+    assert "learnings" in _tables(database_url)
+
+
+def test_models_match_migrations(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_schema_details(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        ext = conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+        ).fetchone()
+        assert ext is not None
+        indexes = dict(
+            conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'learnings'"
+            ).fetchall()
+        )
+        assert "USING hnsw (embedding vector_cosine_ops)" in indexes["ix_learnings_embedding_hnsw"]
+        assert "USING gin (tsv)" in indexes["ix_learnings_tsv"]
+        assert "(team_id, project_id, kind)" in indexes["ix_learnings_team_id_project_id_kind"]
+        storage = conn.execute(
+            "SELECT attstorage FROM pg_attribute "
+            "WHERE attrelid = 'learnings'::regclass AND attname = 'embedding'"
+        ).fetchone()
+        assert storage == ("p",)
+        # Every team-owned table leads its primary key with team_id.
+        for table in ("api_keys", "projects", "handoffs", "learnings", "audit_events"):
+            first = conn.execute(
+                """
+                SELECT a.attname FROM pg_index i
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                WHERE i.indrelid = %s::regclass AND i.indisprimary
+                """,
+                (table,),
+            ).fetchone()
+            assert first == ("team_id",), table
