@@ -30,7 +30,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 eval: $(STAMP)
-	$(BIN)/memory-service eval ../shared/data/dev_eval.json --out bench/eval_dev.json
+	$(BIN)/memory-service eval tests/data/dev_eval.json --out bench/eval_dev.json
 
 clean-venv:
 	rm -rf $(VENV)

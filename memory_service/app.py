@@ -23,7 +23,9 @@ from memory_service.errors import install_error_handlers
 from memory_service.handoffs.routes import router as handoffs_router
 from memory_service.health.routes import router as health_router
 from memory_service.inbox.routes import router as inbox_router
+from memory_service.learnings.routes import router as learnings_router
 from memory_service.metrics import MetricsMiddleware
+from memory_service.recall.routes import router as recall_router
 from memory_service.state import AppState
 
 log = logging.getLogger(__name__)
@@ -106,4 +108,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(health_router)
     app.include_router(handoffs_router)
     app.include_router(inbox_router)
+    app.include_router(recall_router)
+    app.include_router(learnings_router)
     return app

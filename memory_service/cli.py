@@ -141,6 +141,13 @@ async def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(_: Settings, args: argparse.Namespace) -> int:
+    # Imported here: `memory-service run` should not pay for the evaluator's imports.
+    from memory_service.evaluation import run_cli
+
+    return run_cli(args)
+
+
 def _sync(
     fn: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]],
 ) -> Callable[[Settings, argparse.Namespace], int]:
@@ -172,6 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by its prefix")
     revoke.add_argument("prefix")
     revoke.set_defaults(func=_sync(_keys_revoke))
+
+    ev = sub.add_parser(
+        "eval",
+        help="measure search quality (recall@5, MRR@10, nDCG@10, latency) on a dataset",
+        description="Loads the dataset's handoffs and scores its queries in each search mode. "
+        "Default: a fresh in-process service on a temporary embedded PostgreSQL. With --url: "
+        "a running server, whose results then also include what the key's team already holds.",
+    )
+    ev.add_argument("dataset", help="evaluation dataset (JSON, format in DESIGN.md)")
+    ev.add_argument("--url", help="evaluate the server at this base URL instead")
+    ev.add_argument("--api-key", help="read+write key for --url")
+    ev.add_argument("--modes", default="hybrid,vector,text", help="comma list of search modes")
+    ev.add_argument("--k", type=int, default=10, help="results requested per search")
+    ev.add_argument("--out", help="also write the full report (per-query details) as JSON")
+    ev.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -21,7 +21,7 @@ from memory_service.embeddings import Embedder
 from tests.conftest import MakeKey, auth
 
 PROJECT = "github.com/acme/widgets"
-DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev_eval.json"
+DEV_SET = Path(__file__).resolve().parent / "data" / "dev_eval.json"
 BODY = """---
 from: claude-code (session 3)
 to: widgets

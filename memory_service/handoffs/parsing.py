@@ -67,7 +67,7 @@ _END = r"(?=$|[\s:;,(/—–!?]|\.(?:\s|$))"
 HEADING_RULES: Final[tuple[tuple[str, str], ...]] = (
     (rf"{_LEAD}files?{_END}", FILES),
     (
-        r"(?:how to |manual |final )?(?:verification|verify)"
+        rf"(?:how to |manual |final )?(?:verification|verify(?:ing)?){_END}"
         rf"|(?:useful |key |verification |test |build )?commands?{_END}",
         COMMANDS,
     ),
@@ -120,12 +120,14 @@ def clean_heading(heading: str) -> str:
     """Heading text without markup: `#`s, emphasis, emoji, numbering and a trailing colon."""
     text = _EMPHASIS.sub("", heading.strip().lstrip("#"))
     text = text.strip().strip("*_").strip()
-    while text and not (text[0].isalnum() or text[0] in _KEEP_AT_START):
-        text = text[1:]
-    text = _NUMBERING.sub("", text)
-    while text and not (text[-1].isalnum() or text[-1] in _KEEP_AT_END):
-        text = text[:-1]
-    return _SPACES.sub(" ", text).strip()
+    start = 0
+    while start < len(text) and not (text[start].isalnum() or text[start] in _KEEP_AT_START):
+        start += 1
+    text = _NUMBERING.sub("", text[start:])
+    end = len(text)
+    while end > 0 and not (text[end - 1].isalnum() or text[end - 1] in _KEEP_AT_END):
+        end -= 1
+    return _SPACES.sub(" ", text[:end]).strip()
 
 
 def _match_role(text: str, *, whole: bool = False) -> str | None:
@@ -258,14 +260,13 @@ def _yaml_problem(exc: Exception) -> str:
 # Markdown blocks
 # --------------------------------------------------------------------------------------------
 
-_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _SETEXT_H1 = re.compile(r"^ {0,3}=+[ \t]*$")
 _THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+]|\d{1,9}[.)])(?:[ \t]+(?P<text>.*))?$")
 _BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)(?P<text>[^*_]{1,80}?)(?::\s*)?(?:\*\*|__):?\s*$")
 _BLOCKQUOTE = re.compile(r"^ {0,3}(?:>[ \t]?)+")
-_HTML_COMMENT = re.compile(r"<!--[\s\S]*?-->")
 _CHECKBOX = re.compile(r"^\[(?P<mark>[ xX])\]\s+")
 _TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?$")
 _TABLE_CELL_SPLIT = re.compile(r"(?<!\\)\|")
@@ -359,6 +360,7 @@ class _BlockReader:
         self._list_gap = False  # a blank line since the last line of the current list
         self._table: list[str] = []
         self._fence: tuple[str, int, int] | None = None  # char, length, indent
+        self._fence_quoted = False  # opened inside a blockquote: its lines carry "> " too
         self._fence_lines: list[str] = []
         self._fence_start = 0
         self._line_number = 0
@@ -366,10 +368,11 @@ class _BlockReader:
     def feed(self, raw: str) -> None:
         self._line_number += 1
         line = raw.expandtabs(4)
+        unquoted = _BLOCKQUOTE.sub("", line)
         if self._fence is not None:
-            self._feed_fenced(line)
+            self._feed_fenced(unquoted if self._fence_quoted else line)
             return
-        line = _BLOCKQUOTE.sub("", line)
+        quoted, line = unquoted != line, unquoted
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
         if not stripped:
@@ -378,11 +381,12 @@ class _BlockReader:
             self._list_gap = bool(self._items)
             return
         if self._try_fence(line, indent):
+            self._fence_quoted = quoted
             return
         heading = _ATX_HEADING.match(line)
         if heading is not None:
             self._end_all()
-            self.blocks.append(_Heading(len(heading.group(1)), heading.group(2) or ""))
+            self.blocks.append(_Heading(len(heading.group(1)), _atx_text(heading.group(2))))
             return
         if _SETEXT_H1.match(line) and len(self._para) == 1 and not self._items:
             self.blocks.append(_Heading(1, self._para.pop()))
@@ -510,9 +514,33 @@ class _BlockReader:
         self._end_all()
 
 
+def _atx_text(raw: str | None) -> str:
+    """Heading text without the optional closing `#`s ("## Decisions ##")."""
+    text = (raw or "").strip()
+    without = text.rstrip("#")
+    if without != text and (not without or without[-1] in " \t"):
+        return without.strip()
+    return text
+
+
+def _strip_html_comments(text: str) -> str:
+    # str.find rather than a regex: `<!--[\s\S]*?-->` rescans to the end of the text for every
+    # unclosed `<!--`, which is quadratic on hostile input.
+    parts = []
+    pos = 0
+    while (start := text.find("<!--", pos)) != -1:
+        end = text.find("-->", start + 4)
+        if end == -1:
+            break
+        parts.append(text[pos:start])
+        pos = end + 3
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
 def _read_blocks(markdown: str) -> tuple[list[_Block], list[str]]:
     reader = _BlockReader()
-    for line in _HTML_COMMENT.sub("", markdown).split("\n"):
+    for line in _strip_html_comments(markdown).split("\n"):
         reader.feed(line)
     reader.finish()
     return reader.blocks, reader.warnings
@@ -530,8 +558,8 @@ _MAX_LABEL_WORDS = 4
 # A short line ending in ":" right before a list introduces it ("What changed, roughly in
 # order:"); it carries no knowledge of its own but may say what the list is.
 _MAX_LEAD_IN_CHARS = 80
+_MAX_PATH_CHARS = 300
 _LEADING_CODE_SPANS = re.compile(r"\s*`(?P<span>[^`]+)`\s*(?:,|&|\band\b)?")
-_PATH_LIKE = re.compile(r"^[\w.~-]*[/\\.][\w./\\*~-]*\w[\w*]*$|^[\w.-]+/$")
 
 
 def _label_kind(text: str) -> str | None:
@@ -542,18 +570,28 @@ def _label_kind(text: str) -> str | None:
     return role if role in KINDS else None
 
 
+def _is_path_like(token: str) -> bool:
+    """`src/app.py`, `README.md`, `assets/*.json`, `docs/`; not "e.g." or plain words."""
+    return (
+        0 < len(token) <= _MAX_PATH_CHARS
+        and not any(c.isspace() for c in token)
+        and ("/" in token or "." in token.strip("."))
+        and (token[-1].isalnum() or token[-1] in "*/_")
+    )
+
+
 def _leading_paths(text: str) -> list[str]:
     """File paths at the start of a files-section entry: "`a.py`, `b.py` (tests)" -> both."""
     text = text.lstrip("*_ ")
     spans: list[str] = []
-    rest = text
-    while (m := _LEADING_CODE_SPANS.match(rest)) is not None:
+    pos = 0
+    while (m := _LEADING_CODE_SPANS.match(text, pos)) is not None:
         spans.append(m.group("span").strip())
-        rest = rest[m.end() :]
+        pos = m.end()
     if spans:
         return [span for span in spans if span]
-    first = text.split(maxsplit=1)[0].rstrip(",:;") if text.split() else ""
-    return [first] if _PATH_LIKE.match(first) else []
+    first = text.split(maxsplit=1)[0].rstrip(",:;") if text.strip() else ""
+    return [first] if _is_path_like(first) else []
 
 
 def _leading_command(text: str) -> list[str]:
@@ -591,7 +629,7 @@ class _Collector:
     def code(self, text: str, role: str) -> None:
         if role == FILES:
             for line in text.splitlines():
-                if _PATH_LIKE.match(line.strip()):
+                if _is_path_like(line.strip()):
                     self.files.append(line.strip())
         elif text.strip():
             self.commands.append(text.strip("\n"))
@@ -675,7 +713,9 @@ def parse_handoff(markdown: str) -> ParsedHandoff:
                 and block.text.endswith(":")
                 and len(block.text) <= _MAX_LEAD_IN_CHARS
             ):
-                list_role = _match_role(block.text) or role
+                # A lead-in never turns a files or commands section into learnings.
+                is_metadata = role in (FILES, COMMANDS)
+                list_role = role if is_metadata else _match_role(block.text) or role
                 continue
             out.entry(block.text, role, section)
         elif isinstance(block, _List):

@@ -164,7 +164,7 @@ def _judge_email(m: re.Match[str]) -> str | None:
 # secret word must end the name, so `password_hash`, `token_count` and `max_tokens` never match.
 _SENSITIVE_NAME = (
     r"[A-Za-z0-9_.-]{0,64}?"
-    r"(?:passphrase|password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key"
+    r"(?:passphrase|password|passwd|secret(?:[_-]?key)?|token|api[_-]?key|apikey|access[_-]?key"
     r"|private[_-]?key|credentials?)"
 )
 

@@ -31,6 +31,9 @@ class HandoffCreate(BaseModel):
     head: str | None = Meta
     session_id: str | None = Meta
     visibility: Visibility | None = None
+    created_at: datetime | None = Field(
+        default=None, description="When it was written; default: front matter `created`, else now"
+    )
 
 
 class LearningBrief(BaseModel):

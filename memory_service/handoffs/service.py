@@ -26,6 +26,7 @@ from memory_service.ids import new_id
 from memory_service.models import Handoff, Learning, Project
 from memory_service.names import check_worktree
 from memory_service.projects import check_access, get_or_create_project
+from memory_service.recall.dedup import link_duplicates, unlink_before_delete
 from memory_service.recall.text import embedding_text
 
 _META_FIELDS = ("sender", "topic", "tool", "branch", "head", "session_id")
@@ -148,14 +149,19 @@ async def create_handoff(
     visibility = pick("visibility") or "team"
     if visibility not in ("team", "project"):
         raise InvalidInput("visibility must be `team` or `project`")
-    created_at = _created_at(front_matter, warnings)
+    created_at = data.created_at or _created_at(front_matter, warnings)
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=UTC)
     if counts:
         warnings.append(_redaction_warning(counts))
     if not parsed.learnings:
         warnings.append("no learnings found: nothing from this handoff will show up in search")
 
     # Embedding first, before any row lock is taken; one batched model call for the handoff.
-    vectors = await embedder.aencode([embedding_text(p.kind, p.text) for p in parsed.learnings])
+    context = meta["topic"] or parsed.title
+    vectors = await embedder.aencode(
+        [embedding_text(p.kind, p.text, section=p.section, topic=context) for p in parsed.learnings]
+    )
 
     project = await get_or_create_project(session, principal.team_id, data.project)
     if idempotency_key is not None:
@@ -231,11 +237,13 @@ async def create_handoff(
             content_hash=_hash(" ".join(item.text.lower().split())),
             embedding=vector.tolist(),
             embedding_model=embedder.name,
+            occurrences=1,
             visibility=visibility,
             created_at=created_at,
         )
         for item, vector in zip(parsed.learnings, vectors, strict=True)
     ]
+    await link_duplicates(session, learnings)
     session.add_all(learnings)
     await session.flush()
     return Stored(handoff=handoff, project=data.project, learnings=learnings, warnings=warnings)
@@ -284,6 +292,7 @@ async def delete_handoff(
     session: AsyncSession, principal: Principal, handoff_id: uuid.UUID
 ) -> None:
     stored = await get_handoff(session, principal, handoff_id)
+    await unlink_before_delete(session, principal.team_id, [x.id for x in stored.learnings])
     # Learnings go with it (ON DELETE CASCADE on the composite foreign key).
     await session.delete(stored.handoff)
     await session.flush()

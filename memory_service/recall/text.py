@@ -15,5 +15,5 @@ KIND_LABELS = {
 }
 
 
-def embedding_text(kind: str, text: str) -> str:
+def embedding_text(kind: str, text: str, *, section: str = "", topic: str | None = None) -> str:
     return f"{KIND_LABELS.get(kind, kind)}: {text}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from memory_service.handoffs.parsing import (
 from memory_service.handoffs.redaction import redact
 from memory_service.handoffs.sanitize import sanitize_text
 
-DEV_SET = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dev_eval.json"
+DEV_SET = Path(__file__).resolve().parents[1] / "data" / "dev_eval.json"
 
 
 def kinds_and_texts(parsed: ParsedHandoff) -> list[tuple[str, str]]:
@@ -244,6 +245,13 @@ def test_fence_inside_list_item_keeps_the_list_going() -> None:
     assert parsed.commands == ["alembic upgrade head"]
 
 
+def test_fence_inside_blockquote_closes() -> None:
+    parsed = parse_handoff("## Gotchas\n> ```\n> make x\n> ```\n- after\n")
+    assert parsed.commands == ["make x"]
+    assert [t for _, t in kinds_and_texts(parsed)] == ["after"]
+    assert parsed.warnings == []
+
+
 def test_inline_triple_backticks_are_not_a_fence() -> None:
     parsed = parse_handoff("## Gotchas\n```x``` is not a fence\n- still parsed\n")
     assert [t for _, t in kinds_and_texts(parsed)] == ["```x``` is not a fence", "still parsed"]
@@ -324,6 +332,12 @@ def test_lead_in_line_sets_the_kind_of_its_list_and_is_dropped() -> None:
         ("status", "three"),
         ("note", "four"),
     ]
+
+
+def test_lead_in_does_not_turn_files_into_learnings() -> None:
+    parsed = parse_handoff("## Files changed\nChanged:\n- `a.py`\n")
+    assert parsed.learnings == []
+    assert parsed.files == ["a.py"]
 
 
 def test_long_line_ending_in_colon_is_prose_and_kept() -> None:
@@ -669,8 +683,6 @@ def test_random_bytes_never_raise() -> None:
 
 
 def _dev_set() -> dict[str, Any]:
-    if not DEV_SET.exists():
-        pytest.skip(f"dev set not found at {DEV_SET}")
     data: dict[str, Any] = json.loads(DEV_SET.read_text())
     return data
 
@@ -724,3 +736,26 @@ def test_dev_files_and_commands() -> None:
     assert by_id["h01"].commands == ["mix test test/parley/history_test.exs"]
     assert by_id["h11"].commands == ["uv run pytest tests/batching -q"]
     assert not any("38 tests" in learning.text for learning in by_id["h01"].learnings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# a" + " " * 100_000 + "b",
+        "# " + "!" * 100_000,
+        "<!--" * 50_000,
+        "## Files\n- " + "`a`, " * 50_000,
+        "## Files\n- " + "a." * 50_000 + "!",
+        "## Files\n```\n" + ("a/" * 50_000 + "!\n") * 3 + "```",
+        "| a |\n|" + "-" * 100_000 + "x",
+        "# why " + "a " * 50_000,
+        "\n".join("  " * i + "- x" for i in range(2000)),
+        "> " * 50_000 + "x",
+        "- x\n" * 50_000,
+        "```\n" * 50_000,
+    ],
+)
+def test_hostile_markdown_is_parsed_in_linear_time(text: str) -> None:
+    start = time.perf_counter()
+    parse_handoff(text)
+    assert time.perf_counter() - start < 2.0

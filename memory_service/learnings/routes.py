@@ -1,0 +1,25 @@
+"""/v1/learnings/{id}: read or forget one learning."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from memory_service.deps import Reader, SessionDep, Writer
+from memory_service.learnings import service
+from memory_service.recall.schemas import Forgotten, Learning
+
+router = APIRouter(prefix="/v1", tags=["learnings"])
+
+
+@router.get("/learnings/{learning_id}", response_model=Learning, responses={404: {}})
+async def get_learning(learning_id: uuid.UUID, session: SessionDep, principal: Reader) -> Learning:
+    """One learning with its provenance."""
+    return await service.get_learning(session, principal, learning_id)
+
+
+@router.delete("/learnings/{learning_id}", response_model=Forgotten, responses={404: {}})
+async def forget(learning_id: uuid.UUID, session: SessionDep, principal: Writer) -> Forgotten:
+    """Forget a learning (and its near-duplicates); the handoff it came from stays."""
+    return Forgotten(deleted=await service.forget(session, principal, learning_id))

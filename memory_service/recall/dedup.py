@@ -1,0 +1,139 @@
+"""Near-duplicate learnings: a new learning that says what an existing one already says (same
+team, same kind) is linked to it, so search shows the knowledge once with its occurrences and
+the projects it was seen in.
+
+The threshold is deliberately strict: a false merge hides a distinct piece of knowledge behind
+another's text, which is worse than showing two similar bullets. It was chosen on the dev set
+(bench/dedup_threshold.py, numbers in bench/RESULTS.md): above every similarity between
+distinct dev-set learnings of one kind, below that of the same bullet re-worded trivially."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.models import Learning
+from memory_service.recall.search import vector_literal
+
+NEAR_DUPLICATE_SIMILARITY = 0.93
+_CANONICAL = (
+    "team_id = :team AND kind = :kind AND canonical_id IS NULL AND visibility = :visibility "
+    "AND (:visibility = 'team' OR project_id = :project)"
+)
+
+
+async def link_duplicates(
+    session: AsyncSession,
+    learnings: list[Learning],
+    *,
+    threshold: float = NEAR_DUPLICATE_SIMILARITY,
+) -> None:
+    """Sets `canonical_id` on the new (not yet flushed) learnings that repeat an existing
+    canonical learning, and counts them on it. Visibility must match: a project-only learning
+    is never folded into a team-wide one, or the reverse."""
+    # Nearest-neighbour lookups go through HNSW; keep scanning until a row passes the filters.
+    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    seen: dict[tuple[str, str, str], Learning] = {}
+    for item in learnings:
+        local = (item.kind, item.visibility, item.content_hash)
+        if local in seen:  # the same bullet twice in one handoff
+            item.canonical_id = seen[local].canonical_id or seen[local].id
+            continue
+        seen[local] = item
+        same = {
+            "team": item.team_id,
+            "kind": item.kind,
+            "visibility": item.visibility,
+            "project": item.project_id,
+        }
+        exact = await session.scalar(
+            text(f"SELECT id FROM learnings WHERE {_CANONICAL} AND content_hash = :hash LIMIT 1"),
+            {**same, "hash": item.content_hash},
+        )
+        if exact is not None:
+            item.canonical_id = exact
+            continue
+        row = (
+            await session.execute(
+                text(
+                    f"SELECT id, 1 - (embedding <=> CAST(:v AS vector)) AS sim FROM learnings "
+                    f"WHERE {_CANONICAL} ORDER BY embedding <=> CAST(:v AS vector) LIMIT 1"
+                ),
+                {**same, "v": vector_literal(item.embedding)},
+            )
+        ).first()
+        if row is not None and float(row.sim) >= threshold:
+            item.canonical_id = row.id
+    counts: dict[uuid.UUID, int] = {}
+    for item in learnings:
+        if item.canonical_id is not None:
+            counts[item.canonical_id] = counts.get(item.canonical_id, 0) + 1
+    for canonical_id, extra in counts.items():
+        own = next((x for x in learnings if x.id == canonical_id), None)
+        if own is not None:
+            own.occurrences = (own.occurrences or 1) + extra
+            continue
+        await session.execute(
+            text(
+                "UPDATE learnings SET occurrences = occurrences + :n "
+                "WHERE team_id = :team AND id = :id"
+            ),
+            {"n": extra, "team": learnings[0].team_id, "id": canonical_id},
+        )
+
+
+async def unlink_before_delete(
+    session: AsyncSession, team_id: uuid.UUID, ids: list[uuid.UUID]
+) -> None:
+    """Keeps the duplicate links consistent when learnings are about to be deleted: a deleted
+    duplicate no longer counts on its canonical learning, and a deleted canonical learning hands
+    its role (and the remaining count) to its oldest surviving duplicate."""
+    if not ids:
+        return
+    await session.execute(
+        text(
+            """
+            UPDATE learnings c SET occurrences = c.occurrences - gone.n
+              FROM (SELECT canonical_id, count(*) AS n FROM learnings
+                     WHERE team_id = :team AND id = ANY(:ids) AND canonical_id IS NOT NULL
+                     GROUP BY canonical_id) gone
+             WHERE c.team_id = :team AND c.id = gone.canonical_id AND NOT c.id = ANY(:ids)
+            """
+        ),
+        {"team": team_id, "ids": ids},
+    )
+    heirs = (
+        await session.execute(
+            text(
+                """
+                SELECT DISTINCT ON (d.canonical_id) d.canonical_id AS old, d.id AS new
+                  FROM learnings d
+                 WHERE d.team_id = :team AND d.canonical_id = ANY(:ids) AND NOT d.id = ANY(:ids)
+                 ORDER BY d.canonical_id, d.created_at, d.id
+                """
+            ),
+            {"team": team_id, "ids": ids},
+        )
+    ).all()
+    for old, new in heirs:
+        await session.execute(
+            text(
+                """
+                UPDATE learnings SET canonical_id = CASE WHEN id = :new THEN NULL ELSE :new END
+                 WHERE team_id = :team AND canonical_id = :old AND NOT id = ANY(:ids)
+                """
+            ),
+            {"team": team_id, "old": old, "new": new, "ids": ids},
+        )
+        await session.execute(
+            text(
+                """
+                UPDATE learnings SET occurrences = 1 + (
+                    SELECT count(*) FROM learnings WHERE team_id = :team AND canonical_id = :new)
+                 WHERE team_id = :team AND id = :new
+                """
+            ),
+            {"team": team_id, "new": new},
+        )

@@ -1,0 +1,42 @@
+"""The knobs of the ranking, in one place. Each value was chosen by running the evaluator on the
+development set (`memory-service eval`, results in bench/RESULTS.md); change them only with a
+new measurement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# How fast a learning's weight fades, by kind: a status line is stale in weeks, a mistake to
+# avoid stays worth knowing for a year.
+HALF_LIFE_DAYS = {
+    "mistake": 365.0,
+    "decision": 270.0,
+    "pattern": 365.0,
+    "assumption": 120.0,
+    "discovery": 240.0,
+    "next_step": 45.0,
+    "status": 60.0,
+    "note": 120.0,
+}
+
+
+@dataclass(frozen=True)
+class Ranking:
+    # hybrid relevance = vector_weight * cosine + text_weight * ts_rank_cd/(1 + ts_rank_cd)
+    vector_weight: float = 1.0
+    text_weight: float = 0.6
+    # Recency multiplies relevance by floor + (1 - floor) * 0.5 ** (age / half-life): an old
+    # but relevant learning keeps most of its score.
+    recency_floor: float = 0.8
+    # 1 + occurrences_weight * ln(occurrences): knowledge seen in several handoffs ranks higher.
+    occurrences_weight: float = 0.05
+    own_project_boost: float = 1.1
+    # Below this cosine (and without a text match) a result is noise, not knowledge.
+    min_similarity: float = 0.25
+    # Candidates each leg contributes, per requested result.
+    candidates_per_result: int = 5
+    min_candidates: int = 50
+    half_life_days: dict[str, float] = field(default_factory=lambda: dict(HALF_LIFE_DAYS))
+
+
+DEFAULT_RANKING = Ranking()

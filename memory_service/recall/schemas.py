@@ -1,0 +1,87 @@
+"""Request and response shapes of /v1/search, /v1/brief and /v1/learnings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memory_service.handoffs.schemas import Delivery
+from memory_service.names import ProjectSlug, WorktreeName
+
+Kind = Literal[
+    "decision", "mistake", "pattern", "assumption", "discovery", "next_step", "status", "note"
+]
+Mode = Literal["hybrid", "vector", "text"]
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=10, ge=1, le=100)
+    project: ProjectSlug | None = Field(default=None, description="Search only this project")
+    projects: list[ProjectSlug] | None = Field(
+        default=None, max_length=100, description="Search only these projects"
+    )
+    prefer_project: ProjectSlug | None = Field(
+        default=None, description="The caller's own project: ranked a little higher"
+    )
+    kinds: list[Kind] | None = Field(default=None, max_length=8)
+    since: datetime | None = Field(default=None, description="Only learnings written after this")
+    mode: Mode = "hybrid"
+
+
+class SearchResult(BaseModel):
+    id: uuid.UUID
+    kind: str
+    text: str
+    score: float
+    project: str
+    handoff_id: uuid.UUID
+    section: str
+    created_at: datetime
+    occurrences: int
+    projects: list[str]
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+
+
+class Learning(BaseModel):
+    id: uuid.UUID
+    kind: str
+    text: str
+    section: str
+    project: str
+    handoff_id: uuid.UUID
+    created_at: datetime
+    occurrences: int
+    canonical_id: uuid.UUID | None
+    embedding_model: str
+
+
+class Forgotten(BaseModel):
+    deleted: int = Field(description="Learnings removed: this one and its near-duplicates")
+
+
+class BriefRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project: ProjectSlug
+    worktree: WorktreeName
+    branch: str | None = Field(default=None, max_length=500)
+    head: str | None = Field(default=None, max_length=500)
+    session_id: str | None = Field(default=None, max_length=500)
+    task: str | None = Field(default=None, max_length=2000)
+    token_budget: int = Field(default=800, ge=100, le=8000)
+
+
+class Brief(BaseModel):
+    markdown: str
+    tokens: int
+    handoffs: list[Delivery]
+    learnings: list[SearchResult]

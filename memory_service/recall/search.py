@@ -1,0 +1,215 @@
+"""Search over learnings: pgvector nearest neighbours and Postgres full-text search fused in
+one SQL statement, then near-duplicates collapsed to their canonical learning and the fused
+relevance weighted by recency, occurrences and the caller's own project."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.auth.service import Principal
+from memory_service.embeddings import Embedder
+from memory_service.errors import Forbidden
+from memory_service.models import TS_CONFIG, Project
+from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
+from memory_service.recall.schemas import SearchResult
+
+# Up to this many rows behind the filters, the vector leg scans them all exactly (recall 1.0,
+# a few ms through the btree); above it, HNSW with iterative scanning.
+EXACT_SCAN_MAX_ROWS = 20_000
+HNSW_EF_SEARCH = 200
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    k: int = 10
+    project: str | None = None
+    projects: list[str] | None = None
+    prefer_project: str | None = None
+    kinds: list[str] | None = None
+    since: datetime | None = None
+    mode: str = "hybrid"
+
+
+def vector_literal(values: Any) -> str:
+    return "[" + ",".join(f"{float(v):.7g}" for v in values) + "]"
+
+
+async def _project_ids(
+    session: AsyncSession, principal: Principal, q: Query
+) -> tuple[list[uuid.UUID] | None, uuid.UUID | None, uuid.UUID | None]:
+    """(project ids to search or None for all, the project whose `project`-visibility
+    learnings are visible, the preferred project)."""
+    wanted: set[str] | None = None
+    if q.project is not None:
+        wanted = {q.project}
+    if q.projects is not None:
+        wanted = set(q.projects) if wanted is None else wanted & set(q.projects)
+    if principal.projects is not None:
+        if wanted is not None and not wanted <= set(principal.projects):
+            raise Forbidden("this API key is not allowed on some of the requested projects")
+        wanted = set(principal.projects) if wanted is None else wanted
+    slugs = {s for s in (wanted or set()) | {q.prefer_project or "", q.project or ""} if s}
+    ids: dict[str, uuid.UUID] = {}
+    if slugs:
+        rows = await session.execute(
+            select(Project.slug, Project.id).where(
+                Project.team_id == principal.team_id, Project.slug.in_(slugs)
+            )
+        )
+        ids = {row.slug: row.id for row in rows}
+    scope = [ids[s] for s in wanted if s in ids] if wanted is not None else None
+    visible = ids.get(q.project) if q.project else None
+    prefer = ids.get(q.prefer_project or q.project or "")
+    return scope, visible, prefer
+
+
+def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters the statement names (the driver refuses unused ones)."""
+    return {k: v for k, v in params.items() if f":{k}" in sql}
+
+
+def _filters(scope: list[uuid.UUID] | None, q: Query) -> str:
+    clauses = [
+        "l.team_id = :team",
+        "(l.visibility = 'team' OR l.project_id = :visible_project)",
+    ]
+    if scope is not None:
+        clauses.append("l.project_id = ANY(:scope)")
+    if q.kinds:
+        clauses.append("l.kind = ANY(:kinds)")
+    if q.since is not None:
+        clauses.append("l.created_at >= :since")
+    return " AND ".join(clauses)
+
+
+async def search(
+    session: AsyncSession,
+    embedder: Embedder,
+    principal: Principal,
+    q: Query,
+    ranking: Ranking = DEFAULT_RANKING,
+    *,
+    query_vector: Any = None,
+) -> list[SearchResult]:
+    """`query_vector` skips embedding `q.text` (benchmarks and index tests bring their own)."""
+    scope, visible, prefer = await _project_ids(session, principal, q)
+    if scope == []:
+        return []
+    where = _filters(scope, q)
+    params: dict[str, Any] = {
+        "team": principal.team_id,
+        "visible_project": visible,
+        "scope": scope,
+        "kinds": q.kinds,
+        "since": q.since,
+        "query": q.text,
+        "k": q.k,
+        "n": max(q.k * ranking.candidates_per_result, ranking.min_candidates),
+        "prefer": prefer,
+        "wv": ranking.vector_weight,
+        "wt": ranking.text_weight,
+        "recency_floor": ranking.recency_floor,
+        "wo": ranking.occurrences_weight,
+        "own_boost": ranking.own_project_boost,
+        "min_sim": ranking.min_similarity,
+    }
+    use_vector = q.mode in ("hybrid", "vector")
+    use_text = q.mode in ("hybrid", "text")
+    if query_vector is None:
+        query_vector = (await embedder.aencode([q.text]))[0]
+    params["qvec"] = vector_literal(query_vector)
+
+    vec_order = "l.embedding <=> CAST(:qvec AS vector)"
+    if use_vector:
+        count_sql = f"SELECT count(*) FROM (SELECT 1 FROM learnings l WHERE {where} LIMIT :cap) s"
+        behind = await session.scalar(
+            text(count_sql),
+            _bound(count_sql, {**params, "cap": EXACT_SCAN_MAX_ROWS + 1}),
+        )
+        if (behind or 0) <= EXACT_SCAN_MAX_ROWS:
+            # "+ 0" hides the operator from the HNSW index: the btree filter plus an exact sort.
+            vec_order = f"({vec_order}) + 0"
+        else:
+            # The HNSW scan filters after the fact; iterative scanning keeps going until enough
+            # rows pass the filters instead of returning a handful.
+            await session.execute(text(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}"))
+            await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+
+    legs = []
+    if use_vector:
+        legs.append(f"(SELECT l.id FROM learnings l WHERE {where} ORDER BY {vec_order} LIMIT :n)")
+    if use_text:
+        legs.append(
+            f"(SELECT l.id FROM learnings l, tq WHERE {where} AND l.tsv @@ tq.q "
+            "ORDER BY ts_rank_cd(l.tsv, tq.q, 32) DESC LIMIT :n)"
+        )
+    relevance = {
+        "vector": "c.sim",
+        "text": "c.tr",
+        "hybrid": ":wv * c.sim + :wt * c.tr",
+    }[q.mode]
+    floor = "TRUE" if q.mode == "text" else "(r.sim >= :min_sim OR r.tr > 0)"
+    half_lives = ", ".join(
+        f"('{kind}', {float(days)})" for kind, days in ranking.half_life_days.items()
+    )
+    sql = f"""
+        WITH tq AS (
+            SELECT CAST(replace(plainto_tsquery('{TS_CONFIG}', :query)::text, ' & ', ' | ')
+                        AS tsquery) AS q
+        ),
+        cand AS (
+            SELECT l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
+                   1 - (l.embedding <=> CAST(:qvec AS vector)) AS sim,
+                   CASE WHEN l.tsv @@ tq.q THEN ts_rank_cd(l.tsv, tq.q, 32) ELSE 0 END AS tr
+              FROM ({" UNION ".join(legs)}) AS picked
+              JOIN learnings l ON l.team_id = :team AND l.id = picked.id
+             CROSS JOIN tq
+        ),
+        rel AS (
+            SELECT c.cluster, max({relevance}) AS relevance, max(c.sim) AS sim,
+                   max(c.tr) AS tr, bool_or(c.project_id = :prefer) AS own
+              FROM cand c GROUP BY c.cluster
+        )
+        SELECT l.id, l.kind, l.text, l.section, l.handoff_id, l.created_at, l.occurrences,
+               p.slug AS project,
+               r.relevance
+                 * (:recency_floor + (1 - :recency_floor) * power(0.5,
+                      greatest(extract(epoch FROM now() - l.created_at), 0) / 86400.0
+                      / hl.days))
+                 * (1 + :wo * ln(greatest(l.occurrences, 1)))
+                 * CASE WHEN r.own THEN :own_boost ELSE 1 END AS score,
+               (SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug)
+                  FROM learnings d
+                  JOIN projects p2 ON p2.team_id = d.team_id AND p2.id = d.project_id
+                 WHERE d.team_id = :team AND (d.id = l.id OR d.canonical_id = l.id)) AS projects
+          FROM rel r
+          JOIN learnings l ON l.team_id = :team AND l.id = r.cluster
+          JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
+          JOIN (VALUES {half_lives}) AS hl(kind, days) ON hl.kind = l.kind
+         WHERE {floor}
+         ORDER BY score DESC, l.id
+         LIMIT :k
+    """
+    rows = (await session.execute(text(sql), _bound(sql, params))).mappings().all()
+    return [
+        SearchResult(
+            id=row["id"],
+            kind=row["kind"],
+            text=row["text"],
+            score=round(float(row["score"]), 6),
+            project=row["project"],
+            handoff_id=row["handoff_id"],
+            section=row["section"],
+            created_at=row["created_at"],
+            occurrences=row["occurrences"],
+            projects=list(row["projects"] or [row["project"]]),
+        )
+        for row in rows
+    ]
