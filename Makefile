@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 
 # torch first, pinned: on these machines 2.13.0 is a local CPU wheel, while letting
 # sentence-transformers pull torch would fetch a multi-GB CUDA build.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+		-e '.[dev]' -e 'clients/python[dev]'
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -24,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy memory_service
+	$(BIN)/mypy clients/python/memory_client
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -148,6 +148,27 @@ def cmd_eval(_: Settings, args: argparse.Namespace) -> int:
     return run_cli(args)
 
 
+async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
+    from memory_service.embeddings import Embedder
+    from memory_service.recall.reembed import reembed
+
+    url, embedded = _database_url(settings)
+    try:
+        migrate.upgrade(url)
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        try:
+            embedder = Embedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+            embedder.load()
+            done = await reembed(session_factory(engine), embedder, batch_size=args.batch_size)
+        finally:
+            await engine.dispose()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print(f"re-embedded {done} learning(s) with {settings.embedding_model}")
+    return 0
+
+
 def _sync(
     fn: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]],
 ) -> Callable[[Settings, argparse.Namespace], int]:
@@ -194,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--k", type=int, default=10, help="results requested per search")
     ev.add_argument("--out", help="also write the full report (per-query details) as JSON")
     ev.set_defaults(func=cmd_eval)
+    reembed = sub.add_parser(
+        "reembed", help="re-embed learnings stored with another model than the configured one"
+    )
+    reembed.add_argument("--batch-size", type=int, default=256)
+    reembed.set_defaults(func=_sync(_reembed))
     return parser
 
 

@@ -99,5 +99,7 @@ class Embedder:
         """Tokens as the model's own tokenizer counts them (without special tokens)."""
         if self._model is None:
             raise EmbedderError("the embedding model is still loading; retry shortly")
-        tokenizer = self._model.tokenizer
-        return len(tokenizer.encode(text, add_special_tokens=False))
+        # verbose=False: counting a long brief is fine; the "longer than the maximum sequence
+        # length" warning is about embedding it, which never happens.
+        encoded = self._model.tokenizer(text, add_special_tokens=False, verbose=False)
+        return len(encoded["input_ids"])

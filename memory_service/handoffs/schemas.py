@@ -34,6 +34,11 @@ class HandoffCreate(BaseModel):
     created_at: datetime | None = Field(
         default=None, description="When it was written; default: front matter `created`, else now"
     )
+    status: Literal["unread", "read"] | None = Field(
+        default=None,
+        description="`read` stores it as already delivered (imports of old inboxes); "
+        "default `unread`",
+    )
 
 
 class LearningBrief(BaseModel):

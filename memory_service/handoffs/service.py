@@ -116,7 +116,9 @@ async def create_handoff(
         )
     check_access(principal, data.project)
     idempotency_key = check_idempotency_key(idempotency_key)
-    request_hash = _hash(json.dumps(data.model_dump(mode="json"), sort_keys=True))
+    # `status` left out when unset, so requests hash as they did before the field existed.
+    dump = data.model_dump(mode="json", exclude={"status"} if data.status is None else None)
+    request_hash = _hash(json.dumps(dump, sort_keys=True))
 
     counts: dict[str, int] = {}
     body, found = redact(sanitize_text(data.body))
@@ -158,9 +160,8 @@ async def create_handoff(
         warnings.append("no learnings found: nothing from this handoff will show up in search")
 
     # Embedding first, before any row lock is taken; one batched model call for the handoff.
-    context = meta["topic"] or parsed.title
     vectors = await embedder.aencode(
-        [embedding_text(p.kind, p.text, section=p.section, topic=context) for p in parsed.learnings]
+        [embedding_text(p.kind, p.text, section=p.section) for p in parsed.learnings]
     )
 
     project = await get_or_create_project(session, principal.team_id, data.project)
@@ -223,6 +224,9 @@ async def create_handoff(
         created_at=created_at,
         **meta,
     )
+    if data.status == "read":
+        # Imported from an inbox where it was already delivered: never delivered again.
+        handoff.status, handoff.claimed_at, handoff.claimed_by = "read", datetime.now(UTC), "import"
     session.add(handoff)
     learnings = [
         Learning(

@@ -4,7 +4,9 @@ embedding model's tokenizer. Everything in it is framed as past claims to verify
 
 from __future__ import annotations
 
-from sqlalchemy import text
+import uuid
+
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
@@ -12,6 +14,7 @@ from memory_service.embeddings import Embedder
 from memory_service.handoffs.parsing import parse_handoff
 from memory_service.handoffs.schemas import Delivery
 from memory_service.inbox import service as inbox
+from memory_service.models import Learning
 from memory_service.recall.schemas import Brief, BriefRequest, SearchResult
 from memory_service.recall.search import Query, search
 
@@ -21,8 +24,20 @@ PREAMBLE = (
     "> verify each against the current code before relying on it.\n"
 )
 # With learnings to show, handoffs may take at most this share of the budget.
-HANDOFF_SHARE = 0.65
-_TRUNCATED = "\n\n*(truncated to fit the brief; full text: `GET /v1/handoffs/{id}`)*\n"
+HANDOFF_SHARE = 0.75
+_MORE = "- *({n} more point(s) cut to fit; full handoff: `GET /v1/handoffs/{id}`)*\n"
+# A handoff's points in the brief, most expensive to get wrong first: what NOT to do, then
+# the decisions, the immediate next action, and the rest.
+_PRIORITY = (
+    "mistake",
+    "decision",
+    "next_step",
+    "assumption",
+    "pattern",
+    "discovery",
+    "status",
+    "note",
+)
 
 
 def _date(d: Delivery) -> str:
@@ -30,22 +45,32 @@ def _date(d: Delivery) -> str:
 
 
 def _handoff_header(d: Delivery) -> str:
-    title = d.topic or "handoff"
+    title = d.topic or parse_handoff(d.body).title or "handoff"
     sender = f" from {d.sender}" if d.sender else ""
     lines = [f"### {title}{sender}, {_date(d)} — sentinel `{d.sentinel}`"]
     if d.drift and (d.drift.branch or d.drift.head):
-        written = f"{d.drift.handoff_branch or '?'} @ {(d.drift.handoff_head or '?')[:12]}"
-        now = f"{d.drift.claim_branch or '?'} @ {(d.drift.claim_head or '?')[:12]}"
-        lines.append(
-            f"> **Drift:** written on {written}; this session is on {now}. "
-            "Re-check every claim below before acting on it."
-        )
+        written = f"{d.drift.handoff_branch or '?'}@{(d.drift.handoff_head or '?')[:8]}"
+        now = f"{d.drift.claim_branch or '?'}@{(d.drift.claim_head or '?')[:8]}"
+        lines.append(f"> **Drift:** written on {written}, you are on {now}: re-check first.")
     return "\n".join(lines) + "\n"
 
 
-def _body(d: Delivery) -> str:
-    # The front matter is already summarised in the header.
-    return parse_handoff(d.body).content.strip() + "\n"
+async def _handoff_points(
+    session: AsyncSession, principal: Principal, handoff_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    rows = await session.execute(
+        select(Learning.handoff_id, Learning.kind, Learning.text)
+        .where(Learning.team_id == principal.team_id, Learning.handoff_id.in_(handoff_ids))
+        .order_by(Learning.handoff_id, Learning.position)
+    )
+    points: dict[uuid.UUID, list[tuple[int, str]]] = {}
+    for handoff_id, kind, body in rows:
+        rank = _PRIORITY.index(kind) if kind in _PRIORITY else len(_PRIORITY)
+        points.setdefault(handoff_id, []).append((rank, f"- [{kind}] {' '.join(body.split())}\n"))
+    # sorted() is stable: within a kind the handoff's own order stays.
+    return {
+        h: [line for _, line in sorted(items, key=lambda x: x[0])] for h, items in points.items()
+    }
 
 
 def _learning_line(r: SearchResult) -> str:
@@ -76,20 +101,6 @@ class _Budget:
             self.parts.append(extra)
             return True
         return False
-
-    def add_truncated(self, body: str, suffix: str, limit: int) -> bool:
-        """The longest prefix of `body` (cut at a line) that fits together with `suffix`."""
-        lines = body.splitlines(keepends=True)
-        lo, hi = 0, len(lines)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.fits("".join(lines[:mid]) + suffix, limit):
-                lo = mid
-            else:
-                hi = mid - 1
-        if lo == 0:
-            return self.add(suffix, limit)
-        return self.add("".join(lines[:lo]) + suffix, limit)
 
 
 async def _project_learnings(
@@ -132,31 +143,42 @@ async def build_brief(
         ),
     )
     if request.task:
-        candidates = await search(
+        # No kinds filter in the query itself: whether the task is about anything stored is
+        # judged against every kind (a task reads like a next step more than like a mistake).
+        found = await search(
             session,
             embedder,
             principal,
-            Query(text=request.task, k=20, prefer_project=request.project, kinds=BRIEF_KINDS),
+            Query(text=request.task, k=40, prefer_project=request.project),
         )
+        candidates = [r for r in found if r.kind in BRIEF_KINDS][:20]
     else:
         candidates = await _project_learnings(session, principal, request.project, 20)
-    delivered = {d.id for d in deliveries}
-    # What arrives in full as a handoff is not repeated as a learning.
-    learnings = [c for c in candidates if c.handoff_id not in delivered]
-
     budget = _Budget(embedder, request.token_budget)
     budget.add(f"# Session brief: {request.project} ({request.worktree})\n\n{PREAMBLE}\n")
     if deliveries:
-        cap = int(request.token_budget * HANDOFF_SHARE) if learnings else request.token_budget
+        cap = int(request.token_budget * HANDOFF_SHARE) if candidates else request.token_budget
         budget.add(f"## Handoffs for this worktree ({len(deliveries)}, now marked read)\n\n")
-        for d in deliveries:
-            header = _handoff_header(d)
-            if not budget.add(header, cap):
-                budget.add(f"- {len(deliveries)} handoff(s) did not fit: `memory inbox`\n")
+        points = await _handoff_points(session, principal, [d.id for d in deliveries])
+        # Newest first, and each gets an even share of what is left, so one long handoff
+        # cannot push the others out of the brief entirely.
+        ordered = sorted(deliveries, key=lambda d: d.created_at, reverse=True)
+        for i, d in enumerate(ordered):
+            left = len(ordered) - i
+            share = budget.used() + (cap - budget.used()) // left
+            if not budget.add(_handoff_header(d), share):
+                budget.add(f"- {left} more handoff(s) did not fit: see `memory inbox`\n", cap + 50)
                 break
-            body = _body(d) + "\n"
-            if not budget.add(body, cap):
-                budget.add_truncated(body, _TRUNCATED.format(id=d.id), cap)
+            lines = points.get(d.id, [])
+            for n, line in enumerate(lines):
+                # The first point may borrow from later handoffs: a header alone says nothing.
+                if not budget.add(line, share if n else min(cap, share + 80)):
+                    budget.add(_MORE.format(n=len(lines) - n, id=d.id), share + 30)
+                    break
+            budget.add("\n")
+    # What the handoffs above already show is not repeated; what was cut from them may return.
+    shown_so_far = " ".join("".join(budget.parts).split())
+    learnings = [c for c in candidates if " ".join(c.text.split()) not in shown_so_far]
     shown: list[SearchResult] = []
     if learnings:
         heading = (

@@ -24,15 +24,26 @@ HALF_LIFE_DAYS = {
 class Ranking:
     # hybrid relevance = vector_weight * cosine + text_weight * ts_rank_cd/(1 + ts_rank_cd)
     vector_weight: float = 1.0
-    text_weight: float = 0.6
+    # "coverage": share of the query's terms the learning contains (raised to coverage_power);
+    # "rank": ts_rank_cd of the OR-ed query.
+    text_signal: str = "coverage"
+    coverage_power: float = 1.0
+    text_weight: float = 0.3
     # Recency multiplies relevance by floor + (1 - floor) * 0.5 ** (age / half-life): an old
     # but relevant learning keeps most of its score.
-    recency_floor: float = 0.8
+    recency_floor: float = 0.9
     # 1 + occurrences_weight * ln(occurrences): knowledge seen in several handoffs ranks higher.
     occurrences_weight: float = 0.05
     own_project_boost: float = 1.1
-    # Below this cosine (and without a text match) a result is noise, not knowledge.
-    min_similarity: float = 0.25
+    # A question whose best match is below query_gate is about nothing stored: it returns
+    # nothing (on the dev set every real question's best cosine is >= 0.30; off-topic ones
+    # such as "recipe for sourdough bread" peak at 0.18-0.22). Otherwise a result is noise
+    # below min_similarity or below relative_floor times the best cosine...
+    query_gate: float = 0.27
+    min_similarity: float = 0.15
+    relative_floor: float = 0.4
+    # ... unless it contains at least this share of the query's terms (an identifier search).
+    min_coverage: float = 0.5
     # Candidates each leg contributes, per requested result.
     candidates_per_result: int = 5
     min_candidates: int = 50

@@ -45,6 +45,9 @@ class SearchResult(BaseModel):
     created_at: datetime
     occurrences: int
     projects: list[str]
+    last_seen_at: datetime | None = Field(
+        default=None, description="When the latest of its occurrences was written"
+    )
 
 
 class SearchResponse(BaseModel):

@@ -119,6 +119,10 @@ async def search(
         "wo": ranking.occurrences_weight,
         "own_boost": ranking.own_project_boost,
         "min_sim": ranking.min_similarity,
+        "cov_power": ranking.coverage_power,
+        "min_cov": ranking.min_coverage,
+        "rel_floor": ranking.relative_floor,
+        "gate": ranking.query_gate,
     }
     use_vector = q.mode in ("hybrid", "vector")
     use_text = q.mode in ("hybrid", "text")
@@ -153,46 +157,63 @@ async def search(
     relevance = {
         "vector": "c.sim",
         "text": "c.tr",
-        "hybrid": ":wv * c.sim + :wt * c.tr",
+        "hybrid": ":wv * c.sim + :wt * "
+        + ("power(c.cov, :cov_power)" if ranking.text_signal == "coverage" else "c.tr"),
     }[q.mode]
-    floor = "TRUE" if q.mode == "text" else "(r.sim >= :min_sim OR r.tr > 0)"
+    floor = (
+        "TRUE"
+        if q.mode == "text"
+        else "((r.best >= :gate AND r.sim >= greatest(:min_sim, :rel_floor * r.best))"
+        " OR r.cov >= :min_cov)"
+    )
     half_lives = ", ".join(
         f"('{kind}', {float(days)})" for kind, days in ranking.half_life_days.items()
     )
     sql = f"""
         WITH tq AS (
             SELECT CAST(replace(plainto_tsquery('{TS_CONFIG}', :query)::text, ' & ', ' | ')
-                        AS tsquery) AS q
+                        AS tsquery) AS q,
+                   ARRAY(SELECT DISTINCT unnest(
+                             tsvector_to_array(to_tsvector('{TS_CONFIG}', :query)))) AS lex
         ),
         cand AS (
             SELECT l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
                    1 - (l.embedding <=> CAST(:qvec AS vector)) AS sim,
-                   CASE WHEN l.tsv @@ tq.q THEN ts_rank_cd(l.tsv, tq.q, 32) ELSE 0 END AS tr
+                   CASE WHEN l.tsv @@ tq.q THEN ts_rank_cd(l.tsv, tq.q, 32) ELSE 0 END AS tr,
+                   CASE WHEN l.tsv @@ tq.q THEN
+                       (SELECT count(*) FROM unnest(tq.lex) x
+                         WHERE l.tsv @@ CAST(quote_literal(x) AS tsquery))::float8
+                       / greatest(cardinality(tq.lex), 1)
+                   ELSE 0 END AS cov
               FROM ({" UNION ".join(legs)}) AS picked
               JOIN learnings l ON l.team_id = :team AND l.id = picked.id
              CROSS JOIN tq
         ),
         rel AS (
             SELECT c.cluster, max({relevance}) AS relevance, max(c.sim) AS sim,
-                   max(c.tr) AS tr, bool_or(c.project_id = :prefer) AS own
+                   max(c.tr) AS tr, max(c.cov) AS cov, max(max(c.sim)) OVER () AS best,
+                   bool_or(c.project_id = :prefer) AS own
               FROM cand c GROUP BY c.cluster
         )
         SELECT l.id, l.kind, l.text, l.section, l.handoff_id, l.created_at, l.occurrences,
-               p.slug AS project,
+               p.slug AS project, seen.projects, seen.last_seen_at,
                r.relevance
                  * (:recency_floor + (1 - :recency_floor) * power(0.5,
-                      greatest(extract(epoch FROM now() - l.created_at), 0) / 86400.0
+                      greatest(extract(epoch FROM now() - seen.last_seen_at), 0) / 86400.0
                       / hl.days))
                  * (1 + :wo * ln(greatest(l.occurrences, 1)))
-                 * CASE WHEN r.own THEN :own_boost ELSE 1 END AS score,
-               (SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug)
-                  FROM learnings d
-                  JOIN projects p2 ON p2.team_id = d.team_id AND p2.id = d.project_id
-                 WHERE d.team_id = :team AND (d.id = l.id OR d.canonical_id = l.id)) AS projects
+                 * CASE WHEN r.own THEN :own_boost ELSE 1 END AS score
           FROM rel r
           JOIN learnings l ON l.team_id = :team AND l.id = r.cluster
           JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
           JOIN (VALUES {half_lives}) AS hl(kind, days) ON hl.kind = l.kind
+          -- A learning seen again recently is as fresh as its latest occurrence.
+          CROSS JOIN LATERAL (
+                SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug) AS projects,
+                       max(d.created_at) AS last_seen_at
+                  FROM learnings d
+                  JOIN projects p2 ON p2.team_id = d.team_id AND p2.id = d.project_id
+                 WHERE d.team_id = :team AND (d.id = l.id OR d.canonical_id = l.id)) AS seen
          WHERE {floor}
          ORDER BY score DESC, l.id
          LIMIT :k
@@ -210,6 +231,7 @@ async def search(
             created_at=row["created_at"],
             occurrences=row["occurrences"],
             projects=list(row["projects"] or [row["project"]]),
+            last_seen_at=row["last_seen_at"],
         )
         for row in rows
     ]

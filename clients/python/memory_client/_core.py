@@ -1,0 +1,374 @@
+"""What the sync and async clients share, with no I/O in it: one builder per REST route (the
+single place where parameters, paths and result types are written down), the retry policy and
+a driver that runs a call as a generator of actions. The clients in `client.py` are thin
+shells that perform those actions with `httpx.Client` or `httpx.AsyncClient`, so the two can
+never drift apart."""
+
+from __future__ import annotations
+
+import enum
+import random
+import uuid
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from memory_client.errors import ConnectionFailed, error_from_response, retry_after_seconds
+from memory_client.models import (
+    Brief,
+    Forgotten,
+    Handoff,
+    HandoffCreated,
+    HandoffPage,
+    Health,
+    Inbox,
+    Kind,
+    Learning,
+    Mode,
+    Readiness,
+    SearchResponse,
+    Status,
+    Visibility,
+)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class Retry(enum.Enum):
+    """When a failed attempt may be sent again."""
+
+    #: Sending twice has the effect of sending once: reads, searches, and handoff writes
+    #: (each carries an Idempotency-Key, so the server returns the first copy).
+    ALWAYS = "always"
+    #: Only when the request provably never reached the server (no connection, or a 429
+    #: refusal). A claim whose response is lost has still marked the handoffs read; blindly
+    #: sending it again would return nothing and the deliveries would be lost.
+    UNSENT = "unsent"
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    method: str
+    path: str
+    params: Mapping[str, str | int] | None = None
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    retry: Retry = Retry.ALWAYS
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A request plus how to read its response."""
+
+    request: RequestSpec
+    parse: Callable[[httpx.Response], T]
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+Action = RequestSpec | Sleep
+Outcome = httpx.Response | httpx.TransportError
+
+# Errors raised before a single byte of the request left this process.
+_UNSENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+RETRY_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter. `attempts` counts the first try."""
+
+    attempts: int = 4
+    backoff: float = 0.25
+    max_backoff: float = 8.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based). "Equal jitter":
+        half the exponential step is fixed, half random, so clients that failed together
+        spread out without any of them retrying immediately."""
+        step = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
+        wait = step / 2 + random.uniform(0, step / 2)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_backoff))
+        return wait
+
+
+DEFAULT_RETRY = RetryPolicy()
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def _retryable(retry: Retry, outcome: Outcome) -> bool:
+    if isinstance(outcome, httpx.Response):
+        # A 429 refuses before doing any work, so even a claim may be sent again. A 503 may
+        # come from a gateway after the server acted: only calls safe to repeat retry it.
+        if outcome.status_code == 429:
+            return True
+        return outcome.status_code in RETRY_STATUSES and retry is Retry.ALWAYS
+    if isinstance(outcome, _UNSENT_ERRORS):
+        return True
+    return retry is Retry.ALWAYS
+
+
+def drive(call: Call[T], policy: RetryPolicy) -> Generator[Action, Outcome | None, T]:
+    """Runs `call` under `policy`. Yields a `RequestSpec` (send it, then `send()` back the
+    `httpx.Response` or the `httpx.TransportError`) or a `Sleep` (wait, then `send(None)`).
+    Returns the parsed result or raises the mapped exception."""
+    attempt = 1
+    while True:
+        outcome = yield call.request
+        assert outcome is not None, "send back the response or the transport error"
+        if attempt < policy.attempts and _retryable(call.request.retry, outcome):
+            retry_after = None
+            if isinstance(outcome, httpx.Response):
+                retry_after = retry_after_seconds(outcome.headers.get("retry-after"))
+            yield Sleep(policy.delay(attempt, retry_after))
+            attempt += 1
+            continue
+        if isinstance(outcome, httpx.TransportError):
+            tries = f" after {attempt} attempts" if attempt > 1 else ""
+            raise ConnectionFailed(
+                f"could not reach the memory service{tries}: {type(outcome).__name__}: {outcome}"
+            ) from outcome
+        return call.parse(outcome)
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise error_from_response(response)
+
+
+def _model(model: type[M]) -> Callable[[httpx.Response], M]:
+    def parse(response: httpx.Response) -> M:
+        _check(response)
+        return model.model_validate_json(response.content)
+
+    return parse
+
+
+def _no_content(response: httpx.Response) -> None:
+    _check(response)
+
+
+def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Drops unset fields, so the server applies its own defaults (and front matter)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+# --- one builder per route ----------------------------------------------------------------
+
+
+def create_handoff(
+    project: str,
+    body: str,
+    *,
+    recipient: str | None = None,
+    sender: str | None = None,
+    topic: str | None = None,
+    tool: str | None = None,
+    branch: str | None = None,
+    head: str | None = None,
+    session_id: str | None = None,
+    visibility: Visibility | None = None,
+    created_at: datetime | None = None,
+    status: Status | None = None,
+    idempotency_key: str | None = None,
+) -> Call[HandoffCreated]:
+    """Store a handoff (`POST /v1/handoffs`) in `recipient`'s inbox of `project` and split it
+    into searchable learnings. Fields left out fall back to the body's YAML front matter.
+
+    An `Idempotency-Key` (a fresh uuid4 unless given) is sent and kept for every retry of this
+    call, so a write whose response was lost is never stored twice. `status="read"` stores it
+    as already delivered (imports of old inboxes)."""
+    payload = _clean(
+        {
+            "project": project,
+            "body": body,
+            "recipient": recipient,
+            "sender": sender,
+            "topic": topic,
+            "tool": tool,
+            "branch": branch,
+            "head": head,
+            "session_id": session_id,
+            "visibility": visibility,
+            "created_at": _json_ready(created_at),
+            "status": status,
+        }
+    )
+    key = idempotency_key or str(uuid.uuid4())
+    return Call(
+        RequestSpec("POST", "/v1/handoffs", json=payload, headers={"Idempotency-Key": key}),
+        _model(HandoffCreated),
+    )
+
+
+def get_handoff(handoff_id: uuid.UUID | str) -> Call[Handoff]:
+    """One handoff with its body and learnings (`GET /v1/handoffs/{id}`); does not mark it
+    read."""
+    return Call(RequestSpec("GET", f"/v1/handoffs/{handoff_id}"), _model(Handoff))
+
+
+def list_handoffs(
+    *,
+    project: str | None = None,
+    recipient: str | None = None,
+    status: Status | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Call[HandoffPage]:
+    """One page of handoffs, newest first (`GET /v1/handoffs`); pass `next_cursor` back as
+    `cursor` for the next page."""
+    params = _clean(
+        {
+            "project": project,
+            "recipient": recipient,
+            "status": status,
+            "limit": limit,
+            "cursor": cursor,
+        }
+    )
+    return Call(RequestSpec("GET", "/v1/handoffs", params=params), _model(HandoffPage))
+
+
+def delete_handoff(handoff_id: uuid.UUID | str) -> Call[None]:
+    """Delete a handoff and every learning that came from it (`DELETE /v1/handoffs/{id}`).
+    Not retried after a lost response: the retry would report a 404 for a delete that
+    worked."""
+    return Call(
+        RequestSpec("DELETE", f"/v1/handoffs/{handoff_id}", retry=Retry.UNSENT), _no_content
+    )
+
+
+def peek_inbox(project: str, worktree: str) -> Call[Inbox]:
+    """The worktree's unread handoffs, oldest first (`GET /v1/inbox`). Changes nothing."""
+    return Call(
+        RequestSpec("GET", "/v1/inbox", params={"project": project, "worktree": worktree}),
+        _model(Inbox),
+    )
+
+
+def claim_inbox(
+    project: str,
+    worktree: str,
+    *,
+    branch: str | None = None,
+    head: str | None = None,
+    session_id: str | None = None,
+) -> Call[Inbox]:
+    """Take delivery of the worktree's unread handoffs (`POST /v1/inbox/claim`): each is
+    returned by exactly one claim and is read afterwards, with `drift` telling whether the
+    branch or HEAD moved since it was written.
+
+    Not retried once the request may have reached the server: a lost response would mean
+    the handoffs were marked read but never seen. Recover with `list_handoffs(status="read")`
+    and `get_handoff()`."""
+    payload = _clean(
+        {
+            "project": project,
+            "worktree": worktree,
+            "branch": branch,
+            "head": head,
+            "session_id": session_id,
+        }
+    )
+    return Call(
+        RequestSpec("POST", "/v1/inbox/claim", json=payload, retry=Retry.UNSENT), _model(Inbox)
+    )
+
+
+def search(
+    query: str,
+    *,
+    k: int = 10,
+    project: str | None = None,
+    projects: Sequence[str] | None = None,
+    prefer_project: str | None = None,
+    kinds: Sequence[Kind] | None = None,
+    since: datetime | None = None,
+    mode: Mode = "hybrid",
+) -> Call[SearchResponse]:
+    """Past learnings most relevant to `query` (`POST /v1/search`), across every project the
+    key may read unless `project`/`projects` narrow it. Read-only, so retried like a GET."""
+    payload = _clean(
+        {
+            "query": query,
+            "k": k,
+            "project": project,
+            "projects": list(projects) if projects is not None else None,
+            "prefer_project": prefer_project,
+            "kinds": list(kinds) if kinds is not None else None,
+            "since": _json_ready(since),
+            "mode": mode,
+        }
+    )
+    return Call(RequestSpec("POST", "/v1/search", json=payload), _model(SearchResponse))
+
+
+def brief(
+    project: str,
+    worktree: str,
+    *,
+    branch: str | None = None,
+    head: str | None = None,
+    session_id: str | None = None,
+    task: str | None = None,
+    token_budget: int = 800,
+) -> Call[Brief]:
+    """The start-up brief (`POST /v1/brief`): the worktree's unread handoffs, claimed like
+    `claim_inbox`, plus the past learnings most relevant to `task`, as markdown within
+    `token_budget` tokens. Retried only when the request never reached the server, for the
+    same reason as `claim_inbox`."""
+    payload = _clean(
+        {
+            "project": project,
+            "worktree": worktree,
+            "branch": branch,
+            "head": head,
+            "session_id": session_id,
+            "task": task,
+            "token_budget": token_budget,
+        }
+    )
+    return Call(RequestSpec("POST", "/v1/brief", json=payload, retry=Retry.UNSENT), _model(Brief))
+
+
+def get_learning(learning_id: uuid.UUID | str) -> Call[Learning]:
+    """One learning with its provenance (`GET /v1/learnings/{id}`)."""
+    return Call(RequestSpec("GET", f"/v1/learnings/{learning_id}"), _model(Learning))
+
+
+def forget(learning_id: uuid.UUID | str) -> Call[Forgotten]:
+    """Forget a learning and its near-duplicates (`DELETE /v1/learnings/{id}`); the handoff it
+    came from stays."""
+    return Call(
+        RequestSpec("DELETE", f"/v1/learnings/{learning_id}", retry=Retry.UNSENT),
+        _model(Forgotten),
+    )
+
+
+def healthz() -> Call[Health]:
+    """The server process is up (`GET /healthz`, no key needed)."""
+    return Call(RequestSpec("GET", "/healthz"), _model(Health))
+
+
+def readyz() -> Call[Readiness]:
+    """The database answers and the model is loaded (`GET /readyz`); raises
+    `ServiceUnavailable` (with the failing check in `details`) when not."""
+    # A probe reports the state now: a 503 is the answer, not a reason to wait and ask again.
+    return Call(RequestSpec("GET", "/readyz", retry=Retry.UNSENT), _model(Readiness))

@@ -1,0 +1,472 @@
+"""`memory`: the memory service from a shell, for people and for agents.
+
+Exit codes: 0 success; 1 the server refused the request (the message says why); 2 usage or
+configuration error; 3 the server could not be reached."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import BaseModel
+
+from memory_client import render
+from memory_client._core import NO_RETRY
+from memory_client.client import MemoryClient
+from memory_client.config import missing_key_message, resolve
+from memory_client.errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    ConnectionFailed,
+    MemoryClientError,
+)
+from memory_client.frontmatter import field
+from memory_client.importer import discover, run_import
+from memory_client.integrations import claude_code, codex
+from memory_client.models import KINDS, Kind
+from memory_client.workspace import Workspace, check_project_slug, check_worktree, detect
+
+EXIT_API = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called; exit code 2."""
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _client() -> MemoryClient:
+    config = resolve()
+    if not config.api_key:
+        raise UsageError(missing_key_message())
+    return MemoryClient(config.url, config.api_key)
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
+    ws = detect(Path.cwd())
+    project = getattr(args, "project", None)
+    worktree = getattr(args, "worktree", None)
+    try:
+        if project:
+            check_project_slug(project)
+        if worktree:
+            check_worktree(worktree)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return Workspace(
+        project=project or ws.project,
+        worktree=worktree or ws.worktree,
+        branch=ws.branch,
+        head=ws.head,
+        root=ws.root,
+        in_git=ws.in_git,
+    )
+
+
+def _emit(args: argparse.Namespace, model: BaseModel | dict[str, Any], text: str) -> None:
+    if args.json:
+        data = model if isinstance(model, dict) else model.model_dump(mode="json")
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(text)
+
+
+def _read_body(args: argparse.Namespace, stdin: TextIO) -> str:
+    if args.file:
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {args.file}: {exc}") from exc
+    if stdin.isatty():
+        raise UsageError("pipe the handoff markdown on stdin or pass --file FILE")
+    return stdin.read()
+
+
+def _kinds(values: list[str] | None) -> list[Kind] | None:
+    if not values:
+        return None
+    kinds: list[Kind] = []
+    for value in values:
+        for part in value.split(","):
+            name = part.strip()
+            match = next((k for k in KINDS if k == name), None)
+            if match is None:
+                raise UsageError(f"unknown kind {name!r}; choose from {', '.join(KINDS)}")
+            kinds.append(match)
+    return kinds
+
+
+def _detected_tool() -> str | None:
+    # Claude Code sets CLAUDECODE=1 in the shells it runs.
+    return "claude-code" if os.environ.get("CLAUDECODE") == "1" else None
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_handoff_write(args: argparse.Namespace) -> int:
+    body = _read_body(args, sys.stdin)
+    if not body.strip():
+        raise UsageError("the handoff is empty")
+    ws = _workspace(args)
+    # Front matter the agent wrote wins over what the CLI guesses; explicit options win over
+    # both (the server applies request fields over front matter).
+    recipient = args.to or (None if field(body, "to") else ws.worktree)
+    with _client() as client:
+        result = client.create_handoff(
+            ws.project,
+            body,
+            recipient=recipient,
+            sender=None if field(body, "from") else ws.worktree,
+            topic=args.topic,
+            tool=args.tool or (None if field(body, "session_tool", "tool") else _detected_tool()),
+            branch=None if field(body, "branch") else ws.branch,
+            head=None if field(body, "head") else ws.head,
+            session_id=args.session_id,
+            visibility=args.visibility,
+        )
+    _emit(args, result, render.created(result))
+    return 0
+
+
+def cmd_handoff_list(args: argparse.Namespace) -> int:
+    project = None if args.all else _workspace(args).project
+    with _client() as client:
+        page = client.list_handoffs(
+            project=project, recipient=args.to, status=args.status, limit=args.limit
+        )
+    _emit(args, page, render.handoff_list(page.items))
+    return 0
+
+
+def cmd_handoff_show(args: argparse.Namespace) -> int:
+    with _client() as client:
+        handoff = client.get_handoff(args.id)
+    header = (
+        f"{handoff.sentinel} ({handoff.id}) · {handoff.project} → {handoff.recipient} · "
+        f"{handoff.status} · {handoff.created_at:%Y-%m-%d %H:%M} UTC"
+    )
+    _emit(args, handoff, f"{header}\n\n{handoff.body.strip()}")
+    return 0
+
+
+def cmd_handoff_delete(args: argparse.Namespace) -> int:
+    with _client() as client:
+        client.delete_handoff(args.id)
+    _emit(args, {"deleted": args.id}, f"Deleted handoff {args.id} and its learnings.")
+    return 0
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    with _client() as client:
+        if args.claim:
+            inbox = client.claim_inbox(ws.project, ws.worktree, branch=ws.branch, head=ws.head)
+        else:
+            inbox = client.peek_inbox(ws.project, ws.worktree)
+    text = render.inbox(inbox, claimed=args.claim, worktree=ws.worktree, project=ws.project)
+    _emit(args, inbox, text)
+    return 0
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    with _client() as client:
+        brief = client.brief(
+            ws.project,
+            ws.worktree,
+            branch=ws.branch,
+            head=ws.head,
+            task=args.task,
+            token_budget=args.budget,
+        )
+    _emit(args, brief, brief.markdown.rstrip())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    with _client() as client:
+        result = client.search(
+            args.query,
+            k=args.k,
+            project=None if args.all else ws.project,
+            prefer_project=ws.project,
+            kinds=_kinds(args.kind),
+            mode=args.mode,
+        )
+    _emit(args, result, render.search(result))
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    with _client() as client:
+        result = client.forget(args.id)
+    _emit(args, result, f"Forgot {result.deleted} learning(s) (the learning and its copies).")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = resolve()
+    ws = _workspace(args)
+    report: dict[str, Any] = {
+        "url": config.url,
+        "url_source": config.url_source,
+        "api_key_source": config.key_source,
+        "project": ws.project,
+        "worktree": ws.worktree,
+        "branch": ws.branch,
+        "head": ws.head,
+    }
+    ok = True
+    with MemoryClient(config.url, config.api_key, retry=NO_RETRY, timeout=5) as client:
+        try:
+            report["server"] = client.readyz().status
+        except MemoryClientError as exc:
+            report["server"] = f"not ready: {exc}"
+            ok = False
+    lines = [
+        f"server   {config.url} ({config.url_source}): {report['server']}",
+        f"api key  {config.key_source or 'none found'}",
+        f"project  {ws.project}",
+        f"worktree {ws.worktree}" + (f" on {ws.branch}" if ws.branch else ""),
+    ]
+    _emit(args, report, "\n".join(lines))
+    if not ok:
+        return EXIT_UNREACHABLE
+    return 0 if config.api_key else EXIT_USAGE
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    try:
+        items, refused = discover(
+            Path(args.path), project=args.project, loose_status=args.loose_status
+        )
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.dry_run:
+        plan = [
+            {
+                "path": str(i.path),
+                "project": i.project,
+                "recipient": i.recipient,
+                "status": i.status,
+            }
+            for i in items
+        ]
+        text = "\n".join(
+            f"{i.status:<6} {i.project} → {i.recipient or '(front matter `to`)'}  {i.path}"
+            for i in items
+        )
+        _emit(args, {"would_import": plan}, text or "Nothing to import.")
+        return 0
+    outcomes = list(refused)
+    if items:
+        # Imported here, the one command that shows a progress bar.
+        from tqdm import tqdm
+
+        # A bar only for imports long enough to wait on, and only on a terminal.
+        with (
+            _client() as client,
+            tqdm(
+                total=len(items),
+                unit="handoff",
+                file=sys.stderr,
+                disable=True if args.json or len(items) < 10 else None,
+            ) as bar,
+        ):
+            outcomes += run_import(client, items, progress=lambda _: bar.update())
+    counts = {r: sum(o.result == r for o in outcomes) for r in ("imported", "skipped", "failed")}
+    lines = [f"{o.result}: {o.path}: {o.message}" for o in outcomes if o.result == "failed"]
+    lines.append(
+        f"Imported {counts['imported']}, skipped {counts['skipped']} (already there), "
+        f"failed {counts['failed']}."
+    )
+    _emit(args, {**counts, "items": [o.as_json() for o in outcomes]}, "\n".join(lines))
+    return EXIT_API if counts["failed"] else 0
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    try:
+        if args.agent == "claude-code":
+            done = claude_code.install() if args.action == "install" else claude_code.uninstall()
+        else:
+            done = codex.install() if args.action == "install" else codex.uninstall()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    _emit(args, {"agent": args.agent, "action": args.action, "done": done}, "\n".join(done))
+    return 0
+
+
+def cmd_hook(args: argparse.Namespace) -> int:
+    return claude_code.run_hook(sys.stdin, sys.stdout, budget=args.budget)
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    # Imported only here: the MCP SDK takes most of a second to import, which `memory hook`
+    # (2 s for everything) must not pay.
+    from memory_client.mcp_server import serve
+
+    serve()
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # `--json` is accepted before or after the subcommand; SUPPRESS keeps the subcommand's
+    # default from overwriting a `--json` given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    parser = argparse.ArgumentParser(
+        prog="memory",
+        description="Shared memory for coding agents: handoffs between sessions and searchable "
+        "learnings. Server and key: MEMORY_URL / MEMORY_API_KEY, else ~/.config/memory/"
+        "config.toml, else the local server's saved admin key.",
+        epilog="Exit codes: 0 ok, 1 refused by the server, 2 usage or configuration, "
+        "3 server unreachable.",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_: str, **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_, description=help_, **kw)
+        p.set_defaults(func=handler)
+        return p
+
+    def where(p: argparse.ArgumentParser, worktree: bool = True) -> None:
+        p.add_argument("--project", help="project slug (default: from this git checkout)")
+        if worktree:
+            p.add_argument("--worktree", help="worktree name (default: this checkout's folder)")
+
+    handoff = sub.add_parser("handoff", help="write, list, show or delete handoffs")
+    hsub = handoff.add_subparsers(dest="handoff_command", metavar="ACTION", required=True)
+
+    write = hsub.add_parser(
+        "write",
+        parents=[common],
+        help="send a handoff (markdown from --file or stdin) to a worktree's next session",
+    )
+    write.set_defaults(func=cmd_handoff_write)
+    write.add_argument("--to", metavar="WORKTREE", help="recipient worktree (default: this one)")
+    write.add_argument("--topic", metavar="T", help="a few words naming the work")
+    write.add_argument("--file", metavar="F", help="read the markdown from F instead of stdin")
+    write.add_argument("--tool", help="the agent writing it (claude-code, codex, ...)")
+    write.add_argument("--session-id", help="the writing session's id")
+    write.add_argument("--visibility", choices=["team", "project"])
+    where(write, worktree=False)
+
+    listing = hsub.add_parser("list", parents=[common], help="list handoffs, newest first")
+    listing.set_defaults(func=cmd_handoff_list)
+    listing.add_argument("--to", metavar="WORKTREE", help="only this recipient")
+    listing.add_argument("--status", choices=["unread", "read"])
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--all", action="store_true", help="every project, not just this one")
+    where(listing, worktree=False)
+
+    show = hsub.add_parser("show", parents=[common], help="print one handoff (stays unread)")
+    show.set_defaults(func=cmd_handoff_show)
+    show.add_argument("id")
+
+    delete = hsub.add_parser("delete", parents=[common], help="delete a handoff and learnings")
+    delete.set_defaults(func=cmd_handoff_delete)
+    delete.add_argument("id")
+
+    inbox = add("inbox", cmd_inbox, "show this worktree's unread handoffs (--claim: take them)")
+    inbox.add_argument(
+        "--claim", action="store_true", help="take delivery: print them and mark them read"
+    )
+    where(inbox)
+
+    brief = add(
+        "brief", cmd_brief, "start-up brief: this worktree's handoffs (now read) and learnings"
+    )
+    brief.add_argument("--task", metavar="TEXT", help="what this session will do")
+    brief.add_argument("--budget", metavar="N", type=int, default=800, help="max tokens")
+    where(brief)
+
+    search = add("search", cmd_search, "search past learnings (default: this project)")
+    search.add_argument("query")
+    scope = search.add_mutually_exclusive_group()
+    scope.add_argument("--project", metavar="SLUG", help="search this project")
+    scope.add_argument("--all", action="store_true", help="search every project")
+    search.add_argument(
+        "--kind", metavar="K", action="append", help="only this kind (repeat or comma-separate)"
+    )
+    search.add_argument("-k", type=int, default=10, help="number of results")
+    search.add_argument("--mode", choices=["hybrid", "vector", "text"], default="hybrid")
+
+    forget = add("forget", cmd_forget, "forget a learning (and its near-duplicates) by id")
+    forget.add_argument("id")
+
+    status = add("status", cmd_status, "show the server, key source and detected workspace")
+    where(status)
+
+    imp = add("import", cmd_import, "import a file-based handoff inbox or HANDOFF.md files")
+    imp.add_argument("path", help="inbox root (<root>/<project>/<recipient>/{unread,read}/*.md)")
+    imp.add_argument("--project", help="project for loose HANDOFF.md files outside git")
+    imp.add_argument(
+        "--loose-status",
+        choices=["unread", "read"],
+        default="unread",
+        help="state of loose HANDOFF.md files (default: unread, i.e. still to deliver)",
+    )
+    imp.add_argument("--dry-run", action="store_true", help="list what would be imported")
+
+    for action in ("install", "uninstall"):
+        p = add(action, cmd_install, f"{action} the integration with an agent")
+        p.add_argument("agent", choices=["claude-code", "codex"])
+        p.set_defaults(action=action)
+
+    hook = add("hook", cmd_hook, "agent hooks (reads the hook JSON on stdin)")
+    hook.add_argument("agent", choices=["claude-code"])
+    hook.add_argument("--budget", type=int, default=800, help="max tokens of the brief")
+
+    add("mcp", cmd_mcp, "serve the memory tools over MCP (stdio)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "func", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"memory: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigurationError as exc:
+        print(f"memory: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConnectionFailed as exc:
+        print(f"memory: {exc}. Is the server running (`make run`)?", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except AuthenticationError as exc:
+        print(f"memory: {exc.message}; check MEMORY_API_KEY or the config file", file=sys.stderr)
+        return EXIT_API
+    except APIError as exc:
+        print(f"memory: {exc}", file=sys.stderr)
+        return EXIT_API
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Claude Code: a SessionStart hook that injects the start-up brief, and a /handoff skill.
+
+`memory install claude-code` edits `<claude dir>/settings.json` (the claude dir is
+`$CLAUDE_CONFIG_DIR`, else `~/.claude`) and writes `<claude dir>/skills/handoff/SKILL.md`;
+`memory uninstall claude-code` takes out exactly the hook entry and the skill it added."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sys
+import threading
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+from memory_client._core import NO_RETRY
+from memory_client.client import MemoryClient
+from memory_client.config import resolve
+from memory_client.integrations import write_atomically
+from memory_client.workspace import detect
+
+MATCHER = "startup|resume|clear|compact"
+HOOK_ARGS = "hook claude-code"
+# Matches the command however `memory` was spelled when installed (bare, absolute path, or
+# `python -m memory_client`), so uninstall and re-install find it.
+_OUR_COMMAND = re.compile(r"(?:^|[/\\\s\"'])memory(?:_client)?\"?\s+hook\s+claude-code\s*$")
+SKILL_MARKER = "installed by `memory install claude-code`"
+# Seconds after the process started at which the hook gives up, whatever it is doing: a
+# session start never waits 2 s for it, interpreter start-up and imports included.
+HOOK_DEADLINE_SECONDS = 1.7
+# Left for the brief's HTTP round trip at most (the rest covers git and printing).
+HOOK_HTTP_TIMEOUT_SECONDS = 1.3
+# Claude Code's own timeout for the hook command, a backstop above ours.
+SETTINGS_TIMEOUT_SECONDS = 10
+
+
+def claude_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("CLAUDE_CONFIG_DIR"):
+        return Path(env["CLAUDE_CONFIG_DIR"]).expanduser()
+    return Path(env.get("HOME") or Path.home()) / ".claude"
+
+
+def settings_file(env: Mapping[str, str] | None = None) -> Path:
+    return claude_dir(env) / "settings.json"
+
+
+def skill_file(env: Mapping[str, str] | None = None) -> Path:
+    return claude_dir(env) / "skills" / "handoff" / "SKILL.md"
+
+
+def skill_text() -> str:
+    return resources.files("memory_client.integrations").joinpath("SKILL.md").read_text("utf-8")
+
+
+def hook_command() -> str:
+    """`memory hook claude-code` when `memory` is on PATH (the usual install), else an
+    absolute path that works from Claude Code's environment too."""
+    if shutil.which("memory"):
+        return f"memory {HOOK_ARGS}"
+    script = Path(sys.argv[0]).resolve()
+    if script.name == "memory" and os.access(script, os.X_OK):
+        return f"{script} {HOOK_ARGS}"
+    return f"{sys.executable} -m memory_client {HOOK_ARGS}"
+
+
+def is_our_hook(hook: Any) -> bool:
+    return (
+        isinstance(hook, dict)
+        and hook.get("type") == "command"
+        and isinstance(hook.get("command"), str)
+        and _OUR_COMMAND.search(hook["command"]) is not None
+    )
+
+
+def _load_settings(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        # Never overwrite a settings file we cannot read: it holds the user's other settings.
+        raise ValueError(f"{path} is not valid JSON ({exc}); fix it, then run this again") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} does not hold a JSON object; fix it, then run this again")
+    return data
+
+
+def _session_start_groups(settings: dict[str, Any], path: Path) -> list[Any]:
+    hooks = settings.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise ValueError(f"{path}: `hooks` is not an object; fix it, then run this again")
+    groups = hooks.setdefault("SessionStart", [])
+    if not isinstance(groups, list):
+        raise ValueError(f"{path}: `hooks.SessionStart` is not a list; fix it, then run this again")
+    return groups
+
+
+def install(env: Mapping[str, str] | None = None, command: str | None = None) -> list[str]:
+    """Adds the hook and the skill; a second run changes nothing. Returns what it did."""
+    command = command or hook_command()
+    done: list[str] = []
+    path = settings_file(env)
+    settings = _load_settings(path)
+    groups = _session_start_groups(settings, path)
+    ours = [
+        hook
+        for group in groups
+        if isinstance(group, dict) and isinstance(group.get("hooks"), list)
+        for hook in group["hooks"]
+        if is_our_hook(hook)
+    ]
+    if not ours:
+        groups.append(
+            {
+                "matcher": MATCHER,
+                "hooks": [
+                    {"type": "command", "command": command, "timeout": SETTINGS_TIMEOUT_SECONDS}
+                ],
+            }
+        )
+        write_atomically(path, json.dumps(settings, indent=2) + "\n")
+        done.append(f"added the SessionStart hook `{command}` to {path}")
+    else:
+        done.append(f"SessionStart hook already in {path}")
+
+    skill = skill_file(env)
+    text = skill_text()
+    if skill.exists() and SKILL_MARKER not in skill.read_text(encoding="utf-8"):
+        done.append(f"left {skill} alone: it was not installed by memory (remove it to replace)")
+    elif not skill.exists() or skill.read_text(encoding="utf-8") != text:
+        write_atomically(skill, text)
+        done.append(f"installed the /handoff skill at {skill}")
+    else:
+        done.append(f"/handoff skill already at {skill}")
+    return done
+
+
+def uninstall(env: Mapping[str, str] | None = None) -> list[str]:
+    """Removes the hook entry and the skill that `install` added, and nothing else."""
+    done: list[str] = []
+    path = settings_file(env)
+    settings = _load_settings(path)
+    hooks = settings.get("hooks")
+    groups = hooks.get("SessionStart") if isinstance(hooks, dict) else None
+    removed = 0
+    if isinstance(hooks, dict) and isinstance(groups, list):
+        kept_groups = []
+        for group in groups:
+            inner = group.get("hooks") if isinstance(group, dict) else None
+            if isinstance(inner, list) and any(is_our_hook(h) for h in inner):
+                kept = [h for h in inner if not is_our_hook(h)]
+                removed += len(inner) - len(kept)
+                if not kept:
+                    continue  # the group held only our hook: it was ours
+                group = {**group, "hooks": kept}
+            kept_groups.append(group)
+        if removed:
+            # Containers are dropped only when our entry was the last thing in them.
+            if kept_groups:
+                hooks["SessionStart"] = kept_groups
+            else:
+                del hooks["SessionStart"]
+                if not hooks:
+                    del settings["hooks"]
+            write_atomically(path, json.dumps(settings, indent=2) + "\n")
+            done.append(f"removed the SessionStart hook from {path}")
+    if not removed:
+        done.append(f"no memory hook in {path}")
+
+    skill = skill_file(env)
+    if skill.exists() and SKILL_MARKER in skill.read_text(encoding="utf-8"):
+        skill.unlink()
+        # Left in place when the user keeps other files there.
+        with contextlib.suppress(OSError):
+            skill.parent.rmdir()
+        done.append(f"removed the /handoff skill {skill}")
+    else:
+        done.append("no memory /handoff skill installed")
+    return done
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux: from /proc; elsewhere 0, which makes the
+    deadline count from the hook's own start instead)."""
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        # Field 22 (starttime, in clock ticks since boot); the command name in parentheses
+        # may contain spaces, so count from after it, where field 3 begins.
+        start_ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def hook_output(
+    raw: str, *, budget: int | None = None, timeout: float = HOOK_HTTP_TIMEOUT_SECONDS
+) -> str | None:
+    """The JSON Claude Code expects from a SessionStart hook, or None when there is nothing
+    to say."""
+    payload = json.loads(raw) if raw.strip() else {}
+    if not isinstance(payload, dict):
+        return None
+    cwd = payload.get("cwd") or os.getcwd()
+    session_id = payload.get("session_id")
+    ws = detect(cwd)
+    config = resolve()
+    if not config.api_key:
+        return None
+    with MemoryClient(config.url, config.api_key, retry=NO_RETRY, timeout=timeout) as client:
+        brief = client.brief(
+            ws.project,
+            ws.worktree,
+            branch=ws.branch,
+            head=ws.head,
+            session_id=str(session_id) if session_id else None,
+            token_budget=budget or 800,
+        )
+    if brief.empty:
+        return None
+    return json.dumps(
+        {
+            "hookSpecificOutput": {
+                "hookEventName": "SessionStart",
+                "additionalContext": brief.markdown,
+            }
+        }
+    )
+
+
+def run_hook(stdin: TextIO, stdout: TextIO, *, budget: int | None = None) -> int:
+    """Fail-open: whatever goes wrong (server down, no key, not a repository, slow network),
+    the session starts normally, with no output and exit 0, within the deadline."""
+    left = HOOK_DEADLINE_SECONDS - process_age()
+    # A hard stop even for what no timeout covers (DNS, a stuck stdin, a slow disk).
+    watchdog = threading.Timer(max(0.0, left), os._exit, args=(0,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        timeout = max(0.1, min(HOOK_HTTP_TIMEOUT_SECONDS, left - 0.2))
+        output = hook_output(stdin.read(), budget=budget, timeout=timeout)
+    except Exception as exc:  # fail-open by design: any failure means "no brief"
+        if os.environ.get("MEMORY_DEBUG"):
+            print(f"memory hook: {type(exc).__name__}: {exc}", file=sys.stderr)
+        output = None
+    watchdog.cancel()
+    if output:
+        stdout.write(output + "\n")
+        stdout.flush()
+    return 0

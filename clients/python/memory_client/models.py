@@ -1,0 +1,173 @@
+"""Typed results of the REST API (v1). Unknown fields are ignored, so an older client keeps
+working against a newer server that adds fields."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Kind = Literal[
+    "decision", "mistake", "pattern", "assumption", "discovery", "next_step", "status", "note"
+]
+KINDS: tuple[Kind, ...] = (
+    "decision",
+    "mistake",
+    "pattern",
+    "assumption",
+    "discovery",
+    "next_step",
+    "status",
+    "note",
+)
+Mode = Literal["hybrid", "vector", "text"]
+Status = Literal["unread", "read"]
+Visibility = Literal["team", "project"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class LearningBrief(_Model):
+    id: uuid.UUID
+    kind: str
+    text: str
+
+
+class HandoffCreated(_Model):
+    id: uuid.UUID
+    sentinel: str
+    project: str
+    recipient: str
+    created_at: datetime
+    learnings: list[LearningBrief]
+    redactions: int
+    warnings: list[str]
+    duplicate: bool = False
+
+
+class HandoffSummary(_Model):
+    id: uuid.UUID
+    sentinel: str
+    project: str
+    recipient: str
+    sender: str | None = None
+    topic: str | None = None
+    tool: str | None = None
+    branch: str | None = None
+    head: str | None = None
+    session_id: str | None = None
+    visibility: str = "team"
+    status: str
+    created_at: datetime
+    received_at: datetime
+    claimed_at: datetime | None = None
+    claimed_by: str | None = None
+
+
+class Handoff(HandoffSummary):
+    body: str
+    front_matter: dict[str, Any] = Field(default_factory=dict)
+    files: list[str] = Field(default_factory=list)
+    commands: list[str] = Field(default_factory=list)
+    redactions: int = 0
+    warnings: list[str] = Field(default_factory=list)
+    learnings: list[LearningBrief] = Field(default_factory=list)
+
+
+class HandoffPage(_Model):
+    items: list[HandoffSummary]
+    next_cursor: str | None = None
+
+
+class Drift(_Model):
+    branch: bool
+    head: bool
+    handoff_branch: str | None = None
+    claim_branch: str | None = None
+    handoff_head: str | None = None
+    claim_head: str | None = None
+
+    @property
+    def moved(self) -> bool:
+        return self.branch or self.head
+
+
+class Delivery(_Model):
+    """A handoff as delivered to a session: its body plus what to check before trusting it."""
+
+    id: uuid.UUID
+    sentinel: str
+    project: str
+    recipient: str
+    sender: str | None = None
+    topic: str | None = None
+    tool: str | None = None
+    branch: str | None = None
+    head: str | None = None
+    created_at: datetime
+    body: str
+    drift: Drift | None = None
+
+
+class Inbox(_Model):
+    handoffs: list[Delivery]
+
+
+class SearchResult(_Model):
+    id: uuid.UUID
+    kind: str
+    text: str
+    score: float
+    project: str
+    handoff_id: uuid.UUID
+    section: str = ""
+    created_at: datetime
+    occurrences: int = 1
+    projects: list[str] = Field(default_factory=list)
+
+
+class SearchResponse(_Model):
+    results: list[SearchResult]
+
+
+class Brief(_Model):
+    markdown: str
+    tokens: int
+    handoffs: list[Delivery]
+    learnings: list[SearchResult]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to tell: no handoff arrived and no past learning matched."""
+        return not self.handoffs and not self.learnings
+
+
+class Learning(_Model):
+    id: uuid.UUID
+    kind: str
+    text: str
+    section: str = ""
+    project: str
+    handoff_id: uuid.UUID
+    created_at: datetime
+    occurrences: int = 1
+    canonical_id: uuid.UUID | None = None
+    embedding_model: str = ""
+
+
+class Forgotten(_Model):
+    deleted: int
+
+
+class Health(_Model):
+    status: str
+
+
+class Readiness(_Model):
+    status: str
+    database: str
+    model: str

@@ -1,0 +1,93 @@
+"""Fixtures of the client tests: one real server process (uvicorn, the real model, the test
+database) shared by the whole package, a fresh key per test (the database is truncated per
+test by the root conftest), and a throw-away git checkout with its own HOME."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.clients.helpers import MEMORY_BIN, free_port, make_repo
+from tests.conftest import MakeKey
+
+
+@pytest.fixture(scope="package")
+def server_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `memory-service run` on the test database, for the sync client, the CLI, the
+    hook and the MCP server (which all need a URL a subprocess can reach)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    env = {
+        **os.environ,
+        "MEMORY_DATABASE_URL": database_url,
+        "MEMORY_PORT": str(port),
+        "MEMORY_DATA_DIR": str(log.parent / "data"),
+        "MEMORY_BOOTSTRAP_ADMIN_KEY": "false",
+        "MEMORY_MIGRATE_ON_START": "false",
+        "MEMORY_LOG_LEVEL": "warning",
+    }
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "memory_service", "run"], env=env, stdout=out, stderr=out
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"server did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture
+async def key(make_key: MakeKey) -> str:
+    return await make_key(scopes="read,write")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A checkout of github.com/acme/widgets in a folder named `widgets` (the worktree)."""
+    return make_repo(tmp_path / "src" / "widgets")
+
+
+@pytest.fixture
+def cli_env(server_url: str, key: str, home: Path) -> dict[str, str]:
+    """The environment of an agent's shell: server and key from the environment, a HOME of
+    its own (so no real ~/.claude, ~/.codex or config file is read or touched)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MEMORY_", "CLAUDE", "CODEX_", "XDG_"))
+    }
+    env.update(
+        {
+            "HOME": str(home),
+            "MEMORY_URL": server_url,
+            "MEMORY_API_KEY": key,
+            "PATH": f"{MEMORY_BIN.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
+    return env

@@ -1,0 +1,205 @@
+"""Claude Code (install/uninstall, the SessionStart hook) and Codex (the AGENTS.md block),
+each in a HOME of its own."""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from memory_client import MemoryClient
+from memory_client.integrations import claude_code, codex
+
+from tests.clients.helpers import PROJECT, free_port, run_memory
+
+OTHER_HOOKS = {
+    "permissions": {"allow": ["Bash(make test)"]},
+    "hooks": {
+        "SessionStart": [
+            {"matcher": "startup", "hooks": [{"type": "command", "command": "echo hello"}]}
+        ],
+        "PreToolUse": [
+            {"matcher": "Bash", "hooks": [{"type": "command", "command": "./check.sh"}]}
+        ],
+    },
+}
+
+
+def _settings(home: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((home / ".claude" / "settings.json").read_text())
+    return data
+
+
+def test_install_claude_code_is_idempotent_and_uninstall_exact(
+    repo: Path, cli_env: dict[str, str], home: Path
+) -> None:
+    settings_file = home / ".claude" / "settings.json"
+    settings_file.parent.mkdir()
+    settings_file.write_text(json.dumps(OTHER_HOOKS, indent=2))
+
+    for _ in range(2):
+        done = run_memory("install", "claude-code", cwd=repo, env=cli_env)
+        assert done.returncode == 0, done.stderr
+    settings = _settings(home)
+    groups = settings["hooks"]["SessionStart"]  # type: ignore[index]
+    ours = [g for g in groups if any(claude_code.is_our_hook(h) for h in g["hooks"])]
+    assert len(ours) == 1 and ours[0]["matcher"] == "startup|resume|clear|compact"
+    assert ours[0]["hooks"][0]["command"].endswith("memory hook claude-code")
+    expected = copy.deepcopy(OTHER_HOOKS)
+    expected["hooks"]["SessionStart"].append(ours[0])  # type: ignore[index]
+    assert settings == expected  # nothing else touched
+
+    skill = home / ".claude" / "skills" / "handoff" / "SKILL.md"
+    text = skill.read_text()
+    meta = yaml.safe_load(text.split("---")[1])
+    assert meta["name"] == "handoff" and "memory handoff write" in meta["description"]
+    for section in (
+        "Decisions",
+        "What NOT to do",
+        "Assumptions",
+        "Patterns",
+        "Verification",
+        "Immediate next action",
+    ):
+        assert f"## {section}" in text
+    assert "why" in text and "Pointers, not copies" in text and "No secrets" in text
+
+    removed = run_memory("uninstall", "claude-code", cwd=repo, env=cli_env)
+    assert removed.returncode == 0
+    assert _settings(home) == OTHER_HOOKS
+    assert not skill.exists() and not skill.parent.exists()
+    assert "no memory hook" in run_memory("uninstall", "claude-code", cwd=repo, env=cli_env).stdout
+
+
+def test_install_claude_code_in_an_empty_home_and_config_dir(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    claude_code.install(env, command="memory hook claude-code")
+    assert (tmp_path / ".claude" / "settings.json").exists()
+    claude_code.uninstall(env)
+    assert json.loads((tmp_path / ".claude" / "settings.json").read_text()) == {}
+
+    custom = {"HOME": str(tmp_path), "CLAUDE_CONFIG_DIR": str(tmp_path / "cc")}
+    claude_code.install(custom)
+    assert (tmp_path / "cc" / "skills" / "handoff" / "SKILL.md").exists()
+
+
+def test_install_refuses_to_overwrite_broken_settings(tmp_path: Path) -> None:
+    path = tmp_path / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_text("{ not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        claude_code.install({"HOME": str(tmp_path)})
+    assert path.read_text() == "{ not json"
+
+
+def test_a_users_own_handoff_skill_is_left_alone(tmp_path: Path) -> None:
+    skill = tmp_path / ".claude" / "skills" / "handoff" / "SKILL.md"
+    skill.parent.mkdir(parents=True)
+    skill.write_text("---\nname: handoff\ndescription: mine\n---\n")
+    env = {"HOME": str(tmp_path)}
+    assert any("left" in line for line in claude_code.install(env))
+    claude_code.uninstall(env)
+    assert skill.read_text().endswith("description: mine\n---\n")
+
+
+def hook(repo: Path, env: dict[str, str], payload: str) -> tuple[str, float, int]:
+    started = time.monotonic()
+    done = run_memory("hook", "claude-code", cwd=repo.parent, env=env, input=payload)
+    return done.stdout, time.monotonic() - started, done.returncode
+
+
+def test_hook_delivers_the_brief_once(repo: Path, cli_env: dict[str, str], server_url: str) -> None:
+    with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
+        created = client.create_handoff(
+            PROJECT,
+            "## What NOT to do\n- Don't bump the pinned torch; CUDA wheels follow.\n",
+            recipient="widgets",
+            topic="Packaging",
+            branch="main",
+        )
+    payload = json.dumps({"cwd": str(repo), "session_id": "s-1", "source": "startup"})
+    out, _, code = hook(repo, cli_env, payload)
+    assert code == 0
+    context = json.loads(out)["hookSpecificOutput"]
+    assert context["hookEventName"] == "SessionStart"
+    assert created.sentinel in context["additionalContext"]
+    assert "Don't bump the pinned torch" in context["additionalContext"]
+    with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
+        stored = client.get_handoff(created.id)
+    assert (stored.status, stored.claimed_by) == ("read", "s-1")
+
+    # Delivered once: the next start shows the project's learnings, not the handoff again.
+    out, _, _ = hook(repo, cli_env, payload.replace("startup", "resume"))
+    again = json.loads(out)["hookSpecificOutput"]["additionalContext"]
+    assert created.sentinel not in again and "Handoffs for this worktree" not in again
+
+
+def test_hook_prints_nothing_when_there_is_nothing(repo: Path, cli_env: dict[str, str]) -> None:
+    out, _, code = hook(repo, cli_env, json.dumps({"cwd": str(repo), "source": "startup"}))
+    assert (out, code) == ("", 0)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers: the worst case for a hook's deadline."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("case", ["refused", "silent", "garbage", "no key"])
+def test_hook_fails_open_within_two_seconds(
+    case: str, repo: Path, cli_env: dict[str, str], silent_server: str
+) -> None:
+    env = dict(cli_env)
+    payload = json.dumps({"cwd": str(repo), "session_id": "s", "source": "startup"})
+    if case == "refused":
+        env["MEMORY_URL"] = f"http://127.0.0.1:{free_port()}"
+    elif case == "silent":
+        env["MEMORY_URL"] = silent_server
+    elif case == "garbage":
+        payload = "{not json"
+    else:
+        del env["MEMORY_API_KEY"]
+        env["MEMORY_DATA_DIR"] = str(repo / "no-such-dir")
+    out, elapsed, code = hook(repo, env, payload)
+    assert (out, code) == ("", 0)
+    assert elapsed < 2.0
+
+
+def test_codex_block_install_and_uninstall(
+    tmp_path: Path, repo: Path, cli_env: dict[str, str]
+) -> None:
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    agents = codex_home / "AGENTS.md"
+    original = "# My rules\n\n- Run `make lint` before committing.\n"
+    agents.write_text(original)
+    env = {**cli_env, "CODEX_HOME": str(codex_home)}
+
+    for _ in range(2):
+        assert run_memory("install", "codex", cwd=repo, env=env).returncode == 0
+    text = agents.read_text()
+    assert text.startswith(original)
+    assert text.count(codex.BEGIN) == 1 and text.count(codex.END) == 1
+    block = text[text.index(codex.BEGIN) : text.index(codex.END)]
+    assert "`memory brief`" in block and "`memory handoff write" in block
+
+    # Text the user adds after the block survives the uninstall too.
+    agents.write_text(text + "\n- Added later.\n")
+    assert run_memory("uninstall", "codex", cwd=repo, env=env).returncode == 0
+    assert agents.read_text() == original + "\n- Added later.\n"
+
+    # Installed into a missing file, uninstall leaves no empty file behind.
+    fresh = {"HOME": str(tmp_path / "h2")}
+    codex.install(fresh)
+    path = codex.agents_file(fresh)
+    assert path.read_text() == codex.BLOCK
+    codex.uninstall(fresh)
+    assert not path.exists()

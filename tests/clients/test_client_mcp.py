@@ -1,0 +1,76 @@
+"""`memory mcp` driven by the `mcp` package's own stdio client, against the real server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.types import CallToolResult, TextContent
+from memory_client import MemoryClient
+
+from tests.clients.helpers import MEMORY_BIN, PROJECT
+
+HANDOFF = """## What NOT to do
+- Don't call the billing API from request handlers; it blocks for seconds under load.
+
+## Immediate next action
+- Move the billing call into the worker queue.
+"""
+
+
+def text(result: CallToolResult) -> str:
+    assert not result.is_error, result.content
+    return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
+
+
+async def test_mcp_tools_over_stdio(repo: Path, cli_env: dict[str, str], server_url: str) -> None:
+    params = StdioServerParameters(command=str(MEMORY_BIN), args=["mcp"], env=cli_env, cwd=repo)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        assert set(tools) == {"brief", "search", "write_handoff", "claim_inbox", "forget"}
+        for tool in tools.values():
+            assert tool.description and len(tool.description) > 40
+        search_args = tools["search"].input_schema["properties"]
+        assert search_args["query"]["type"] == "string" and "description" in search_args["k"]
+        assert tools["write_handoff"].input_schema["required"] == ["body"]
+
+        written = text(
+            await session.call_tool("write_handoff", {"body": HANDOFF, "topic": "Billing"})
+        )
+        sentinel = re.search(r"handoff ([a-z]+-[a-z]+-\d+)", written)
+        assert sentinel and "for widgets in github.com/acme/widgets" in written
+
+        claimed = text(await session.call_tool("claim_inbox", {}))
+        assert sentinel.group(1) in claimed and "billing API from request handlers" in claimed
+        assert "No unread handoffs" in text(await session.call_tool("claim_inbox", {}))
+
+        found = text(
+            await session.call_tool(
+                "search", {"query": "slow billing calls in handlers", "kinds": ["mistake"]}
+            )
+        )
+        assert found.startswith("1. [mistake] Don't call the billing API")
+        learning_id = re.search(r"learning ([0-9a-f-]{36})", found)
+        assert learning_id
+
+        brief = text(await session.call_tool("brief", {"task": "billing latency"}))
+        assert brief.startswith(f"# Session brief: {PROJECT} (widgets)")
+
+        forgot = text(await session.call_tool("forget", {"learning_id": learning_id.group(1)}))
+        assert forgot == "Forgot 1 learning(s)."
+
+        # Errors come back as tool errors with the server's message, not as a crash.
+        failed = await session.call_tool("forget", {"learning_id": learning_id.group(1)})
+        assert failed.is_error and "no learning" in text_of(failed)
+        invalid = await session.call_tool("search", {"query": "x", "k": 0})
+        assert invalid.is_error
+
+    with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
+        [stored] = client.list_handoffs(project=PROJECT).items
+    assert (stored.tool, stored.topic, stored.recipient) == ("mcp", "Billing", "widgets")
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(c.text for c in result.content if isinstance(c, TextContent))

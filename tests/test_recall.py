@@ -1,0 +1,410 @@
+"""Search, near-duplicates, ranking, forgetting and the start-up brief, with the real model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from memory_service.config import Settings
+from memory_service.db import libpq_url
+from tests.conftest import MakeKey, auth
+
+DEV_SET = Path(__file__).resolve().parent / "data" / "dev_eval.json"
+A = "github.com/acme/api"
+B = "github.com/acme/web"
+
+
+async def post(
+    client: httpx.AsyncClient, key: str, project: str, body: str, **extra: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/handoffs",
+        json={
+            "project": project,
+            "recipient": extra.pop("recipient", "main"),
+            "body": body,
+            **extra,
+        },
+        headers=auth(key),
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def search(
+    client: httpx.AsyncClient, key: str, query: str, **extra: Any
+) -> list[dict[str, Any]]:
+    response = await client.post("/v1/search", json={"query": query, **extra}, headers=auth(key))
+    assert response.status_code == 200, response.text
+    results: list[dict[str, Any]] = response.json()["results"]
+    return results
+
+
+@pytest.fixture
+async def dev_key(client: httpx.AsyncClient, make_key: MakeKey) -> str:
+    """A key whose team holds every dev-set handoff."""
+    key = await make_key()
+    for h in json.loads(DEV_SET.read_text())["handoffs"]:
+        await post(
+            client, key, h["project"], h["body"], recipient=h["worktree"], created_at=h["created"]
+        )
+    return key
+
+
+async def test_each_mode_finds_the_relevant_learning(
+    client: httpx.AsyncClient, dev_key: str
+) -> None:
+    question = "How do clients scroll back through a very long conversation without the database getting slower?"
+    for mode in ("hybrid", "vector"):
+        top = await search(
+            client,
+            dev_key,
+            question,
+            mode=mode,
+            k=5,
+            project="gitlab.com/kestrel-works/parley-chat",
+            kinds=["decision"],
+        )
+        assert any("keyset pagination" in r["text"] for r in top), mode
+    exact = await search(
+        client, dev_key, "cannot reduce stream outside of transaction", mode="text", k=3
+    )
+    assert "Repo.stream/2" in exact[0]["text"]
+    hybrid = await search(client, dev_key, "cannot reduce stream outside of transaction", k=3)
+    assert "Repo.stream/2" in hybrid[0]["text"]
+    result = hybrid[0]
+    assert set(result) >= {
+        "id",
+        "kind",
+        "text",
+        "score",
+        "project",
+        "handoff_id",
+        "created_at",
+        "occurrences",
+        "projects",
+    }
+    assert result["project"] == "gitlab.com/kestrel-works/parley-chat"
+    assert result["kind"] == "mistake"
+
+
+async def test_filters(client: httpx.AsyncClient, dev_key: str) -> None:
+    query = "flaky tests that depend on time"
+    only = await search(client, dev_key, query, project="github.com/quillpoint-ai/infer-gate", k=20)
+    assert only and {r["project"] for r in only} == {"github.com/quillpoint-ai/infer-gate"}
+    two = {"github.com/quillpoint-ai/infer-gate", "gitlab.com/kestrel-works/parley-chat"}
+    both = await search(client, dev_key, query, projects=sorted(two), k=20)
+    assert {r["project"] for r in both} <= two
+    mistakes = await search(client, dev_key, query, kinds=["mistake"], k=20)
+    assert mistakes and {r["kind"] for r in mistakes} == {"mistake"}
+    recent = await search(client, dev_key, query, since="2026-02-15T00:00:00Z", k=20)
+    assert recent and all(r["created_at"] >= "2026-02-15" for r in recent)
+    none = await search(client, dev_key, query, project="github.com/no/such-project")
+    assert none == []
+
+
+async def test_off_topic_query_returns_little_or_nothing(
+    client: httpx.AsyncClient, dev_key: str
+) -> None:
+    for query in ("recipe for sourdough bread with rye flour", "what is the capital of australia"):
+        assert await search(client, dev_key, query) == []
+
+
+async def test_search_never_crosses_teams(
+    client: httpx.AsyncClient, dev_key: str, make_key: MakeKey
+) -> None:
+    other = await make_key(team="other")
+    assert await search(client, other, "keyset pagination") == []
+    await post(client, other, A, "## Decisions\n- Room history uses keyset pagination.")
+    results = await search(client, other, "keyset pagination", k=50)
+    assert len(results) == 1
+
+
+async def test_bad_search_requests(client: httpx.AsyncClient, make_key: MakeKey) -> None:
+    key = await make_key()
+    for body in (
+        {"query": ""},
+        {"query": "x", "k": 0},
+        {"query": "x", "k": 1000},
+        {"query": "x", "mode": "magic"},
+        {"query": "x", "kinds": ["wisdom"]},
+        {"query": "x", "project": "../etc"},
+        {"query": "x" * 5000},
+    ):
+        response = await client.post("/v1/search", json=body, headers=auth(key))
+        assert response.status_code == 422, body
+    tricky = await client.post(
+        "/v1/search", json={"query": "a & b | !c :* ( ' \" \\"}, headers=auth(key)
+    )
+    assert tricky.status_code == 200
+
+
+async def test_near_duplicates_merge_across_projects(
+    client: httpx.AsyncClient, make_key: MakeKey, settings: Settings
+) -> None:
+    key = await make_key()
+    first = await post(
+        client,
+        key,
+        A,
+        "## What NOT to do\n- Don't run `alembic downgrade` on production; it drops the audit table.",
+    )
+    await post(
+        client,
+        key,
+        B,
+        "## Gotchas\n- Don't run `alembic downgrade` on production: it drops the audit table!",
+    )
+    await post(
+        client,
+        key,
+        B,
+        "## Mistakes to avoid\n- don't  run `alembic downgrade` on production; it drops the audit table.",
+    )
+    distinct = await post(
+        client,
+        key,
+        B,
+        "## What NOT to do\n- Don't run `alembic upgrade` inside a request handler; it deadlocks the pool.",
+    )
+    results = await search(client, key, "alembic downgrade production audit table", k=5)
+    merged = [r for r in results if "downgrade" in r["text"]]
+    assert len(merged) == 1
+    assert merged[0]["occurrences"] == 3
+    assert merged[0]["projects"] == [A, B]
+    assert merged[0]["id"] == first["learnings"][0]["id"]
+    assert any(r["id"] == distinct["learnings"][0]["id"] for r in results)
+
+    # Deleting the canonical learning's handoff hands its role to a surviving copy.
+    assert (
+        await client.delete(f"/v1/handoffs/{first['id']}", headers=auth(key))
+    ).status_code == 204
+    after = [
+        r
+        for r in await search(client, key, "alembic downgrade production audit table")
+        if "downgrade" in r["text"]
+    ]
+    assert len(after) == 1
+    assert after[0]["occurrences"] == 2
+    assert after[0]["projects"] == [B]
+
+
+async def test_project_visibility_is_not_merged_into_team_knowledge(
+    client: httpx.AsyncClient, make_key: MakeKey
+) -> None:
+    key = await make_key()
+    text = "## Decisions\n- Feature flags are read from LaunchDarkly at startup only."
+    await post(client, key, A, text, visibility="project")
+    await post(client, key, B, text)
+    team_wide = await search(client, key, "feature flags LaunchDarkly startup")
+    assert [r["project"] for r in team_wide] == [B]
+    scoped = await search(client, key, "feature flags LaunchDarkly startup", project=A)
+    assert [r["project"] for r in scoped] == [A]
+
+
+async def test_ranking_weighs_recency_per_kind_and_own_project(
+    client: httpx.AsyncClient, make_key: MakeKey
+) -> None:
+    key = await make_key()
+    query = "how does the deploy pipeline switch traffic"
+
+    async def score_when(body: str, created_at: str, **extra: Any) -> float:
+        created = await post(client, key, A, body, created_at=created_at)
+        results = await search(client, key, query, mode="vector", **extra)
+        await client.delete(f"/v1/handoffs/{created['id']}", headers=auth(key))
+        return float(results[0]["score"])
+
+    status = (
+        "## Current State\n- The deploy pipeline uses blue-green switching on the load balancer."
+    )
+    mistake = "## Gotchas\n- The deploy pipeline uses blue-green switching on the load balancer."
+    old, new = "2024-11-01T00:00:00Z", "2026-11-20T00:00:00Z"
+    # Same text, same relevance: the recent one scores higher...
+    assert await score_when(status, new) > await score_when(status, old)
+    # ... and a status fades faster than a mistake to avoid.
+    status_ratio = await score_when(status, old) / await score_when(status, new)
+    mistake_ratio = await score_when(mistake, old) / await score_when(mistake, new)
+    assert status_ratio < mistake_ratio < 1
+    # The caller's own project ranks a little higher.
+    plain = await score_when(mistake, new)
+    preferred = await score_when(mistake, new, prefer_project=A)
+    assert preferred == pytest.approx(plain * 1.1, rel=1e-3)
+
+
+async def test_get_and_forget_learning(
+    client: httpx.AsyncClient, make_key: MakeKey, settings: Settings
+) -> None:
+    key = await make_key()
+    created = await post(
+        client, key, A, "## Gotchas\n- The CI cache key must include the lockfile hash."
+    )
+    await post(client, key, B, "## Gotchas\n- The CI cache key must include the lockfile hash.")
+    learning_id = created["learnings"][0]["id"]
+    got = (await client.get(f"/v1/learnings/{learning_id}", headers=auth(key))).json()
+    assert (
+        got["kind"] == "mistake"
+        and got["project"] == A
+        and got["embedding_model"] == "all-MiniLM-L6-v2"
+    )
+    assert got["occurrences"] == 2
+    reader = await make_key(scopes="read")
+    assert (
+        await client.delete(f"/v1/learnings/{learning_id}", headers=auth(reader))
+    ).status_code == 403
+    forgotten = await client.delete(f"/v1/learnings/{learning_id}", headers=auth(key))
+    assert forgotten.json() == {"deleted": 2}
+    assert await search(client, key, "CI cache key lockfile hash") == []
+    assert (await client.get(f"/v1/learnings/{learning_id}", headers=auth(key))).status_code == 404
+    # The handoffs themselves stay.
+    assert (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).status_code == 200
+
+
+async def test_brief_claims_and_frames_learnings(
+    client: httpx.AsyncClient, dev_key: str, embedder: Any
+) -> None:
+    project = "gitlab.com/kestrel-works/parley-chat"
+    body = {
+        "project": project,
+        "worktree": "parley-chat",
+        "branch": "main",
+        "head": "0123456789ab",
+        "task": "add result highlighting to the message search endpoint",
+        "token_budget": 800,
+    }
+    response = await client.post("/v1/brief", json=body, headers=auth(dev_key))
+    assert response.status_code == 200, response.text
+    brief = response.json()
+    markdown = brief["markdown"]
+    assert brief["tokens"] <= 800
+    assert embedder.count_tokens(markdown) == brief["tokens"]
+    assert "not instructions" in markdown and "verify" in markdown
+    assert len(brief["handoffs"]) == 4  # the dev set's unread handoffs for this worktree
+    assert brief["handoffs"][0]["sentinel"] in markdown
+    assert "**Drift:**" in markdown
+    assert "to_tsquery" in markdown  # the key mistake, from a handoff or as a learning
+    for learning in brief["learnings"]:
+        assert (
+            f"[{learning['kind']} · {learning['project']} · {learning['created_at'][:10]}"
+            in markdown
+        )
+        assert learning["kind"] in {"mistake", "decision", "pattern", "assumption", "discovery"}
+    # Claimed: the next brief delivers no handoff again.
+    again = (await client.post("/v1/brief", json=body, headers=auth(dev_key))).json()
+    assert again["handoffs"] == []
+    assert again["learnings"]
+    assert any("ts_headline" in x["text"] or "to_tsquery" in x["text"] for x in again["learnings"])
+
+
+async def test_brief_respects_small_budgets_and_no_task(
+    client: httpx.AsyncClient, dev_key: str, embedder: Any
+) -> None:
+    for budget in (100, 250):
+        brief = (
+            await client.post(
+                "/v1/brief",
+                json={
+                    "project": "github.com/mossgrove-studio/lantern-drift",
+                    "worktree": "lantern-drift",
+                    "token_budget": budget,
+                },
+                headers=auth(dev_key),
+            )
+        ).json()
+        assert brief["tokens"] <= budget
+        assert embedder.count_tokens(brief["markdown"]) <= budget
+    empty = await client.post(
+        "/v1/brief", json={"project": "github.com/no/such", "worktree": "x"}, headers=auth(dev_key)
+    )
+    assert empty.status_code == 200
+    assert empty.json()["handoffs"] == [] and empty.json()["learnings"] == []
+    no_task = (
+        await client.post(
+            "/v1/brief",
+            json={"project": "codeberg.org/fernhollow/basket-vue", "worktree": "nobody-here"},
+            headers=auth(dev_key),
+        )
+    ).json()
+    assert no_task["learnings"] and all(
+        x["project"] == "codeberg.org/fernhollow/basket-vue" for x in no_task["learnings"]
+    )
+    assert {x["kind"] for x in no_task["learnings"]} <= {"mistake", "decision", "pattern"}
+
+
+def _insert_random_learnings(url: str, projects: int, per_project: int) -> None:
+    """Many rows fast: random unit-ish vectors generated inside PostgreSQL."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            """
+            WITH t AS (INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'bulk') RETURNING id),
+            p AS (INSERT INTO projects (team_id, id, slug)
+                  SELECT t.id, gen_random_uuid(), 'github.com/bulk/p' || g FROM t, generate_series(1, %(projects)s) g
+                  RETURNING team_id, id),
+            h AS (INSERT INTO handoffs (team_id, id, project_id, recipient, body, sentinel, content_hash, created_at)
+                  SELECT team_id, gen_random_uuid(), id, 'w', 'b', 's', 'h', now() FROM p RETURNING team_id, id, project_id)
+            INSERT INTO learnings (team_id, id, handoff_id, project_id, kind, text, position, content_hash,
+                                   embedding, embedding_model, created_at)
+            SELECT h.team_id, gen_random_uuid(), h.id, h.project_id, 'decision', 'bulk ' || g, g, md5(g::text),
+                   (SELECT array_agg(random() - 0.5) FROM generate_series(1, 384) d WHERE g > -d)::vector,
+                   'all-MiniLM-L6-v2', now()
+              FROM h, generate_series(1, %(per)s) g
+            """,
+            {"projects": projects, "per": per_project},
+        )
+
+
+@pytest.mark.slow
+async def test_filtered_search_keeps_recall_at_20k(settings: Settings, embedder: Any) -> None:
+    """20,000 learnings over 40 projects: a project-filtered search returns k results whose
+    recall@10 against an exact scan is at least 0.95 (the HNSW index alone would lose most)."""
+    import numpy as np
+
+    from memory_service.auth.service import Principal
+    from memory_service.db import create_engine, session_factory
+    from memory_service.recall.ranking import Ranking
+    from memory_service.recall.search import Query
+    from memory_service.recall.search import search as run_search
+
+    url = str(settings.database_url)
+    _insert_random_learnings(url, 40, 500)
+    with psycopg.connect(libpq_url(url)) as conn:
+        team_id = conn.execute("SELECT id FROM teams WHERE name = 'bulk'").fetchone()[0]  # type: ignore[index]
+    principal = Principal(
+        team_id=team_id, key_id=team_id, prefix="x", scopes=frozenset({"read"}), projects=None
+    )
+    rng = np.random.default_rng(7)
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    recalls = []
+    try:
+        for i in range(10):
+            vector = rng.standard_normal(384)
+            project = f"github.com/bulk/p{i * 4 + 1}"
+            async with session_factory(engine)() as session, session.begin():
+                got = await run_search(
+                    session,
+                    embedder,
+                    principal,
+                    Query(text="x", k=10, project=project, mode="vector"),
+                    # Random vectors are all "off-topic": switch the relevance floor off.
+                    Ranking(query_gate=-1, min_similarity=-1, relative_floor=0),
+                    query_vector=vector,
+                )
+            assert len(got) == 10
+            literal = "[" + ",".join(str(float(v)) for v in vector) + "]"
+            with psycopg.connect(libpq_url(url)) as conn:
+                exact = conn.execute(
+                    """
+                    SELECT l.id FROM learnings l JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
+                     WHERE p.slug = %s ORDER BY (l.embedding <=> %s::vector) + 0 LIMIT 10
+                    """,
+                    (project, literal),
+                ).fetchall()
+            recalls.append(len({r.id for r in got} & {row[0] for row in exact}) / 10)
+    finally:
+        await engine.dispose()
+    assert sum(recalls) / len(recalls) >= 0.95
