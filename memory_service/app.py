@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from memory_service import migrate
+from memory_service.admin.routes import router as admin_router
+from memory_service.audit.routes import router as audit_router
 from memory_service.auth.service import bootstrap_admin_key
 from memory_service.config import Settings
 from memory_service.db import EmbeddedPostgres, create_engine, session_factory
@@ -25,6 +27,7 @@ from memory_service.health.routes import router as health_router
 from memory_service.inbox.routes import router as inbox_router
 from memory_service.learnings.routes import router as learnings_router
 from memory_service.metrics import MetricsMiddleware
+from memory_service.ratelimit import RateLimiter
 from memory_service.recall.routes import router as recall_router
 from memory_service.state import AppState
 
@@ -50,7 +53,10 @@ async def _start_database(state: AppState) -> None:
     if settings.migrate_on_start:
         await anyio.to_thread.run_sync(migrate.upgrade, url)
     state.engine = create_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        role=settings.db_role or None,
     )
     state.sessions = session_factory(state.engine)
     if settings.bootstrap_admin_key:
@@ -76,6 +82,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         embedder=embedder
         or Embedder(settings.embedding_model, batch_size=settings.embedding_batch_size),
         registry=CollectorRegistry(),
+        limiter=RateLimiter(settings.rate_limit_per_minute),
     )
 
     @asynccontextmanager
@@ -110,4 +117,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(inbox_router)
     app.include_router(recall_router)
     app.include_router(learnings_router)
+    app.include_router(admin_router)
+    app.include_router(audit_router)
     return app

@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     migrate_on_start: bool = True
+    # The role request connections act as (row-level security binds it); empty: the URL's
+    # own user, for databases where that user already owns nothing.
+    db_role: str = "memory_app"
+    # The team whose admin keys may create and list teams (the one bootstrapped at first start).
+    operator_team: str = "default"
+    # Abuse limits. rate_limit_per_minute is per API key and per server process; 0 disables.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    max_query_chars: int = Field(default=2000, ge=10, le=2000)
+    max_k: int = Field(default=100, ge=1, le=100)
+    search_timeout_ms: int = Field(default=5000, ge=100)
     # A model name resolved offline ("all-MiniLM-L6-v2" is the bundled package) or a local path.
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = Field(default=64, ge=1)

@@ -73,7 +73,16 @@ class EmbeddedPostgres:
             self._server = None
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, role: str | None = None
+) -> AsyncEngine:
+    """`role`: the database role every connection acts as from its first statement (a
+    startup parameter, so no transaction can undo it)."""
+    connect_args: dict[str, Any] = {}
+    if role:
+        if not role.replace("_", "").isalnum():
+            raise ValueError(f"invalid database role name: {role!r}")
+        connect_args["options"] = f"-c role={role}"
     return create_async_engine(
         sync_url(url),
         pool_size=pool_size,
@@ -81,6 +90,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         # A connection that died with a restarted database is replaced instead of failing the
         # next request on it.
         pool_pre_ping=True,
+        connect_args=connect_args,
     )
 
 

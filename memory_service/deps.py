@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.auth.service import Principal, authenticate
 from memory_service.db import transaction
 from memory_service.embeddings import Embedder
-from memory_service.errors import Forbidden, ServiceUnavailable, Unauthorized
+from memory_service.errors import Forbidden, RateLimited, ServiceUnavailable, Unauthorized
 from memory_service.state import AppState
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
@@ -44,7 +44,7 @@ def get_embedder(state: StateDep) -> Embedder:
 EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
 
 
-async def get_principal(request: Request, session: SessionDep) -> Principal:
+async def get_principal(request: Request, session: SessionDep, state: StateDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -54,6 +54,15 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     principal = await authenticate(session, token.strip())
     if principal is None:
         raise Unauthorized("invalid or revoked API key", headers=_BEARER)
+    wait = state.limiter.hit(principal.key_id)
+    if wait is not None:
+        retry = state.limiter.retry_after(wait)
+        raise RateLimited(
+            f"more than {state.limiter.per_minute} requests a minute with this API key; "
+            f"retry in {retry} s",
+            headers={"Retry-After": retry},
+            details={"limit_per_minute": state.limiter.per_minute},
+        )
     request.state.principal = principal
     return principal
 

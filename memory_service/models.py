@@ -220,7 +220,10 @@ class Learning(Base):
     canonical_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     occurrences: Mapped[int] = mapped_column(Integer, server_default=sql("1"))
     visibility: Mapped[str] = mapped_column(Text, server_default=sql("'team'"))
+    # Reads like an instruction to an agent ("ignore previous instructions", `curl | sh`):
+    # shown as quoted data with a warning, never as guidance.
     flagged: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
+    flag_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

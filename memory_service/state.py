@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from memory_service.config import Settings
 from memory_service.db import EmbeddedPostgres
 from memory_service.embeddings import Embedder
+from memory_service.ratelimit import RateLimiter
 
 
 @dataclass
@@ -17,6 +18,7 @@ class AppState:
     settings: Settings
     embedder: Embedder
     registry: CollectorRegistry
+    limiter: RateLimiter
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     embedded: EmbeddedPostgres | None = None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.auth.keys import generate_key, matches, parse_scopes, split_prefix
 from memory_service.ids import new_id
 from memory_service.models import ApiKey, Team
+from memory_service.tenancy import act_as_system, act_as_team
 
 DEFAULT_TEAM = "default"
 # last_used_at is refreshed at most this often, so busy keys don't turn one row into a hot spot.
@@ -41,6 +42,9 @@ class CreatedKey:
 
 
 async def get_or_create_team(session: AsyncSession, name: str) -> Team:
+    """Finds a team by name across all teams: an operator action (CLI, bootstrap, admin of the
+    operator team). It leaves the transaction in system mode."""
+    await act_as_system(session)
     team = await session.scalar(select(Team).where(Team.name == name))
     if team is None:
         team = Team(id=new_id(), name=name)
@@ -77,6 +81,8 @@ async def authenticate(session: AsyncSession, plaintext: str) -> Principal | Non
     prefix = split_prefix(plaintext)
     if prefix is None:
         return None
+    # The key decides the team, so finding it is the one lookup made across teams.
+    await act_as_system(session)
     key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None or key.revoked_at is not None or not matches(plaintext, key.key_hash):
         return None
@@ -91,6 +97,7 @@ async def authenticate(session: AsyncSession, plaintext: str) -> Principal | Non
             ),
             {"t": key.team_id, "i": key.id},
         )
+    await act_as_team(session, key.team_id)
     return Principal(
         team_id=key.team_id,
         key_id=key.id,
@@ -103,6 +110,7 @@ async def authenticate(session: AsyncSession, plaintext: str) -> Principal | Non
 async def bootstrap_admin_key(session: AsyncSession) -> CreatedKey | None:
     """On an empty database: team `default` and its first admin key. Concurrent first starts
     (several replicas) serialise on an advisory lock, so exactly one of them creates it."""
+    await act_as_system(session)
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _BOOTSTRAP_LOCK})
     if await session.scalar(select(func.count()).select_from(Team)):
         return None

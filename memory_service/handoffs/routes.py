@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError
 
+from memory_service.audit.service import record
 from memory_service.deps import EmbedderDep, Reader, SessionDep, StateDep, Writer
 from memory_service.errors import InvalidInput, MemoryServiceError, PayloadTooLarge
 from memory_service.handoffs import service
@@ -160,6 +161,20 @@ async def create_handoff(
         idempotency_key=idempotency_key,
         max_body_bytes=limit,
     )
+    await record(
+        session,
+        principal,
+        "handoff.create",
+        target_type="handoff",
+        target_id=stored.handoff.id,
+        details={
+            "project": stored.project,
+            "recipient": stored.handoff.recipient,
+            "learnings": len(stored.learnings),
+            "redactions": stored.handoff.redactions,
+            "duplicate": stored.duplicate,
+        },
+    )
     return HandoffCreated(
         id=stored.handoff.id,
         sentinel=stored.handoff.sentinel,
@@ -222,4 +237,5 @@ async def get_handoff(handoff_id: uuid.UUID, session: SessionDep, principal: Rea
 async def delete_handoff(handoff_id: uuid.UUID, session: SessionDep, principal: Writer) -> Response:
     """Delete a handoff and every learning that came from it."""
     await service.delete_handoff(session, principal, handoff_id)
+    await record(session, principal, "handoff.delete", target_type="handoff", target_id=handoff_id)
     return Response(status_code=204)

@@ -18,6 +18,7 @@ from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
 from memory_service.errors import BadRequest, Conflict, InvalidInput, NotFound, PayloadTooLarge
 from memory_service.handoffs.parsing import parse_handoff
+from memory_service.handoffs.poison import instruction_flags
 from memory_service.handoffs.redaction import redact
 from memory_service.handoffs.sanitize import sanitize_text
 from memory_service.handoffs.schemas import HandoffCreate
@@ -243,10 +244,18 @@ async def create_handoff(
             embedding_model=embedder.name,
             occurrences=1,
             visibility=visibility,
+            flagged=bool(flags := instruction_flags(item.text)),
+            flag_reason="; ".join(flags) or None,
             created_at=created_at,
         )
         for item, vector in zip(parsed.learnings, vectors, strict=True)
     ]
+    flagged = [x for x in learnings if x.flagged]
+    if flagged:
+        warnings.append(
+            f"{len(flagged)} learning(s) read like instructions to an agent "
+            f"({flagged[0].flag_reason}); stored, but shown only as quoted data under a warning"
+        )
     await link_duplicates(session, learnings)
     session.add_all(learnings)
     await session.flush()

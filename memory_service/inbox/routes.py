@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from memory_service.audit.service import record
 from memory_service.deps import Reader, SessionDep
 from memory_service.handoffs.schemas import ClaimRequest, Inbox
 from memory_service.inbox import service
@@ -39,5 +40,13 @@ async def claim(body: ClaimRequest, session: SessionDep, principal: Reader) -> I
             head=body.head,
             session_id=body.session_id,
         ),
+    )
+    await record(
+        session,
+        principal,
+        "inbox.claim",
+        target_type="worktree",
+        target_id=f"{body.project}:{body.worktree}",
+        details={"handoffs": [str(d.id) for d in deliveries], "session_id": body.session_id},
     )
     return Inbox(handoffs=deliveries)

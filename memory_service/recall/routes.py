@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from memory_service.deps import EmbedderDep, Reader, SessionDep
+from memory_service.audit.service import quoted_query, record
+from memory_service.deps import EmbedderDep, Reader, SessionDep, StateDep
+from memory_service.errors import InvalidInput
 from memory_service.recall import search as search_service
 from memory_service.recall.brief import build_brief
 from memory_service.recall.schemas import Brief, BriefRequest, SearchRequest, SearchResponse
@@ -14,11 +16,20 @@ router = APIRouter(prefix="/v1", tags=["recall"])
 
 @router.post("/search", response_model=SearchResponse)
 async def search(
-    body: SearchRequest, session: SessionDep, embedder: EmbedderDep, principal: Reader
+    body: SearchRequest,
+    session: SessionDep,
+    embedder: EmbedderDep,
+    principal: Reader,
+    state: StateDep,
 ) -> SearchResponse:
     """Past learnings most relevant to `query`, across every project the key may read unless
     `project`/`projects` narrow it. Near-duplicates come back once, with `occurrences` and the
     `projects` they were seen in."""
+    settings = state.settings
+    if len(body.query) > settings.max_query_chars:
+        raise InvalidInput(f"query is longer than {settings.max_query_chars} characters")
+    if body.k > settings.max_k:
+        raise InvalidInput(f"k may be at most {settings.max_k}")
     results = await search_service.search(
         session,
         embedder,
@@ -33,6 +44,20 @@ async def search(
             since=body.since,
             mode=body.mode,
         ),
+        timeout_ms=settings.search_timeout_ms,
+    )
+    await record(
+        session,
+        principal,
+        "search",
+        details={
+            "query": quoted_query(body.query),
+            "mode": body.mode,
+            "k": body.k,
+            "project": body.project,
+            "kinds": body.kinds,
+            "results": len(results),
+        },
     )
     return SearchResponse(results=results)
 
@@ -45,4 +70,18 @@ async def brief(
     unread handoffs (claimed, as `/v1/inbox/claim`, with sentinels and drift warnings) and the
     past mistakes, decisions and patterns most relevant to `task`. Printed by the SessionStart
     hook."""
-    return await build_brief(session, embedder, principal, body)
+    brief = await build_brief(session, embedder, principal, body)
+    await record(
+        session,
+        principal,
+        "brief",
+        target_type="worktree",
+        target_id=f"{body.project}:{body.worktree}",
+        details={
+            "handoffs": [str(d.id) for d in brief.handoffs],
+            "learnings": len(brief.learnings),
+            "task": quoted_query(body.task) if body.task else None,
+            "session_id": body.session_id,
+        },
+    )
+    return brief

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
-from memory_service.errors import Forbidden
+from memory_service.errors import Forbidden, ServiceUnavailable
 from memory_service.models import TS_CONFIG, Project
 from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
 from memory_service.recall.schemas import SearchResult
@@ -97,8 +99,34 @@ async def search(
     ranking: Ranking = DEFAULT_RANKING,
     *,
     query_vector: Any = None,
+    timeout_ms: int | None = None,
 ) -> list[SearchResult]:
     """`query_vector` skips embedding `q.text` (benchmarks and index tests bring their own)."""
+    if timeout_ms is not None:
+        # A runaway search is cancelled by PostgreSQL instead of holding a connection.
+        await session.execute(
+            text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(timeout_ms)}
+        )
+    try:
+        return await _search(session, embedder, principal, q, ranking, query_vector)
+    except DBAPIError as exc:
+        if isinstance(exc.orig, psycopg.errors.QueryCanceled):
+            raise ServiceUnavailable(
+                f"the search took longer than {timeout_ms} ms and was cancelled; "
+                "narrow it with `project` or `kinds`",
+                code="search_timeout",
+            ) from exc
+        raise
+
+
+async def _search(
+    session: AsyncSession,
+    embedder: Embedder,
+    principal: Principal,
+    q: Query,
+    ranking: Ranking,
+    query_vector: Any,
+) -> list[SearchResult]:
     scope, visible, prefer = await _project_ids(session, principal, q)
     if scope == []:
         return []
@@ -196,7 +224,7 @@ async def search(
               FROM cand c GROUP BY c.cluster
         )
         SELECT l.id, l.kind, l.text, l.section, l.handoff_id, l.created_at, l.occurrences,
-               p.slug AS project, seen.projects, seen.last_seen_at,
+               l.flagged, l.flag_reason, p.slug AS project, seen.projects, seen.last_seen_at,
                r.relevance
                  * (:recency_floor + (1 - :recency_floor) * power(0.5,
                       greatest(extract(epoch FROM now() - seen.last_seen_at), 0) / 86400.0
@@ -232,6 +260,8 @@ async def search(
             occurrences=row["occurrences"],
             projects=list(row["projects"] or [row["project"]]),
             last_seen_at=row["last_seen_at"],
+            flagged=row["flagged"],
+            flag_reason=row["flag_reason"],
         )
         for row in rows
     ]

@@ -1,0 +1,63 @@
+"""/v1/audit: the team's audit trail (admin scope)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from memory_service.audit import service
+from memory_service.deps import Admin, SessionDep
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    key_id: uuid.UUID | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+@router.get("/audit", response_model=AuditPage)
+async def audit(
+    session: SessionDep,
+    principal: Admin,
+    action: Annotated[
+        str | None, Query(max_length=100, description="e.g. handoff.create, or handoff")
+    ] = None,
+    key_id: Annotated[uuid.UUID | None, Query()] = None,
+    target_id: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    until: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+) -> AuditPage:
+    """Writes, deletes, claims, searches and key changes of this team, newest first."""
+    events = await service.list_events(
+        session,
+        principal,
+        action=action,
+        key_id=key_id,
+        target_id=target_id,
+        since=since,
+        until=until,
+        limit=limit + 1,
+        before_id=int(cursor) if cursor else None,
+    )
+    page = events[:limit]
+    return AuditPage(
+        items=[AuditEventOut.model_validate(e, from_attributes=True) for e in page],
+        next_cursor=str(page[-1].id) if len(events) > limit else None,
+    )

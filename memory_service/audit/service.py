@@ -1,0 +1,77 @@
+"""Audit trail: who (which key) did what to which target, when. Written in the same
+transaction as the action, so an action that rolls back leaves no audit row and an action
+that commits always has one."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.auth.service import Principal
+from memory_service.handoffs.redaction import redact
+from memory_service.models import AuditEvent
+
+
+def quoted_query(query: str, limit: int = 200) -> str:
+    """A search query as it may be kept in the audit trail: redacted and cut short."""
+    cleaned, _ = redact(" ".join(query.split()))
+    return cleaned[:limit]
+
+
+async def record(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: uuid.UUID | str | None = None,
+    details: dict[str, Any] | None = None,
+    team_id: uuid.UUID | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            team_id=team_id or principal.team_id,
+            key_id=principal.key_id,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id) if target_id is not None else None,
+            details=details or {},
+        )
+    )
+    await session.flush()
+
+
+async def list_events(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    action: str | None,
+    key_id: uuid.UUID | None,
+    target_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    before_id: int | None,
+) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.team_id == principal.team_id)
+    if action is not None:
+        # "handoff" matches every handoff.* action.
+        query = query.where(
+            (AuditEvent.action == action) | AuditEvent.action.startswith(action + ".")
+        )
+    if key_id is not None:
+        query = query.where(AuditEvent.key_id == key_id)
+    if target_id is not None:
+        query = query.where(AuditEvent.target_id == target_id)
+    if since is not None:
+        query = query.where(AuditEvent.created_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.created_at < until)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    query = query.order_by(AuditEvent.id.desc()).limit(limit)
+    return list(await session.scalars(query))

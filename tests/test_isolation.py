@@ -1,0 +1,124 @@
+"""Row-level security: the request's own session, running raw SQL with no WHERE clause,
+sees and writes only its team's rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import psycopg
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from memory_service.app import create_app
+from memory_service.config import Settings
+from memory_service.db import libpq_url
+from memory_service.deps import Reader, SessionDep
+from memory_service.embeddings import Embedder
+from tests.conftest import MakeKey, auth
+
+PROJECT = "github.com/acme/widgets"
+
+
+async def test_raw_sql_in_a_request_sees_only_its_team(
+    settings: Settings, embedder: Embedder, make_key: MakeKey
+) -> None:
+    app = create_app(settings, embedder=embedder)
+
+    @app.post("/test/raw-sql")
+    async def raw_sql(session: SessionDep, principal: Reader) -> dict[str, Any]:
+        who = await session.scalar(text("SELECT current_user"))
+        teams = (await session.execute(text("SELECT id FROM teams"))).scalars().all()
+        handoff_teams = (
+            (await session.execute(text("SELECT DISTINCT team_id FROM handoffs"))).scalars().all()
+        )
+        learnings = await session.scalar(text("SELECT count(DISTINCT team_id) FROM learnings"))
+        keys = (await session.execute(text("SELECT team_id FROM api_keys"))).scalars().all()
+        updated = (
+            await session.execute(text("UPDATE handoffs SET topic = 'overwritten'"))
+        ).rowcount  # type: ignore[attr-defined]
+        deleted = (
+            await session.execute(text("DELETE FROM learnings WHERE kind = 'nonexistent'"))
+        ).rowcount  # type: ignore[attr-defined]
+        other = [t for t in (await session.execute(text("SELECT gen_random_uuid()"))).scalars()]
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    text(
+                        "INSERT INTO projects (team_id, id, slug) "
+                        "VALUES ((SELECT id FROM teams WHERE id <> :t LIMIT 1), :i, 'x/y')"
+                    ),
+                    {"t": principal.team_id, "i": other[0]},
+                )
+            foreign_insert = "allowed"
+        except DBAPIError as exc:
+            foreign_insert = type(exc.orig).__name__
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    text(
+                        "INSERT INTO projects (team_id, id, slug) VALUES (gen_random_uuid(), gen_random_uuid(), 'x/z')"
+                    )
+                )
+            forged_insert = "allowed"
+        except DBAPIError as exc:
+            forged_insert = type(exc.orig).__name__
+        return {
+            "who": who,
+            "teams": [str(t) for t in teams],
+            "handoff_teams": [str(t) for t in handoff_teams],
+            "learning_teams": learnings,
+            "key_teams": sorted({str(k) for k in keys}),
+            "updated": updated,
+            "deleted": deleted,
+            "foreign_insert": foreign_insert,
+            "forged_insert": forged_insert,
+            "team": str(principal.team_id),
+        }
+
+    alpha = await make_key(team="alpha")
+    beta = await make_key(team="beta")
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for key, n in ((alpha, 2), (beta, 3)):
+                for i in range(n):
+                    response = await client.post(
+                        "/v1/handoffs",
+                        json={
+                            "project": PROJECT,
+                            "recipient": "w",
+                            "body": f"## Decisions\n- item {i}",
+                        },
+                        headers=auth(key),
+                    )
+                    assert response.status_code == 201
+            seen = (await client.post("/test/raw-sql", headers=auth(alpha))).json()
+
+    assert seen["who"] == "memory_app"
+    assert seen["teams"] == [seen["team"]]
+    assert seen["handoff_teams"] == [seen["team"]]
+    assert seen["learning_teams"] == 1
+    assert seen["key_teams"] == [seen["team"]]
+    assert seen["updated"] == 2  # alpha's two handoffs, none of beta's three
+    assert seen["foreign_insert"] != "allowed"
+    assert seen["forged_insert"] != "allowed"
+    with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
+        topics = conn.execute(
+            "SELECT t.name, h.topic FROM handoffs h JOIN teams t ON t.id = h.team_id ORDER BY 1"
+        ).fetchall()
+        owners = {
+            r[0]
+            for r in conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")
+        }
+        forced = conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relname IN "
+            "('teams','api_keys','projects','handoffs','learnings','audit_events') "
+            "AND relrowsecurity AND relforcerowsecurity"
+        ).fetchone()
+    # The write through the request changed alpha's rows only; beta's stayed as they were.
+    assert [t for name, t in topics if name == "alpha"] == ["overwritten"] * 2
+    assert [t for name, t in topics if name == "beta"] == [None] * 3
+    assert "memory_app" not in owners
+    assert forced == (6,)
