@@ -95,7 +95,11 @@ def create_engine(
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    from memory_service.tenancy import TenantSession
+
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=TenantSession
+    )
 
 
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:

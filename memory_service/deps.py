@@ -13,6 +13,7 @@ from memory_service.db import transaction
 from memory_service.embeddings import Embedder
 from memory_service.errors import Forbidden, RateLimited, ServiceUnavailable, Unauthorized
 from memory_service.state import AppState
+from memory_service.tenancy import scope_to_team
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
@@ -51,7 +52,12 @@ async def get_principal(request: Request, session: SessionDep, state: StateDep) 
         raise Unauthorized("missing API key: send `Authorization: Bearer <key>`", headers=_BEARER)
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("malformed Authorization header: use `Bearer <key>`", headers=_BEARER)
-    principal = await authenticate(session, token.strip())
+    assert state.sessions is not None
+    # The key is checked in a short transaction of its own; the request's transaction then
+    # starts (and takes a pooled connection) only at its first statement, already scoped to
+    # the key's team. A write therefore holds no connection while its text is embedded.
+    async with state.sessions() as auth_session, auth_session.begin():
+        principal = await authenticate(auth_session, token.strip())
     if principal is None:
         raise Unauthorized("invalid or revoked API key", headers=_BEARER)
     wait = state.limiter.hit(principal.key_id)
@@ -63,6 +69,7 @@ async def get_principal(request: Request, session: SessionDep, state: StateDep) 
             headers={"Retry-After": retry},
             details={"limit_per_minute": state.limiter.per_minute},
         )
+    scope_to_team(session, principal.team_id)
     request.state.principal = principal
     return principal
 
