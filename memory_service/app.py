@@ -59,6 +59,15 @@ async def _start_database(state: AppState) -> None:
         role=settings.db_role or None,
     )
     state.sessions = session_factory(state.engine)
+    state.read_sessions = state.sessions
+    if settings.database_read_url:
+        state.read_engine = create_engine(
+            settings.database_read_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            role=settings.db_role or None,
+        )
+        state.read_sessions = session_factory(state.read_engine)
     if settings.bootstrap_admin_key:
         async with state.sessions() as session, session.begin():
             created = await bootstrap_admin_key(session)
@@ -98,8 +107,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
                 loader.cancel()
                 with suppress(asyncio.CancelledError, Exception):
                     await loader
-            if state.engine is not None:
-                await state.engine.dispose()
+            for engine in (state.engine, state.read_engine):
+                if engine is not None:
+                    await engine.dispose()
             if state.embedded is not None:
                 await anyio.to_thread.run_sync(state.embedded.stop)
 

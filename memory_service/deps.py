@@ -84,5 +84,21 @@ def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 Reader = Annotated[Principal, Depends(require("read"))]
+
+
+async def get_read_session(
+    state: StateDep, principal: Reader, primary: SessionDep
+) -> AsyncIterator[AsyncSession]:
+    if state.read_engine is None or state.read_sessions is None:
+        # No replica: the request's own transaction, not a second connection.
+        yield primary
+        return
+    async for session in transaction(state.read_sessions):
+        scope_to_team(session, principal.team_id)
+        yield session
+
+
+# Read-only work (search) on the read replica (MEMORY_DATABASE_READ_URL), else the primary.
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 Writer = Annotated[Principal, Depends(require("write"))]
 Admin = Annotated[Principal, Depends(require("admin"))]

@@ -21,6 +21,10 @@ class AppState:
     limiter: RateLimiter
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
+    read_engine: AsyncEngine | None = None
+    # Sessions for read-only work that may lag the primary a little (search); the primary's
+    # sessions when no replica is configured.
+    read_sessions: async_sessionmaker[AsyncSession] | None = None
     embedded: EmbeddedPostgres | None = None
     database_url: str | None = None
     admin_key_created: bool = field(default=False)

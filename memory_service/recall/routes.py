@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from memory_service.audit.service import quoted_query, record
-from memory_service.deps import EmbedderDep, Reader, SessionDep, StateDep
+from memory_service.deps import EmbedderDep, Reader, ReadSessionDep, SessionDep, StateDep
 from memory_service.errors import InvalidInput
 from memory_service.recall import search as search_service
 from memory_service.recall.brief import build_brief
@@ -18,6 +18,7 @@ router = APIRouter(prefix="/v1", tags=["recall"])
 async def search(
     body: SearchRequest,
     session: SessionDep,
+    replica: ReadSessionDep,
     embedder: EmbedderDep,
     principal: Reader,
     state: StateDep,
@@ -31,7 +32,7 @@ async def search(
     if body.k > settings.max_k:
         raise InvalidInput(f"k may be at most {settings.max_k}")
     results = await search_service.search(
-        session,
+        replica,
         embedder,
         principal,
         search_service.Query(
