@@ -173,11 +173,11 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
         )
         urls.append(f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         for url in urls:
             while True:
                 try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
@@ -192,11 +192,36 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
 
 
 @pytest.mark.slow
-async def test_claims_across_two_server_processes(
-    client: httpx.AsyncClient, make_key: MakeKey, two_servers: list[str]
+async def test_writes_and_claims_across_two_server_processes(
+    client: httpx.AsyncClient, make_key: MakeKey, two_servers: list[str], settings: Settings
 ) -> None:
     key = await make_key()
-    ids = await _write(client, key, 20)
+
+    async def write(i: int, base: str) -> str:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as remote:
+            response = await remote.post(
+                "/v1/handoffs",
+                json={
+                    "project": PROJECT,
+                    "recipient": "chat",
+                    "body": f"## Next Steps\n- step {i}",
+                },
+                headers={**auth(key), "Idempotency-Key": f"write-{i}"},
+            )
+            assert response.status_code == 201, response.text
+            return str(response.json()["id"])
+
+    # Each handoff is sent to both processes at once with one Idempotency-Key, as a client
+    # retrying against another replica would: one handoff each, never two.
+    written = await asyncio.gather(*[write(i, base) for i in range(20) for base in two_servers])
+    ids = sorted(set(written))
+    assert len(ids) == 20
+    import psycopg
+
+    from memory_service.db import libpq_url
+
+    with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
+        assert conn.execute("SELECT count(*) FROM handoffs").fetchone() == (20,)
     body = {"project": PROJECT, "worktree": "chat"}
 
     async def claimer(i: int) -> list[str]:
@@ -213,5 +238,5 @@ async def test_claims_across_two_server_processes(
 
     results = await asyncio.gather(*[claimer(i) for i in range(8)])
     delivered = Counter(h for r in results for h in r)
-    assert sorted(delivered) == sorted(ids)
+    assert sorted(delivered) == ids
     assert set(delivered.values()) == {1}
