@@ -14,6 +14,7 @@ import asyncio
 import logging
 import threading
 import weakref
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from memory_service.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
+QUERY_CACHE_SIZE = 2048
 _BUNDLED_NAMES = {DEFAULT_EMBEDDING_MODEL, f"sentence-transformers/{DEFAULT_EMBEDDING_MODEL}"}
 
 
@@ -52,6 +54,7 @@ class Embedder:
         self._model: Any = None
         # Two forward passes at once only fight over the same cores; one at a time is faster.
         self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         # One queue per event loop (tests and tools may run several loops over one model).
         self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = (
             weakref.WeakKeyDictionary()
@@ -109,6 +112,20 @@ class Embedder:
             batcher.draining = True
             batcher.task = loop.create_task(batcher.drain())
         return await future
+
+    async def aencode_query(self, text: str) -> npt.NDArray[np.float32]:
+        """One query's embedding, from a small LRU cache when the same text was asked
+        recently (a brief's task, a retried or paged search): a hit costs microseconds
+        instead of a model call."""
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            return cached
+        vector: npt.NDArray[np.float32] = (await self.aencode([text]))[0]
+        self._query_cache[text] = vector
+        if len(self._query_cache) > QUERY_CACHE_SIZE:
+            self._query_cache.popitem(last=False)
+        return vector
 
     def _encode_or_fail(self, texts: list[str]) -> npt.NDArray[np.float32]:
         try:

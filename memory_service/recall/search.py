@@ -155,7 +155,7 @@ async def _search(
     use_vector = q.mode in ("hybrid", "vector")
     use_text = q.mode in ("hybrid", "text")
     if query_vector is None:
-        query_vector = (await embedder.aencode([q.text]))[0]
+        query_vector = await embedder.aencode_query(q.text)
     params["qvec"] = vector_literal(query_vector)
 
     vec_order = "l.embedding <=> CAST(:qvec AS vector)"

@@ -53,3 +53,11 @@ async def test_a_failed_call_fails_its_waiters_and_recovers(embedder: Embedder) 
     assert all(isinstance(o, EmbedderError) for o in outcomes)
     ok = _CountingEmbedder(embedder)
     assert (await ok.aencode(["fine"])).shape == (1, 384)
+
+
+async def test_query_embeddings_are_cached(embedder: Embedder) -> None:
+    counting = _CountingEmbedder(embedder)
+    first = await counting.aencode_query("why is the cache cold after deploy")
+    again = await counting.aencode_query("why is the cache cold after deploy")
+    assert counting.calls == [1]
+    assert np.array_equal(first, again)
