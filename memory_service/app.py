@@ -21,7 +21,7 @@ from memory_service.auth.service import bootstrap_admin_key
 from memory_service.config import Settings
 from memory_service.db import EmbeddedPostgres, create_engine, session_factory
 from memory_service.embeddings import Embedder
-from memory_service.errors import install_error_handlers
+from memory_service.errors import ERROR_RESPONSES, install_error_handlers
 from memory_service.handoffs.routes import router as handoffs_router
 from memory_service.health.routes import router as health_router
 from memory_service.inbox.routes import router as inbox_router
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         version="1",
         summary="Handoff delivery and shared, searchable learnings for coding agents",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.memory = state
     install_error_handlers(app)

@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from contextlib import asynccontextmanager, nullcontext
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service import migrate
 from memory_service.config import Settings
 from memory_service.db import EmbeddedPostgres, create_engine, session_factory
+from memory_service.tenancy import act_as_system
+
+if TYPE_CHECKING:
+    from memory_service.portability import ExportReport, ImportReport
 
 
 def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
@@ -33,6 +37,8 @@ async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
         engine = create_engine(url, pool_size=1, max_overflow=0)
         try:
             async with session_factory(engine)() as session, session.begin():
+                # Operator commands work across teams.
+                await act_as_system(session)
                 yield session
         finally:
             await engine.dispose()
@@ -169,6 +175,96 @@ async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _export(settings: Settings, team: str, out: IO[str]) -> ExportReport:
+    from memory_service.embeddings import Embedder
+    from memory_service.portability import export_team
+
+    # The model name as it is stored next to embeddings (aliases of the bundled one folded).
+    model = Embedder(settings.embedding_model).name
+    url, embedded = _database_url(settings)
+    try:
+        migrate.upgrade(url)
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        try:
+            return await export_team(engine, team, out, embedding_model=model)
+        finally:
+            await engine.dispose()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from memory_service.portability import PortabilityError
+
+    try:
+        if args.output is None:
+            report = asyncio.run(_export(settings, args.team, sys.stdout))
+            sys.stdout.flush()
+        else:
+            # Written beside the target and renamed once complete: a failed export never
+            # leaves a partial file under the requested name.
+            target = Path(args.output)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+            try:
+                with os.fdopen(fd, "w", encoding="ascii") as out:
+                    report = asyncio.run(_export(settings, args.team, out))
+                os.replace(tmp, target)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+    except PortabilityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{n} {what}" for what, n in report.counts.items())
+    print(f"exported team {report.team}: {counts}", file=sys.stderr)
+    return 0
+
+
+async def _import(settings: Settings, source: Iterable[str], team: str | None) -> ImportReport:
+    from memory_service.embeddings import Embedder
+    from memory_service.portability import import_lines
+
+    model = Embedder(settings.embedding_model).name
+    url, embedded = _database_url(settings)
+    try:
+        migrate.upgrade(url)
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        try:
+            return await import_lines(engine, source, team=team, embedding_model=model)
+        finally:
+            await engine.dispose()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from memory_service.portability import PortabilityError
+
+    try:
+        with (
+            open(args.file, encoding="utf-8") if args.file != "-" else nullcontext(sys.stdin)
+        ) as source:
+            report = asyncio.run(_import(settings, source, args.team))
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except (PortabilityError, UnicodeDecodeError) as exc:
+        print(f"error: {exc}; nothing was imported", file=sys.stderr)
+        return 1
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    created = " (created)" if report.team_created else ""
+    inserted = ", ".join(f"{n} {what}" for what, n in report.inserted.items())
+    present = ", ".join(f"{n} {what}" for what, n in report.present.items())
+    print(f"imported into team {report.team}{created}: {inserted}; already there: {present}")
+    return 0
+
+
 def _sync(
     fn: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]],
 ) -> Callable[[Settings, argparse.Namespace], int]:
@@ -220,6 +316,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reembed.add_argument("--batch-size", type=int, default=256)
     reembed.set_defaults(func=_sync(_reembed))
+    export = sub.add_parser(
+        "export",
+        help="write one team's projects, handoffs and learnings (with embeddings) as JSON Lines",
+        description="Streams team TEAM to stdout (or --output) in the format `import` reads.",
+    )
+    export.add_argument("--team", required=True)
+    export.add_argument("-o", "--output", help="write to this file instead of stdout")
+    export.set_defaults(func=cmd_export)
+    load = sub.add_parser(
+        "import",
+        help="load a file written by `export`: all or nothing, and loading it twice changes "
+        "nothing",
+        description="Keeps ids, embeddings and delivery state; never re-embeds (run `reembed` "
+        "when the file's model differs from the configured one).",
+    )
+    load.add_argument("file", help="the JSON Lines file, or - for stdin")
+    load.add_argument(
+        "--team", help="team to import into (created if missing); default: the file's"
+    )
+    load.set_defaults(func=cmd_import)
     return parser
 
 

@@ -10,10 +10,41 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorBody
+
+
+# Documented on every operation: what any request may end with.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in {
+        400: "Malformed request",
+        401: "Missing, invalid or revoked API key",
+        403: "The key lacks a scope or may not use this project",
+        404: "Not found",
+        409: "Conflict",
+        413: "Body too large",
+        415: "Unsupported content type",
+        422: "Invalid input",
+        429: "Rate limited (see Retry-After)",
+        503: "Database or model not available; retry",
+    }.items()
+}
 
 
 class MemoryServiceError(Exception):
@@ -134,6 +165,21 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _CODES_BY_STATUS.get(exc.status_code, "http_error")
         headers = dict(exc.headers) if exc.headers else None
         return envelope(exc.status_code, code, str(exc.detail), None, headers)
+
+    @app.exception_handler(DataError)
+    async def _unstorable_value(_: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL refused a value the request carried (a NUL character, a number or date
+        # out of range): the caller's input, so a 4xx, and the transaction rolled back.
+        return envelope(
+            422,
+            "validation_error",
+            "a value in the request cannot be stored or compared "
+            "(NUL character, or a number or date out of range)",
+        )
+
+    @app.exception_handler(UnicodeDecodeError)
+    async def _not_utf8(_: Request, exc: UnicodeDecodeError) -> JSONResponse:
+        return envelope(422, "validation_error", "the request body is not valid UTF-8")
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

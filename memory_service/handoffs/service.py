@@ -74,13 +74,32 @@ def _clean(value: Any, counts: dict[str, int]) -> str | None:
     return cleaned[:500] or None
 
 
+# Dates outside this range are typos or probes, and one near year 1 or 9999 can shift out
+# of what PostgreSQL and Python both represent once moved to UTC.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _in_range(when: datetime) -> bool:
+    try:
+        return _EARLIEST <= when <= _LATEST
+    except OverflowError:
+        return False
+
+
 def _created_at(front_matter: dict[str, Any], warnings: list[str]) -> datetime:
     raw = front_matter.get("created")
     if raw:
         try:
             parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        except ValueError:
+            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            if _in_range(parsed):
+                return parsed
+            warnings.append(
+                f"front matter `created` ({str(raw)[:40]}) is out of range; used arrival time"
+            )
+            return datetime.now(UTC)
+        except (ValueError, OverflowError):
             warnings.append(
                 f"front matter `created` is not an ISO date ({str(raw)[:40]!r}); used arrival time"
             )
@@ -155,6 +174,8 @@ async def create_handoff(
     created_at = data.created_at or _created_at(front_matter, warnings)
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=UTC)
+    if not _in_range(created_at):
+        raise InvalidInput("created_at must be between 1970 and 2200")
     if counts:
         warnings.append(_redaction_warning(counts))
     if not parsed.learnings:

@@ -1,0 +1,573 @@
+"""The benchmark suite: starts the real server (`python -m memory_service run`) on an embedded
+PostgreSQL in a temporary folder and measures it over HTTP.
+
+    python bench/run.py                 # 10k and 100k learnings (the issue's sizes)
+    python bench/run.py --size small    # ~2k learnings: the whole suite in a few minutes
+    python bench/run.py --peers         # also mem0 and Chroma on the evaluation set
+
+Measured: ingest learnings/s next to the raw model on the same texts; search latency
+p50/p95/p99 for 1, 4 and 16 clients, with and without a project filter, in each mode; brief
+latency; cold start; peak memory; HNSW recall@10 against exact search, in SQL and through
+/v1/search; with --peers, retrieval quality and speed of mem0 and Chroma next to ours.
+
+The machine is shared and noisy: compare numbers within one run (the ratios are what the
+targets are about), not across runs. Results go to bench/out/<timestamp>.json; the markdown
+tables are printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    # `python bench/run.py`: make the repository root importable (bench is not installed).
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import psycopg
+
+from bench import load, recall
+from bench.corpus import Corpus, SyntheticHandoff, make_queries
+from bench.embedder import RawEmbedder, embedding_texts, service_batch_size
+from bench.report import MIB, render
+from bench.server import ServerProcess, embedded_uri
+from memory_service.db import libpq_url
+
+# Imported now, at start: bench.recall reads the service's search settings (ef_search, the
+# similarity floor) from these modules, and the values must be those of the code the server
+# subprocess is about to load, not of an edit made while the suite runs.
+from memory_service.recall import ranking as _ranking  # noqa: F401
+from memory_service.recall import search as _search  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+PRESETS: dict[str, dict[str, Any]] = {
+    "small": {"sizes": [2_000], "requests": 100, "recall_queries": 50, "raw_sample": 2_000},
+    "default": {
+        "sizes": [10_000, 100_000],
+        "requests": 200,
+        "recall_queries": 100,
+        # The raw model is timed on a random sample of each stage's texts (whole handoffs):
+        # its throughput per text does not depend on how many there are, and embedding 90k
+        # texts twice would double the run.
+        "raw_sample": 6_000,
+    },
+}
+MODES = ("hybrid", "vector", "text")
+FILTERS = ("none", "project")
+CLIENTS = (1, 4, 16)
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    import psutil  # type: ignore[import-untyped,unused-ignore]
+    import torch
+
+    model = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        # Uncommitted changes to the service make "commit" alone an incomplete description.
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "memory_service", "migrations"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        if dirty:
+            commit += f" + {len(dirty)} uncommitted file(s) in memory_service/migrations"
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {
+        "cpu_model": model,
+        "cpus": os.cpu_count(),
+        "memory_gib": psutil.virtual_memory().total / 1024**3,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "commit": commit,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Corpus
+# --------------------------------------------------------------------------------------------
+
+
+def build_corpus(
+    corpus: Corpus, total: int
+) -> tuple[list[SyntheticHandoff], list[list[str]], list[int]]:
+    """Handoffs until their learnings reach `total`; with each handoff's embedding texts and
+    the running count of learnings after it."""
+    handoffs: list[SyntheticHandoff] = []
+    texts: list[list[str]] = []
+    cumulative: list[int] = []
+    count = 0
+    stream = corpus.handoffs()
+    while count < total:
+        handoff = next(stream)
+        group = embedding_texts(handoff)
+        handoffs.append(handoff)
+        texts.append(group)
+        count += len(group)
+        cumulative.append(count)
+    return handoffs, texts, cumulative
+
+
+# --------------------------------------------------------------------------------------------
+# Phases
+# --------------------------------------------------------------------------------------------
+
+
+def _sample_groups(groups: list[list[str]], texts: int, rng: random.Random) -> list[list[str]]:
+    """Whole handoffs drawn at random until they hold `texts` texts."""
+    order = list(range(len(groups)))
+    rng.shuffle(order)
+    sample: list[list[str]] = []
+    count = 0
+    for i in order:
+        if count >= texts:
+            break
+        sample.append(groups[i])
+        count += len(groups[i])
+    return sample
+
+
+def _rate(parts: list[dict[str, float]]) -> dict[str, float]:
+    texts = sum(p["texts"] for p in parts)
+    seconds = sum(p["seconds"] for p in parts)
+    return {"texts": texts, "seconds": seconds, "per_s": texts / seconds if seconds else 0.0}
+
+
+async def run_ingest(
+    server: ServerProcess,
+    key: str,
+    embedder: RawEmbedder,
+    handoffs: list[SyntheticHandoff],
+    texts: list[list[str]],
+    cumulative: list[int],
+    sizes: list[int],
+    *,
+    clients: int,
+    raw_sample: int,
+    rounds: int,
+    rng: random.Random,
+) -> list[dict[str, Any]]:
+    """Each stage is ingested in `rounds` slices, and before each slice the raw model is timed
+    on a random sample of that slice's texts while the server is idle. Interleaving makes both
+    sides see the same background load on a shared machine (other jobs come and go over the
+    minutes a stage takes), so their ratio means something."""
+    assert server.sampler is not None
+    stages: list[dict[str, Any]] = []
+    start = 0
+    for size in sizes:
+        end = next(i for i, c in enumerate(cumulative) if c >= size) + 1
+        bounds = [start + (end - start) * r // rounds for r in range(rounds + 1)]
+        total = load.IngestResult()
+        raw_parts: list[dict[str, float]] = []
+        raw_phase = f"raw model {size:,}"
+        ingest_phase = f"ingest to {size:,}"
+        for lo, hi in itertools.pairwise(bounds):
+            sample = _sample_groups(texts[lo:hi], raw_sample // rounds, rng)
+            server.sampler.set_phase(raw_phase)
+            raw_parts.append(embedder.throughput([t for g in sample for t in g]))
+            server.sampler.set_phase(ingest_phase)
+            total.extend(await load.ingest(server.base_url, key, handoffs[lo:hi], clients=clients))
+            log(
+                f"ingest: {cumulative[hi - 1]:,} learnings; slice {hi - lo} handoffs at "
+                f"{total.learnings / total.seconds:.0f} learnings/s so far; raw model "
+                f"{_rate(raw_parts)['per_s']:.0f} texts/s so far"
+            )
+        server.sampler.set_phase("between")
+        service = total.as_dict()
+        raw = _rate(raw_parts)
+        ratio = service["learnings_per_s"] / raw["per_s"]
+        # The same ratio per CPU-second our side used: the service's learnings per CPU-second
+        # of server + PostgreSQL against the raw model's texts per CPU-second of this process.
+        # On a shared machine the wall-clock ratio also measures how much CPU other users left
+        # each side (a process with more busy threads gets a bigger share); this one does not.
+        cpu = server.sampler.cpu_report()
+        service_cpu = cpu.get(ingest_phase, {}).get("service_cpu_s", 0.0)
+        raw_cpu = cpu.get(raw_phase, {}).get("bench_cpu_s", 0.0)
+        cpu_ratio = (
+            (service["learnings"] / service_cpu) / (raw["texts"] / raw_cpu)
+            if service_cpu and raw_cpu
+            else None
+        )
+        log(
+            f"ingest to {size:,}: {service['learnings_per_s']:.0f} learnings/s = {ratio:.0%} "
+            f"of raw (wall clock), {cpu_ratio or 0:.0%} per CPU-second"
+        )
+        stages.append(
+            {
+                "from_learnings": cumulative[start - 1] if start else 0,
+                "to_learnings": cumulative[end - 1],
+                "rounds": rounds,
+                "service": service,
+                "raw": raw,
+                "raw_rounds": raw_parts,
+                "ratio": ratio,
+                "cpu_ratio": cpu_ratio,
+                "cpu": {k: cpu.get(k) for k in (raw_phase, ingest_phase)},
+            }
+        )
+        start = end
+    return stages
+
+
+def search_bodies(queries: list[tuple[str, str]], mode: str, filt: str) -> list[dict[str, Any]]:
+    bodies = []
+    for text, project in queries:
+        body: dict[str, Any] = {"query": text, "k": 10, "mode": mode}
+        if filt == "project":
+            body["project"] = project
+        bodies.append(body)
+    return bodies
+
+
+async def run_search(
+    server: ServerProcess,
+    key: str,
+    corpus: Corpus,
+    identifiers: list[str],
+    *,
+    requests: int,
+    rng: random.Random,
+) -> dict[str, Any]:
+    cells: dict[str, Any] = {}
+    # One pool of distinct queries, cut into a fresh slice per cell: no query string is sent
+    # twice, so no cache anywhere can answer from an earlier cell.
+    per_cell = requests + load.WARMUP_REQUESTS
+    pool = make_queries(
+        rng, corpus, per_cell * len(MODES) * len(FILTERS) * len(CLIENTS), identifiers
+    )
+    used = 0
+    async with load.client(server.base_url, key, max(CLIENTS)) as http:
+        for clients in CLIENTS:
+            for filt in FILTERS:
+                for mode in MODES:
+                    bodies = search_bodies(pool[used : used + per_cell], mode, filt)
+                    used += per_cell
+                    cell = await load.latency_cell(http, "/v1/search", bodies, clients=clients)
+                    data = cell.as_dict()
+                    cells[f"{mode}/{filt}/{clients}"] = data
+                    log(
+                        f"search {mode:<6} {filt:<7} {clients:>2} clients: p50 "
+                        f"{data.get('p50_ms', 0):.1f} p95 {data.get('p95_ms', 0):.1f} p99 "
+                        f"{data.get('p99_ms', 0):.1f} ms ({data['n']} req, "
+                        f"{data['errors']} errors)"
+                    )
+    return {
+        "clients": list(CLIENTS),
+        "filters": list(FILTERS),
+        "modes": list(MODES),
+        "requests_per_cell": requests,
+        "cells": cells,
+    }
+
+
+async def run_brief(
+    server: ServerProcess, key: str, corpus: Corpus, *, requests: int, rng: random.Random
+) -> dict[str, Any]:
+    """First the start-up brief of worktrees that still have unread handoffs (each such brief
+    claims and renders them), then the steady state: briefs with a task on worktrees whose
+    inbox is empty, from 1 and 4 clients."""
+    with psycopg.connect(libpq_url(server.database_uri())) as conn:
+        pending = conn.execute(
+            "SELECT p.slug, h.recipient FROM handoffs h JOIN projects p ON p.id = h.project_id "
+            "WHERE h.status = 'unread' GROUP BY p.slug, h.recipient ORDER BY 1, 2 LIMIT 40"
+        ).fetchall()
+    out: dict[str, Any] = {}
+    async with load.client(server.base_url, key, 4) as http:
+        delivered: list[int] = []
+        latencies: list[float] = []
+        for slug, worktree in pending:
+            task, _ = make_queries(rng, corpus, 1)[0]
+            started = time.perf_counter()
+            response = await http.post(
+                "/v1/brief", json={"project": slug, "worktree": worktree, "task": task}
+            )
+            latencies.append(time.perf_counter() - started)
+            response.raise_for_status()
+            delivered.append(len(response.json()["handoffs"]))
+        if latencies:
+            first = load.summary(latencies)
+            first["mean_delivered"] = sum(delivered) / len(delivered)
+            out["first of a worktree (claims its unread handoffs)"] = first
+        for clients in (1, 4):
+            bodies = []
+            for text, slug in make_queries(rng, corpus, requests + load.WARMUP_REQUESTS):
+                project = next(p for p in corpus.projects if p.slug == slug)
+                bodies.append(
+                    {"project": slug, "worktree": rng.choice(project.worktrees), "task": text}
+                )
+            cell = await load.latency_cell(
+                http, "/v1/brief", bodies, clients=clients, result_key="learnings"
+            )
+            out[f"steady, {clients} client{'s' if clients > 1 else ''}"] = cell.as_dict()
+    return out
+
+
+async def run_recall(
+    server: ServerProcess,
+    key: str,
+    embedder: RawEmbedder,
+    corpus: Corpus,
+    identifiers: list[str],
+    *,
+    count: int,
+    rng: random.Random,
+) -> dict[str, Any]:
+    queries = make_queries(rng, corpus, count, identifiers)
+    # One text per call, as the service embeds a query.
+    vectors = np.stack([embedder.encode([text])[0] for text, _ in queries])
+    uri = server.database_uri()
+    with psycopg.connect(libpq_url(uri)) as conn:
+        ids: dict[str, Any] = dict(conn.execute("SELECT slug, id FROM projects").fetchall())
+    # A tiny corpus may not reach every project; a filter on an empty project measures nothing.
+    queries = [(text, slug if slug in ids else rng.choice(sorted(ids))) for text, slug in queries]
+    project_ids = [ids[slug] for _, slug in queries]
+    log("recall: SQL")
+    sql = await asyncio.to_thread(recall.sql_recall, uri, vectors, project_ids=project_ids)
+    log("recall: /v1/search")
+    async with load.client(server.base_url, key, 1) as http:
+        service = await recall.service_recall(
+            http,
+            uri,
+            [q for q, _ in queries],
+            vectors,
+            projects=[slug for _, slug in queries],
+        )
+    return {"sql": sql, "service": service}
+
+
+def database_stats(server: ServerProcess) -> dict[str, Any]:
+    with psycopg.connect(libpq_url(server.database_uri())) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(canonical_id), pg_database_size(current_database()), "
+            "pg_relation_size('ix_learnings_embedding_hnsw'), "
+            "pg_total_relation_size('learnings') FROM learnings"
+        ).fetchone()
+    assert row is not None
+    learnings, duplicates, db_bytes, hnsw_bytes, table_bytes = row
+    return {
+        "learnings": learnings,
+        "near_duplicates": duplicates,
+        "near_duplicate_share": duplicates / learnings if learnings else 0.0,
+        "database_mib": db_bytes / MIB,
+        "hnsw_index_mib": hnsw_bytes / MIB,
+        "learnings_total_mib": table_bytes / MIB,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The suite
+# --------------------------------------------------------------------------------------------
+
+
+async def suite(args: argparse.Namespace, workdir: Path, results: dict[str, Any]) -> None:
+    preset = dict(PRESETS[args.size])
+    sizes: list[int] = args.sizes or preset["sizes"]
+    requests: int = args.requests or preset["requests"]
+    rng = random.Random(args.seed)
+    meta = results["meta"]
+    meta.update(sizes=sizes, ingest_clients=args.ingest_clients)
+
+    log(f"corpus: building handoffs for {max(sizes):,} learnings")
+    corpus = Corpus(seed=args.seed)
+    handoffs, texts, cumulative = build_corpus(corpus, max(sizes))
+    identifiers = [i for h in handoffs[:2000] for i in h.identifiers]
+    log(f"corpus: {len(handoffs):,} handoffs, {cumulative[-1]:,} learnings")
+
+    server = ServerProcess(workdir / "data", log_path=workdir / "server.log")
+    try:
+        log("server: first start on an empty data folder")
+        results["cold_start_s"] = {"first_start": server.start()}
+        log(f"server: ready in {results['cold_start_s']['first_start']:.1f} s ({server.base_url})")
+        key = server.admin_key()
+        embedder = RawEmbedder()
+        warm = embedder.warm_up(texts[-100:])
+        log(f"raw model: warmed up on {sum(len(g) for g in texts[-100:])} texts in {warm:.0f} s")
+        assert server.sampler is not None
+
+        results["ingest"] = await run_ingest(
+            server,
+            key,
+            embedder,
+            handoffs,
+            texts,
+            cumulative,
+            sizes,
+            clients=args.ingest_clients,
+            raw_sample=args.raw_sample or preset["raw_sample"],
+            rounds=args.rounds,
+            rng=rng,
+        )
+        results["database"] = database_stats(server)
+        meta["final_learnings"] = results["database"]["learnings"]
+
+        server.sampler.set_phase("search")
+        results["search"] = await run_search(
+            server, key, corpus, identifiers, requests=requests, rng=rng
+        )
+        server.sampler.set_phase("brief")
+        log("brief")
+        results["brief"] = await run_brief(
+            server, key, corpus, requests=max(50, requests // 2), rng=rng
+        )
+        server.sampler.set_phase("recall")
+        results["recall"] = await run_recall(
+            server,
+            key,
+            embedder,
+            corpus,
+            identifiers,
+            count=args.recall_queries or preset["recall_queries"],
+            rng=rng,
+        )
+        if args.peers:
+            from bench.peers import MEM0_DATABASE, run_peers
+
+            server.sampler.set_phase("peers")
+            results["peers"] = await run_peers(
+                args.dev_set,
+                base_url=server.base_url,
+                database_uri=server.database_uri(),
+                admin_uri=embedded_uri(server.pgdata, "postgres"),
+                mem0_uri=embedded_uri(server.pgdata, MEM0_DATABASE),
+                embedder=embedder,
+                workdir=workdir,
+            )
+        server.sampler.sample()
+        results["memory"] = {
+            "peak_server_rss_mib": server.sampler.peak_server_rss / MIB,
+            "peak_postgres_pss_mib": server.sampler.peak_postgres_pss / MIB,
+            "server_rss_by_phase_mib": {k: v / MIB for k, v in server.sampler.phase_peaks.items()},
+        }
+        results["cpu"] = server.sampler.cpu_report()
+    finally:
+        log("server: stopping")
+        server.stop()
+    log("server: restart on the stored data (cold start with data)")
+    restart = ServerProcess(workdir / "data", log_path=workdir / "server.log")
+    try:
+        results["cold_start_s"]["restart"] = restart.start()
+    finally:
+        restart.stop()
+    log(f"server: restart ready in {results['cold_start_s']['restart']:.1f} s; stopped")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--size",
+        choices=sorted(PRESETS),
+        default="default",
+        help="small: ~2k learnings, a few minutes; default: 10k and 100k",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        help="comma list of learnings counts, overriding --size (e.g. 5000)",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run mem0 and Chroma on the evaluation set (bench extra)",
+    )
+    parser.add_argument(
+        "--dev-set",
+        type=Path,
+        default=ROOT / "tests/data/dev_eval.json",
+        help="evaluation dataset for --peers",
+    )
+    parser.add_argument("--ingest-clients", type=int, default=4)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="slices per ingest stage, each preceded by a raw-model timing",
+    )
+    parser.add_argument("--requests", type=int, help="measured requests per latency cell")
+    parser.add_argument("--recall-queries", type=int)
+    parser.add_argument("--raw-sample", type=int, help="texts the raw model is timed on")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/out")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary data folder (database, server log)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(UTC)
+    results: dict[str, Any] = {
+        "meta": {
+            **machine(),
+            "started": started.strftime("%Y-%m-%d %H:%M UTC"),
+            "preset": args.size if not args.sizes else "custom",
+            "command": " ".join(["python bench/run.py", *(argv or sys.argv[1:])]),
+            "embedding_batch_size": service_batch_size(),
+            "final_learnings": 0,
+        }
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="memory-bench-"))
+    t0 = time.perf_counter()
+    failed: BaseException | None = None
+    try:
+        asyncio.run(suite(args, workdir, results))
+    except (Exception, KeyboardInterrupt) as exc:
+        failed = exc
+        results["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        results["meta"]["total_s"] = time.perf_counter() - t0
+        args.out.mkdir(parents=True, exist_ok=True)
+        out = args.out / f"{started:%Y%m%dT%H%M%SZ}.json"
+        out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        if args.keep:
+            print(f"data folder kept: {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if failed is not None:
+        print(f"benchmark failed: {results['error']} (partial results: {out})", file=sys.stderr)
+        raise failed
+    print()
+    print(render(results))
+    print(f"results: {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,552 @@
+"""`memory-service export` / `import`: one team's projects, handoffs and learnings as JSON Lines.
+
+The file is a header line, one line per project, per handoff and per learning, and an `end`
+line with the counts:
+
+    {"type": "header", "format": "memory-service-export", "version": 1, "team": "...",
+     "embedding_model": "all-MiniLM-L6-v2", "exported_at": "..."}
+    {"type": "project", "id": "...", "slug": "github.com/org/repo", "created_at": "..."}
+    {"type": "handoff", "id": "...", "project_id": "...", "body": "...", "status": "read", ...}
+    {"type": "learning", "id": "...", "handoff_id": "...", "embedding": [0.01, ...], ...}
+    {"type": "end", "counts": {"projects": 1, "handoffs": 2, "learnings": 9}}
+
+Every column of a row is written except `team_id` (the importer decides the team) and columns
+the database computes (`tsv`); ids, timestamps, delivery state, idempotency keys, the embedding
+and the name of the model that made it travel as they are. The `end` line lets an import tell
+a complete file from one cut short (a full disk, a killed export), which would otherwise load
+as a smaller but valid-looking team.
+
+Both directions stream: the export reads through a server-side cursor, the import inserts in
+batches, so neither holds a team in memory. API keys and audit events are not exported: keys
+are credentials of the source server, and the audit trail belongs to where things happened.
+Both leave a line in the team's audit trail (`team.export`, `team.import`; by no key).
+
+An import runs in one transaction (all or nothing) and inserts with `ON CONFLICT DO NOTHING`
+on the ids, so loading the same file twice changes nothing. Rows already in the target team
+are left exactly as they are. Embeddings are never recomputed: when they were made with
+another model than the configured one, `memory-service reembed` brings them in line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from sqlalchemy import Column, Table, select, text
+from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.schema import DefaultClause
+
+from memory_service.db import session_factory
+from memory_service.handoffs.poison import instruction_flags
+from memory_service.ids import new_id
+from memory_service.models import (
+    HANDOFF_STATUSES,
+    LEARNING_KINDS,
+    VISIBILITIES,
+    AuditEvent,
+    Base,
+    Team,
+)
+from memory_service.names import check_project_slug
+from memory_service.tenancy import act_as_system
+
+FORMAT = "memory-service-export"
+FORMAT_VERSION = 1
+# Rows per INSERT on import and per fetch on export: large enough to amortise round trips,
+# small enough that a batch of learnings (about 5 KB each as JSON) stays a few MB.
+BATCH_SIZE = 500
+_TEAM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+_PROJECTS = Base.metadata.tables["projects"]
+_HANDOFFS = Base.metadata.tables["handoffs"]
+_LEARNINGS = Base.metadata.tables["learnings"]
+_TABLES: dict[str, Table] = {"project": _PROJECTS, "handoff": _HANDOFFS, "learning": _LEARNINGS}
+_PLURAL = {"project": "projects", "handoff": "handoffs", "learning": "learnings"}
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("handoff", "status"): HANDOFF_STATUSES,
+    ("handoff", "visibility"): VISIBILITIES,
+    ("learning", "kind"): LEARNING_KINDS,
+    ("learning", "visibility"): VISIBILITIES,
+}
+
+
+class PortabilityError(Exception):
+    """An export or import that cannot go ahead; the message says why (and on which line)."""
+
+
+def _columns(table: Table) -> list[Column[Any]]:
+    """The columns a file carries: all but the team and what the database computes."""
+    return [c for c in table.columns if c.name != "team_id" and c.computed is None]
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportReport:
+    team: str
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PLURAL.values(), 0))
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "tolist"):  # a vector read back as a numpy array
+        return value.tolist()
+    return value
+
+
+def _line(record: dict[str, Any]) -> str:
+    # ASCII-only JSON: the file means the same whatever the locale of the shell redirecting it.
+    return json.dumps(record, separators=(",", ":")) + "\n"
+
+
+async def export_team(
+    engine: AsyncEngine, team: str, out: IO[str], *, embedding_model: str
+) -> ExportReport:
+    """Writes team `team` to `out`. One REPEATABLE READ snapshot: handoffs written while the
+    export runs are either wholly in it (with all their learnings) or not at all."""
+    report = ExportReport(team=team)
+    async with session_factory(engine)() as session, session.begin():
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        await act_as_system(session)
+        team_id = await session.scalar(select(Team.id).where(Team.name == team))
+        if team_id is None:
+            raise PortabilityError(f"no team named {team!r}")
+        out.write(
+            _line(
+                {
+                    "type": "header",
+                    "format": FORMAT,
+                    "version": FORMAT_VERSION,
+                    "team": team,
+                    "embedding_model": embedding_model,
+                    "exported_at": datetime.now(UTC).isoformat(),
+                }
+            )
+        )
+        learnings = _LEARNINGS.c
+        passes: list[tuple[str, Table, list[ColumnElement[bool]]]] = [
+            ("project", _PROJECTS, []),
+            ("handoff", _HANDOFFS, []),
+            # Canonical learnings before their near-duplicates, so a reader that inserts line
+            # by line never meets a link to a row it has not seen.
+            ("learning", _LEARNINGS, [learnings.canonical_id.is_(None)]),
+            ("learning", _LEARNINGS, [learnings.canonical_id.is_not(None)]),
+        ]
+        for kind, table, where in passes:
+            columns = _columns(table)
+            query = (
+                select(*columns)
+                .where(table.c.team_id == team_id, *where)
+                # The primary key's order: an index scan, no sort of the whole team.
+                .order_by(table.c.team_id, table.c.id)
+                .execution_options(yield_per=BATCH_SIZE)
+            )
+            rows = await session.stream(query)
+            async for row in rows:
+                record = {"type": kind}
+                record.update((c.name, _to_json(v)) for c, v in zip(columns, row, strict=True))
+                out.write(_line(record))
+                report.counts[_PLURAL[kind]] += 1
+        out.write(_line({"type": "end", "counts": report.counts}))
+    # Reading a whole team is worth a line in its audit trail; written after the read-only
+    # snapshot, by no key (an operator on the server's host).
+    async with session_factory(engine)() as session, session.begin():
+        await act_as_system(session)
+        _audit(session, team_id, "team.export", report.counts)
+    return report
+
+
+def _audit(session: AsyncSession, team_id: uuid.UUID, action: str, details: dict[str, Any]) -> None:
+    session.add(
+        AuditEvent(
+            team_id=team_id,
+            key_id=None,
+            action=action,
+            target_type="team",
+            target_id=str(team_id),
+            details={"via": "memory-service CLI", **details},
+        )
+    )
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    team: str
+    team_created: bool = False
+    # Rows of the file that were inserted, and those the team already had (same id).
+    inserted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PLURAL.values(), 0))
+    present: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PLURAL.values(), 0))
+    # Instruction-like learnings the file did not flag, flagged on the way in.
+    flagged: int = 0
+    # Learnings whose embedding was made by another model than the configured one.
+    other_model: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Row:
+    line: int
+    values: dict[str, Any]
+
+
+def _bad(line: int, message: str) -> PortabilityError:
+    return PortabilityError(f"line {line}: {message}")
+
+
+def _convert(kind: str, column: Column[Any], value: Any, line: int) -> Any:
+    """A JSON value as the column's Python type, or a clear error."""
+    name = f"{kind}.{column.name}"
+    if value is None:
+        if not column.nullable:
+            raise _bad(line, f"{name} must not be null")
+        return None
+    col_type = column.type
+    try:
+        if isinstance(col_type, sqltypes.Uuid):
+            if not isinstance(value, str):
+                raise TypeError("expected a UUID string")
+            return uuid.UUID(value)
+        if isinstance(col_type, sqltypes.DateTime):
+            if not isinstance(value, str):
+                raise TypeError("expected an ISO 8601 timestamp")
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if isinstance(col_type, sqltypes.Boolean):
+            if not isinstance(value, bool):
+                raise TypeError("expected true or false")
+            return value
+        if isinstance(col_type, sqltypes.Integer):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError("expected an integer")
+            return value
+        if isinstance(col_type, sqltypes.Text | sqltypes.String):
+            if not isinstance(value, str):
+                raise TypeError("expected a string")
+            if "\x00" in value:
+                raise ValueError("contains a NUL character")
+            return value
+        if isinstance(col_type, sqltypes.ARRAY):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise TypeError("expected a list of strings")
+            return value
+        dim = getattr(col_type, "dim", None)
+        if dim is not None:  # pgvector's VECTOR(dim)
+            if (
+                not isinstance(value, list)
+                or len(value) != dim
+                or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                    for v in value
+                )
+            ):
+                raise TypeError(f"expected a list of {dim} finite numbers")
+            return [float(v) for v in value]
+    except (TypeError, ValueError) as exc:
+        raise _bad(line, f"{name}: {exc}") from None
+    return value  # JSONB: any JSON value
+
+
+class _Importer:
+    def __init__(self, session: AsyncSession, report: ImportReport, embedding_model: str) -> None:
+        self.session = session
+        self.report = report
+        self.embedding_model = embedding_model
+        self.team_id: uuid.UUID | None = None
+        # The file's project ids -> the target team's (a slug the team already has keeps its
+        # own id).
+        self.projects: dict[uuid.UUID, uuid.UUID] = {}
+        # (id, canonical_id) of inserted near-duplicates: linked once every row is in.
+        self.links: list[tuple[uuid.UUID, uuid.UUID]] = []
+        self.unknown: set[str] = set()
+        self.pending: list[_Row] = []
+        self.pending_kind = ""
+
+    def record(self, kind: str, data: dict[str, Any], line: int) -> None:
+        table = _TABLES[kind]
+        columns = {c.name: c for c in _columns(table)}
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            if key == "type":
+                continue
+            column = columns.get(key)
+            if column is None:
+                # A column this version does not have (a newer export): dropped, said once.
+                if f"{kind}.{key}" not in self.unknown:
+                    self.unknown.add(f"{kind}.{key}")
+                    self.report.warnings.append(
+                        f"ignored field {kind}.{key}: this server's schema has no such column"
+                    )
+                continue
+            values[key] = _convert(kind, column, raw, line)
+            allowed = _CHOICES.get((kind, key))
+            if allowed is not None and values[key] not in allowed:
+                raise _bad(line, f"{kind}.{key} must be one of {', '.join(allowed)}")
+        for name, column in columns.items():
+            if name not in values and not column.nullable and column.server_default is None:
+                raise _bad(line, f"{kind} record lacks `{name}`")
+        if kind == "project":
+            try:
+                check_project_slug(values["slug"])
+            except ValueError as exc:
+                raise _bad(line, f"project.slug: {exc}") from None
+        if kind == "learning":
+            # A file is data from elsewhere: an instruction-like learning is flagged here as it
+            # would have been on a write, whatever the file says.
+            flags = instruction_flags(values["text"])
+            if flags and not values.get("flagged"):
+                values["flagged"], values["flag_reason"] = True, "; ".join(flags)
+                self.report.flagged += 1
+            model = values["embedding_model"]
+            if model != self.embedding_model:
+                self.report.other_model[model] = self.report.other_model.get(model, 0) + 1
+        self.pending.append(_Row(line, values))
+        self.pending_kind = kind
+
+    async def flush(self) -> None:
+        rows, kind = self.pending, self.pending_kind
+        self.pending = []
+        if not rows:
+            return
+        assert self.team_id is not None
+        if kind == "project":
+            await self._projects(rows)
+            return
+        for row in rows:
+            file_project = row.values["project_id"]
+            if file_project not in self.projects:
+                raise _bad(row.line, f"{kind} refers to project {file_project}, not in the file")
+            row.values["project_id"] = self.projects[file_project]
+        if kind == "handoff":
+            await self._handoffs(rows)
+        else:
+            await self._learnings(rows)
+
+    async def _projects(self, rows: list[_Row]) -> None:
+        for row in rows:
+            created = await self.session.scalar(
+                insert(_PROJECTS)
+                .values(team_id=self.team_id, **row.values)
+                .on_conflict_do_nothing()
+                .returning(_PROJECTS.c.id)
+            )
+            target = created or await self.session.scalar(
+                select(_PROJECTS.c.id).where(
+                    _PROJECTS.c.team_id == self.team_id, _PROJECTS.c.slug == row.values["slug"]
+                )
+            )
+            if target is None:
+                raise _bad(row.line, f"project id {row.values['id']} is taken by another project")
+            self.projects[row.values["id"]] = target
+            self._count("project", inserted=int(created is not None), present=int(created is None))
+
+    async def _insert(self, table: Table, rows: list[_Row]) -> set[uuid.UUID]:
+        """Inserts the rows, skipping ids the team already has; returns the inserted ids."""
+        names = [c.name for c in _columns(table)]
+        values = []
+        for row in rows:
+            item: dict[str, Any] = {"team_id": self.team_id}
+            for name in names:
+                if name in row.values:
+                    item[name] = row.values[name]
+                else:  # left out of the file: the column's default, as a fresh write gets
+                    default = table.c[name].server_default
+                    item[name] = (
+                        default.arg
+                        if isinstance(default, DefaultClause) and not isinstance(default.arg, str)
+                        else None
+                    )
+            values.append(item)
+        try:
+            inserted = await self.session.scalars(
+                insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+            )
+            return set(inserted)
+        except DBAPIError as exc:
+            first, last = rows[0].line, rows[-1].line
+            raise PortabilityError(
+                f"lines {first}-{last}: the database refused a record: {exc.orig}"
+            ) from None
+
+    async def _existing(self, table: Table, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        found = await self.session.scalars(
+            select(table.c.id).where(table.c.team_id == self.team_id, table.c.id.in_(ids))
+        )
+        return set(found)
+
+    async def _handoffs(self, rows: list[_Row]) -> None:
+        inserted = await self._insert(_HANDOFFS, rows)
+        skipped = [row for row in rows if row.values["id"] not in inserted]
+        present = await self._existing(_HANDOFFS, [row.values["id"] for row in skipped])
+        for row in skipped:
+            if row.values["id"] not in present:
+                # Not there by id, so another unique key refused it: the Idempotency-Key.
+                raise _bad(
+                    row.line,
+                    f"handoff {row.values['id']}: its Idempotency-Key is already used by "
+                    f"another handoff of team {self.report.team!r}",
+                )
+        self._count("handoff", inserted=len(inserted), present=len(skipped))
+
+    async def _learnings(self, rows: list[_Row]) -> None:
+        handoffs = await self._existing(_HANDOFFS, list({r.values["handoff_id"] for r in rows}))
+        for row in rows:
+            if row.values["handoff_id"] not in handoffs:
+                raise _bad(
+                    row.line,
+                    f"learning refers to handoff {row.values['handoff_id']}, which is neither "
+                    "earlier in the file nor in the team",
+                )
+        canonical = {r.values["id"]: r.values.get("canonical_id") for r in rows}
+        for row in rows:
+            # Linked at the end: the canonical row may come later in the file.
+            row.values["canonical_id"] = None
+        inserted = await self._insert(_LEARNINGS, rows)
+        for learning_id in inserted:
+            target = canonical[learning_id]
+            if target is not None:
+                self.links.append((learning_id, target))
+        self._count("learning", inserted=len(inserted), present=len(rows) - len(inserted))
+
+    async def link_duplicates(self) -> None:
+        if not self.links:
+            return
+        ids = [i for i, _ in self.links]
+        targets = list({t for _, t in self.links})
+        found = await self._existing(_LEARNINGS, targets)
+        missing = [str(t) for t in targets if t not in found]
+        if missing:
+            raise PortabilityError(
+                f"{len(missing)} learning(s) are near-duplicates of learnings neither in the "
+                f"file nor in the team (e.g. {', '.join(missing[:3])})"
+            )
+        await self.session.execute(
+            text(
+                "UPDATE learnings l SET canonical_id = v.canonical FROM "
+                "unnest(CAST(:ids AS uuid[]), CAST(:targets AS uuid[])) AS v(id, canonical) "
+                "WHERE l.team_id = :team AND l.id = v.id"
+            ),
+            {"ids": ids, "targets": [t for _, t in self.links], "team": self.team_id},
+        )
+
+    def _count(self, kind: str, *, inserted: int, present: int) -> None:
+        self.report.inserted[_PLURAL[kind]] += inserted
+        self.report.present[_PLURAL[kind]] += present
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise _bad(number, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+            raise _bad(number, 'expected a JSON object with a "type"')
+        yield number, record
+
+
+def _check_header(number: int, record: dict[str, Any]) -> None:
+    if record.get("type") != "header" or record.get("format") != FORMAT:
+        raise _bad(number, f"not a {FORMAT} file: the first line must be its header")
+    if record.get("version") != FORMAT_VERSION:
+        raise _bad(
+            number,
+            f"export format version {record.get('version')!r}; this server reads version "
+            f"{FORMAT_VERSION}",
+        )
+    if not isinstance(record.get("team"), str) or not record["team"]:
+        raise _bad(number, "the header names no team")
+
+
+async def import_lines(
+    engine: AsyncEngine,
+    lines: Iterable[str],
+    *,
+    team: str | None = None,
+    embedding_model: str,
+) -> ImportReport:
+    """Loads an export into `team` (default: the team named in its header), creating the team
+    if needed. One transaction: on any error nothing is stored and `PortabilityError` says
+    which line was wrong."""
+    records = _records(lines)
+    first = next(records, None)
+    if first is None:
+        raise PortabilityError("the file is empty")
+    _check_header(*first)
+    report = ImportReport(team=team or first[1]["team"])
+    if not _TEAM_NAME.fullmatch(report.team):
+        # The rule of POST /v1/admin/teams: a team created here must be one the API could make.
+        raise PortabilityError(
+            f"team name {report.team!r}: 1-100 letters, digits, `.`, `_` or `-`, starting with "
+            "a letter or digit"
+        )
+    counts = dict.fromkeys(_PLURAL.values(), 0)
+    ended: dict[str, Any] | None = None
+    async with session_factory(engine)() as session, session.begin():
+        await act_as_system(session)
+        importer = _Importer(session, report, embedding_model)
+        team_id = await session.scalar(select(Team.id).where(Team.name == report.team))
+        if team_id is None:
+            team_id = new_id()
+            session.add(Team(id=team_id, name=report.team))
+            await session.flush()
+            report.team_created = True
+        importer.team_id = team_id
+        for number, record in records:
+            kind = record["type"]
+            if ended is not None:
+                raise _bad(number, "a record after the `end` line")
+            if kind == "end":
+                ended = record
+                continue
+            if kind not in _TABLES:
+                raise _bad(number, f"unknown record type {kind!r}")
+            if kind != importer.pending_kind or len(importer.pending) >= BATCH_SIZE:
+                await importer.flush()
+            importer.record(kind, record, number)
+            counts[_PLURAL[kind]] += 1
+        await importer.flush()
+        if ended is None:
+            raise PortabilityError(
+                "the file ends without its `end` line: it was cut short (nothing was imported)"
+            )
+        if ended.get("counts") != counts:
+            raise PortabilityError(
+                f"the `end` line counts {ended.get('counts')}, the file holds {counts}: "
+                "records are missing (nothing was imported)"
+            )
+        await importer.link_duplicates()
+        if any(report.inserted.values()):
+            # Only an import that wrote something: loading a file twice leaves no trace.
+            _audit(session, team_id, "team.import", {"inserted": report.inserted})
+    if report.flagged:
+        report.warnings.append(
+            f"{report.flagged} learning(s) read like instructions to an agent and were flagged "
+            "on import (the file did not flag them)"
+        )
+    if report.other_model:
+        models = ", ".join(f"{m} ({n})" for m, n in sorted(report.other_model.items()))
+        report.warnings.append(
+            f"{sum(report.other_model.values())} learning(s) carry embeddings of another model "
+            f"than the configured {embedding_model}: {models}. They were kept as they are; "
+            "search compares them with the wrong model until you run `memory-service reembed`"
+        )
+    return report
