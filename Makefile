@@ -31,6 +31,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The benchmark suite against a server it starts (embedded PostgreSQL); BENCH_ARGS="--size small"
+# for a run of a few minutes, "--peers" to add mem0 and Chroma (installs the bench extra).
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 eval: $(STAMP)
 	$(BIN)/memory-service eval tests/data/dev_eval.json --out bench/eval_dev.json
 
