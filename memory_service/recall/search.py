@@ -227,8 +227,9 @@ async def _search(
                l.flagged, l.flag_reason, p.slug AS project, seen.projects, seen.last_seen_at,
                r.relevance
                  * (:recency_floor + (1 - :recency_floor) * power(0.5,
-                      greatest(extract(epoch FROM now() - seen.last_seen_at), 0) / 86400.0
-                      / hl.days))
+                      -- capped: a row dated decades back must not underflow the power
+                      least(greatest(extract(epoch FROM now() - seen.last_seen_at), 0)
+                            / 86400.0 / hl.days, 1000)))
                  * (1 + :wo * ln(greatest(l.occurrences, 1)))
                  * CASE WHEN r.own THEN :own_boost ELSE 1 END AS score
           FROM rel r
