@@ -227,10 +227,7 @@ def test_valid_dataset_loads(tmp_path: Path) -> None:
 
 
 def test_dev_set_is_valid() -> None:
-    dev = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev_eval.json"
-    if not dev.exists():
-        pytest.skip("no shared dev set next to this checkout")
-    dataset = load_dataset(dev)
+    dataset = load_dataset(Path(__file__).resolve().parent / "data" / "dev_eval.json")
     assert len(dataset.queries) > 0
 
 
