@@ -78,12 +78,23 @@ def search_section(r: dict[str, Any]) -> str:
                     _lat(search["cells"].get(f"{mode}/{filt}/{c}"), "p50_ms", "p95_ms", "p99_ms")
                 )
             rows.append(row)
+    probe = search.get("right_after_ingest") or {}
+    note = ""
+    if probe.get("n"):
+        stats = search.get("stats_before", {})
+        note = (
+            f"Right after the ingest, before any ANALYZE ({stats.get('modified_since_analyze')} "
+            f"rows modified since the last one, last autoanalyze {stats.get('last_autoanalyze')}"
+            f"): hybrid unfiltered, 1 client, p50 / p95 {_lat(probe, 'p50_ms', 'p95_ms')} ms "
+            f"(n={probe['n']}). Then ANALYZE ({_f(search.get('analyze_s'))} s) and the cells:"
+            "\n\n"
+        )
     header = [
         "mode",
         "filter",
         *[f"{c} client{'s' if c > 1 else ''} p50 / p95 / p99 ms" for c in clients],
     ]
-    return _table(header, rows)
+    return note + _table(header, rows)
 
 
 def throughput_section(r: dict[str, Any]) -> str:

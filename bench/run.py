@@ -69,6 +69,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 MODES = ("hybrid", "vector", "text")
 FILTERS = ("none", "project")
 CLIENTS = (1, 4, 16)
+PROBE_REQUESTS = 20
 
 
 def log(message: str) -> None:
@@ -268,10 +269,32 @@ async def run_search(
     # twice, so no cache anywhere can answer from an earlier cell.
     per_cell = requests + load.WARMUP_REQUESTS
     pool = make_queries(
-        rng, corpus, per_cell * len(MODES) * len(FILTERS) * len(CLIENTS), identifiers
+        rng,
+        corpus,
+        PROBE_REQUESTS + per_cell * len(MODES) * len(FILTERS) * len(CLIENTS),
+        identifiers,
     )
     used = 0
+    out: dict[str, Any] = {}
     async with load.client(server.base_url, key, max(CLIENTS)) as http:
+        # Right after a bulk load the planner still has the statistics of a small table (until
+        # autovacuum's ANALYZE gets to it) and hybrid searches were seen to take seconds each.
+        # Measured separately, then ANALYZE, so the cells below show the steady state.
+        out["stats_before"] = table_stats(server)
+        probe = await load.latency_cell(
+            http,
+            "/v1/search",
+            search_bodies(pool[:PROBE_REQUESTS], "hybrid", "none"),
+            clients=1,
+            time_cap_s=120,
+        )
+        out["right_after_ingest"] = probe.as_dict()
+        log(
+            f"search right after ingest (hybrid, 1 client): p50 "
+            f"{out['right_after_ingest'].get('p50_ms', 0):.0f} ms; stats {out['stats_before']}"
+        )
+        out["analyze_s"] = analyze(server)
+        used = PROBE_REQUESTS
         for clients in CLIENTS:
             for filt in FILTERS:
                 for mode in MODES:
@@ -287,12 +310,36 @@ async def run_search(
                         f"{data['errors']} errors)"
                     )
     return {
+        **out,
         "clients": list(CLIENTS),
         "filters": list(FILTERS),
         "modes": list(MODES),
         "requests_per_cell": requests,
         "cells": cells,
     }
+
+
+def table_stats(server: ServerProcess) -> dict[str, Any]:
+    with psycopg.connect(libpq_url(server.database_uri())) as conn:
+        row = conn.execute(
+            "SELECT n_live_tup, n_mod_since_analyze, last_autoanalyze, last_analyze "
+            "FROM pg_stat_user_tables WHERE relname = 'learnings'"
+        ).fetchone()
+    if row is None:
+        return {}
+    return {
+        "live_rows": row[0],
+        "modified_since_analyze": row[1],
+        "last_autoanalyze": str(row[2]),
+        "last_analyze": str(row[3]),
+    }
+
+
+def analyze(server: ServerProcess) -> float:
+    started = time.perf_counter()
+    with psycopg.connect(libpq_url(server.database_uri()), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+    return time.perf_counter() - started
 
 
 async def run_brief(
