@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -140,11 +141,12 @@ def envelope(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    # Drop `input` and `ctx`: they can echo a whole request body (and any secret in it) back.
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic errors as the envelope's `details`. `input` and `ctx` are dropped: they can
+    echo a whole request body (and any secret in it) back."""
     return [
         {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
+        for err in errors
     ]
 
 
@@ -155,7 +157,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _validation_details(exc)
+        details = validation_details(exc.errors())
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
         return envelope(422, "validation_error", f"{where}: {first['msg']}", details)

@@ -20,16 +20,6 @@ from sqlalchemy.orm import Session, SessionTransaction
 APP_ROLE = "memory_app"
 
 
-async def act_as_team(session: AsyncSession, team_id: uuid.UUID) -> None:
-    await session.execute(
-        text(
-            "SELECT set_config('memory.team_id', :team, true), "
-            "set_config('memory.system', 'off', true)"
-        ),
-        {"team": str(team_id)},
-    )
-
-
 class TenantSession(Session):
     """A session that, at the start of every transaction, sets the team recorded in
     `info["team_id"]` (see `scope_to_team`): no statement of a request runs unscoped."""

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.auth.keys import generate_key, matches, parse_scopes, split_prefix
 from memory_service.ids import new_id
 from memory_service.models import ApiKey, Team
-from memory_service.tenancy import act_as_system, act_as_team
+from memory_service.tenancy import act_as_system
 
 DEFAULT_TEAM = "default"
 # last_used_at is refreshed at most this often, so busy keys don't turn one row into a hot spot.
@@ -97,7 +97,6 @@ async def authenticate(session: AsyncSession, plaintext: str) -> Principal | Non
             ),
             {"t": key.team_id, "i": key.id},
         )
-    await act_as_team(session, key.team_id)
     return Principal(
         team_id=key.team_id,
         key_id=key.id,

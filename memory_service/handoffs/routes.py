@@ -10,7 +10,12 @@ from pydantic import ValidationError
 
 from memory_service.audit.service import record
 from memory_service.deps import EmbedderDep, Reader, SessionDep, StateDep, Writer
-from memory_service.errors import InvalidInput, MemoryServiceError, PayloadTooLarge
+from memory_service.errors import (
+    InvalidInput,
+    MemoryServiceError,
+    PayloadTooLarge,
+    validation_details,
+)
 from memory_service.handoffs import service
 from memory_service.handoffs.schemas import (
     Handoff,
@@ -51,7 +56,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 
 def _validation(exc: ValidationError) -> InvalidInput:
-    details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    details = validation_details(exc.errors())
     first = details[0]
     where = ".".join(str(p) for p in first["loc"]) or "body"
     return InvalidInput(f"{where}: {first['msg']}", details=details)
