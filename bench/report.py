@@ -55,7 +55,8 @@ def ingest_section(r: dict[str, Any]) -> str:
             "stored",
             "s",
             "service learnings/s",
-            f"raw model texts/s (batch {r['meta']['embedding_batch_size']})",
+            f"raw model texts/s ({r['meta'].get('embedding_backend', 'torch')}, "
+            f"batch {r['meta']['embedding_batch_size']})",
             "service / raw (wall clock)",
             "service / raw (per CPU-second)",
             "POST p50 / p95 ms",

@@ -461,7 +461,8 @@ async def suite(args: argparse.Namespace, workdir: Path, results: dict[str, Any]
         results["cold_start_s"] = {"first_start": server.start()}
         log(f"server: ready in {results['cold_start_s']['first_start']:.1f} s ({server.base_url})")
         key = server.admin_key()
-        embedder = RawEmbedder()
+        embedder = RawEmbedder(cache_dir=workdir / "raw-models")
+        meta["embedding_backend"] = embedder.backend
         warm = embedder.warm_up(texts[-100:])
         log(f"raw model: warmed up on {sum(len(g) for g in texts[-100:])} texts in {warm:.0f} s")
         assert server.sampler is not None

@@ -88,8 +88,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     settings = settings or Settings()
     state = AppState(
         settings=settings,
-        embedder=embedder
-        or Embedder(settings.embedding_model, batch_size=settings.embedding_batch_size),
+        embedder=embedder or Embedder.from_settings(settings),
         registry=CollectorRegistry(),
         limiter=RateLimiter(settings.rate_limit_per_minute),
     )

@@ -163,8 +163,7 @@ async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
         migrate.upgrade(url)
         engine = create_engine(url, pool_size=1, max_overflow=0)
         try:
-            embedder = Embedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
-            embedder.load()
+            embedder = Embedder.from_settings(settings).load()
             done = await reembed(session_factory(engine), embedder, batch_size=args.batch_size)
         finally:
             await engine.dispose()

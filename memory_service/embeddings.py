@@ -21,13 +21,16 @@ from typing import Any
 import anyio.to_thread
 import numpy as np
 import numpy.typing as npt
+import platformdirs
 
-from memory_service.config import DEFAULT_EMBEDDING_MODEL, EMBEDDING_DIMENSIONS
+from memory_service.config import DEFAULT_EMBEDDING_MODEL, EMBEDDING_DIMENSIONS, Settings
 from memory_service.errors import ServiceUnavailable
+from memory_service.onnx_backend import OnnxEncoder, OnnxUnavailable
 
 log = logging.getLogger(__name__)
 
 QUERY_CACHE_SIZE = 2048
+BACKENDS = ("onnx", "torch")
 _BUNDLED_NAMES = {DEFAULT_EMBEDDING_MODEL, f"sentence-transformers/{DEFAULT_EMBEDDING_MODEL}"}
 
 
@@ -40,6 +43,10 @@ def resolve_model(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("memory-service", appauthor=False)) / "models"
+
+
 class EmbedderError(ServiceUnavailable):
     code = "embedding_unavailable"
 
@@ -48,16 +55,38 @@ class Embedder:
     """Wraps one SentenceTransformer. `name` is what is stored next to every embedding, so a
     change of model can find and re-embed the old rows."""
 
-    def __init__(self, name: str = DEFAULT_EMBEDDING_MODEL, *, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        name: str = DEFAULT_EMBEDDING_MODEL,
+        *,
+        batch_size: int = 64,
+        backend: str = "onnx",
+        cache_dir: Path | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"embedding backend must be one of {', '.join(BACKENDS)}")
         self.name = DEFAULT_EMBEDDING_MODEL if name in _BUNDLED_NAMES else name
         self.batch_size = batch_size
+        self.requested_backend = backend
+        # Where the ONNX export of the model is kept between starts.
+        self.cache_dir = cache_dir or default_cache_dir()
         self._model: Any = None
+        self._onnx: OnnxEncoder | None = None
         # Two forward passes at once only fight over the same cores; one at a time is faster.
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         # One queue per event loop (tests and tools may run several loops over one model).
         self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = (
             weakref.WeakKeyDictionary()
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        return cls(
+            settings.embedding_model,
+            batch_size=settings.embedding_batch_size,
+            backend=settings.embedding_backend,
+            cache_dir=settings.model_cache_dir,
         )
 
     @property
@@ -75,9 +104,19 @@ class Embedder:
                     f"model {self.name} gives {dims}-dimensional vectors; "
                     f"the schema stores {EMBEDDING_DIMENSIONS}"
                 )
+            if self.requested_backend == "onnx":
+                try:
+                    self._onnx = OnnxEncoder.build(model, self.cache_dir)
+                except OnnxUnavailable as exc:
+                    log.warning("embedding with PyTorch: ONNX Runtime not usable (%s)", exc)
             self._model = model
-            log.info("embedding model %s loaded", self.name)
+            log.info("embedding model %s loaded (%s)", self.name, self.backend)
         return self
+
+    @property
+    def backend(self) -> str:
+        """What actually runs the model: "onnx", or "torch" (asked for, or the fallback)."""
+        return "onnx" if self._onnx is not None else "torch"
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit-length embeddings, one row per text (blocking: call off the event loop)."""
@@ -86,6 +125,8 @@ class Embedder:
         if not texts:
             return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
         with self._lock:
+            if self._onnx is not None:
+                return self._onnx.encode(texts, self.batch_size)
             vectors = self._model.encode(
                 texts,
                 batch_size=self.batch_size,

@@ -72,9 +72,12 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2, loaded once for the whole run."""
-    return Embedder().load()
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The real all-MiniLM-L6-v2, loaded once for the whole run, on the service's default
+    backend (ONNX Runtime, exported into this run's temporary folder)."""
+    loaded = Embedder(cache_dir=tmp_path_factory.mktemp("models")).load()
+    assert loaded.backend == "onnx", "the ONNX backend fell back to PyTorch (see the log)"
+    return loaded
 
 
 def truncate_all(url: str) -> None:

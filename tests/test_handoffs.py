@@ -398,6 +398,7 @@ class _BrokenEmbedder(Embedder):
     def __init__(self, real: Embedder) -> None:
         super().__init__()
         self._model = real._model
+        self._onnx = real._onnx
 
     def encode(self, texts: list[str]) -> Any:
         raise RuntimeError("model crashed mid-batch")

@@ -31,6 +31,7 @@ class _SlowLoadingEmbedder(Embedder):
     def load(self) -> Embedder:
         self.release.wait(timeout=30)
         self._model = self._real._model
+        self._onnx = self._real._onnx
         return self
 
 

@@ -17,6 +17,7 @@ class _CountingEmbedder(Embedder):
     def __init__(self, real: Embedder) -> None:
         super().__init__()
         self._model = real._model
+        self._onnx = real._onnx
         self.calls: list[int] = []
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
@@ -40,6 +41,7 @@ class _Failing(Embedder):
     def __init__(self, real: Embedder) -> None:
         super().__init__()
         self._model = real._model
+        self._onnx = real._onnx
 
     def encode(self, texts: list[str]) -> Any:
         raise RuntimeError("boom")
