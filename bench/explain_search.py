@@ -28,13 +28,17 @@ from memory_service.auth.service import Principal
 from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.embeddings import Embedder
 from memory_service.recall import search as search_module
+from memory_service.tenancy import APP_ROLE, scope_to_team
 
 
 async def capture(
     uri: str, query: search_module.Query, embedder: Embedder
 ) -> tuple[list[tuple[str, Any]], float]:
     """The statements one `search()` sends (after one unmeasured warm-up call), and its time."""
-    engine = create_engine(uri, pool_size=1, max_overflow=0)
+    # As the service connects: acting as the application role, so row-level security applies
+    # (a superuser would bypass it, and with it the planner's limits on which quals may use an
+    # index).
+    engine = create_engine(uri, pool_size=1, max_overflow=0, role=APP_ROLE)
     statements: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -46,13 +50,17 @@ async def capture(
         assert row is not None, "no team `default` in this database"
         principal = Principal(row[0], uuid.uuid4(), "explain", frozenset({"read"}), None)
         sessions = session_factory(engine)
-        async with sessions() as session, session.begin():
-            await search_module.search(session, embedder, principal, query)
+        async with sessions() as session:
+            scope_to_team(session, principal.team_id)  # as the request's auth dependency does
+            async with session.begin():
+                await search_module.search(session, embedder, principal, query)
         event.listen(engine.sync_engine, "before_cursor_execute", record)
-        async with sessions() as session, session.begin():
-            started = time.perf_counter()
-            await search_module.search(session, embedder, principal, query)
-            elapsed = time.perf_counter() - started
+        async with sessions() as session:
+            scope_to_team(session, principal.team_id)
+            async with session.begin():
+                started = time.perf_counter()
+                await search_module.search(session, embedder, principal, query)
+                elapsed = time.perf_counter() - started
     finally:
         await engine.dispose()
     return statements, elapsed
@@ -60,7 +68,7 @@ async def capture(
 
 def replay(uri: str, statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    with psycopg.connect(libpq_url(uri)) as conn, conn.transaction():
+    with psycopg.connect(libpq_url(uri), options=f"-c role={APP_ROLE}") as conn, conn.transaction():
         for statement, parameters in statements:
             first = statement.lstrip().split(None, 1)[0].upper()
             if first in ("SET", "BEGIN", "COMMIT"):
@@ -110,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     statements, elapsed = asyncio.run(capture(args.uri, query, embedder))
     print(f"search(): {elapsed * 1000:.1f} ms in {len(statements)} statements")
     for item in replay(args.uri, statements):
-        print(f"\n{item['execution_ms']:8.1f} ms  {item['statement']}")
+        print(
+            f"\n{item['execution_ms']:8.1f} ms (planning {item['planning_ms']:.1f} ms)  "
+            f"{item['statement']}"
+        )
         for line in _walk(item["plan"]):
             if line.startswith("  " * args.depth):
                 continue

@@ -11,6 +11,7 @@ from memory_service.config import Settings
 from memory_service.db import EmbeddedPostgres
 from memory_service.embeddings import Embedder
 from memory_service.ratelimit import RateLimiter
+from memory_service.recall.stats import SearchStats
 
 
 @dataclass
@@ -28,3 +29,5 @@ class AppState:
     embedded: EmbeddedPostgres | None = None
     database_url: str | None = None
     admin_key_created: bool = field(default=False)
+    # How many learnings each team has (per project and kind), for search's choice of plan.
+    search_stats: SearchStats = field(default_factory=SearchStats)

@@ -35,6 +35,26 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
         )
         learnings = await session.scalar(text("SELECT count(DISTINCT team_id) FROM learnings"))
         keys = (await session.execute(text("SELECT team_id FROM api_keys"))).scalars().all()
+        # The full-text lookup that runs as the owner (migration 0003) applies the same rule.
+        text_hits = (
+            (
+                await session.execute(
+                    text(
+                        "SELECT l.team_id FROM memory_text_candidates("
+                        "plainto_tsquery('english', 'item'), 100, NULL, NULL, NULL, NULL) t "
+                        "JOIN learnings l ON l.id = t.id"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        text_hit_count = await session.scalar(
+            text(
+                "SELECT count(*) FROM memory_text_candidates("
+                "plainto_tsquery('english', 'item'), 100, NULL, NULL, NULL, NULL)"
+            )
+        )
         updated = (
             await session.execute(text("UPDATE handoffs SET topic = 'overwritten'"))
         ).rowcount  # type: ignore[attr-defined]
@@ -70,6 +90,8 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
             "handoff_teams": [str(t) for t in handoff_teams],
             "learning_teams": learnings,
             "key_teams": sorted({str(k) for k in keys}),
+            "text_hit_teams": sorted({str(t) for t in text_hits}),
+            "text_hit_count": text_hit_count,
             "updated": updated,
             "deleted": deleted,
             "foreign_insert": foreign_insert,
@@ -101,6 +123,8 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
     assert seen["handoff_teams"] == [seen["team"]]
     assert seen["learning_teams"] == 1
     assert seen["key_teams"] == [seen["team"]]
+    assert seen["text_hit_teams"] == [seen["team"]]
+    assert seen["text_hit_count"] == 2  # alpha's two learnings, none of beta's three
     assert seen["updated"] == 2  # alpha's two handoffs, none of beta's three
     assert seen["foreign_insert"] != "allowed"
     assert seen["forged_insert"] != "allowed"
@@ -114,11 +138,17 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
         }
         forced = conn.execute(
             "SELECT count(*) FROM pg_class WHERE relname IN "
-            "('teams','api_keys','projects','handoffs','learnings','audit_events') "
+            "('teams','api_keys','projects','handoffs','audit_events') "
             "AND relrowsecurity AND relforcerowsecurity"
+        ).fetchone()
+        # Not FORCEd (migration 0003), so its owner's text-search function can use the GIN
+        # index; the policy still binds every request connection.
+        learnings_rls = conn.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'learnings'"
         ).fetchone()
     # The write through the request changed alpha's rows only; beta's stayed as they were.
     assert [t for name, t in topics if name == "alpha"] == ["overwritten"] * 2
     assert [t for name, t in topics if name == "beta"] == [None] * 3
     assert "memory_app" not in owners
-    assert forced == (6,)
+    assert forced == (5,)
+    assert learnings_rls == (True, False)

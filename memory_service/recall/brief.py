@@ -17,6 +17,7 @@ from memory_service.inbox import service as inbox
 from memory_service.models import Learning
 from memory_service.recall.schemas import Brief, BriefRequest, SearchResult
 from memory_service.recall.search import Query, search
+from memory_service.recall.stats import SearchStats
 
 BRIEF_KINDS = ["mistake", "decision", "pattern", "assumption", "discovery"]
 PREAMBLE = (
@@ -139,7 +140,12 @@ async def _project_learnings(
 
 
 async def build_brief(
-    session: AsyncSession, embedder: Embedder, principal: Principal, request: BriefRequest
+    session: AsyncSession,
+    embedder: Embedder,
+    principal: Principal,
+    request: BriefRequest,
+    *,
+    stats: SearchStats | None = None,
 ) -> Brief:
     deliveries = await inbox.claim(
         session,
@@ -160,6 +166,7 @@ async def build_brief(
             embedder,
             principal,
             Query(text=request.task, k=40, prefer_project=request.project),
+            stats=stats,
         )
         candidates = [r for r in found if r.kind in BRIEF_KINDS][:20]
     else:

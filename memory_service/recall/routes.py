@@ -46,6 +46,7 @@ async def search(
             mode=body.mode,
         ),
         timeout_ms=settings.search_timeout_ms,
+        stats=state.search_stats,
     )
     await record(
         session,
@@ -65,13 +66,17 @@ async def search(
 
 @router.post("/brief", response_model=Brief)
 async def brief(
-    body: BriefRequest, session: SessionDep, embedder: EmbedderDep, principal: Reader
+    body: BriefRequest,
+    session: SessionDep,
+    embedder: EmbedderDep,
+    principal: Reader,
+    state: StateDep,
 ) -> Brief:
     """What a session should see at start-up, inside `token_budget` tokens: this worktree's
     unread handoffs (claimed, as `/v1/inbox/claim`, with sentinels and drift warnings) and the
     past mistakes, decisions and patterns most relevant to `task`. Printed by the SessionStart
     hook."""
-    brief = await build_brief(session, embedder, principal, body)
+    brief = await build_brief(session, embedder, principal, body, stats=state.search_stats)
     await record(
         session,
         principal,

@@ -20,9 +20,11 @@ from memory_service.errors import Forbidden, ServiceUnavailable
 from memory_service.models import TS_CONFIG, Project
 from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
 from memory_service.recall.schemas import SearchResult
+from memory_service.recall.stats import SearchStats
 
-# Up to this many rows behind the filters, the vector leg scans them all exactly (recall 1.0,
-# a few ms through the btree); above it, HNSW with iterative scanning.
+# Up to this many rows behind the filters (estimated by recall/stats.py), the vector leg scans
+# them all exactly (recall 1.0, a few ms through the btree); above it, HNSW with iterative
+# scanning.
 EXACT_SCAN_MAX_ROWS = 20_000
 HNSW_EF_SEARCH = 200
 
@@ -100,15 +102,14 @@ async def search(
     *,
     query_vector: Any = None,
     timeout_ms: int | None = None,
+    stats: SearchStats | None = None,
 ) -> list[SearchResult]:
-    """`query_vector` skips embedding `q.text` (benchmarks and index tests bring their own)."""
-    if timeout_ms is not None:
-        # A runaway search is cancelled by PostgreSQL instead of holding a connection.
-        await session.execute(
-            text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(timeout_ms)}
-        )
+    """`query_vector` skips embedding `q.text` (benchmarks and index tests bring their own);
+    `stats` is the process's cache of table statistics (None: read them now)."""
     try:
-        return await _search(session, embedder, principal, q, ranking, query_vector)
+        return await _search(
+            session, embedder, principal, q, ranking, query_vector, stats, timeout_ms
+        )
     except DBAPIError as exc:
         if isinstance(exc.orig, psycopg.errors.QueryCanceled):
             raise ServiceUnavailable(
@@ -126,7 +127,37 @@ async def _search(
     q: Query,
     ranking: Ranking,
     query_vector: Any,
+    stats: SearchStats | None,
+    timeout_ms: int | None,
 ) -> list[SearchResult]:
+    use_vector = q.mode in ("hybrid", "vector")
+    use_text = q.mode in ("hybrid", "text")
+    if query_vector is None:
+        # Before the first statement: the request's connection is taken only after the model ran.
+        query_vector = await embedder.aencode_query(q.text)
+    # Transaction-local settings, together in one round trip before anything else.
+    local: dict[str, str] = {}
+    if timeout_ms is not None:
+        # A runaway search is cancelled by PostgreSQL instead of holding a connection.
+        local["statement_timeout"] = str(timeout_ms)
+    if use_vector:
+        # For HNSW scans only (the exact path below does not use the index). The scan filters
+        # after the fact; iterative scanning keeps going until enough rows pass the filters
+        # instead of returning a handful.
+        local["hnsw.ef_search"] = str(HNSW_EF_SEARCH)
+        local["hnsw.iterative_scan"] = "relaxed_order"
+    if local:
+        names = list(local)
+        await session.execute(
+            text(
+                "SELECT "
+                + ", ".join(f"set_config(:name{i}, :value{i}, true)" for i in range(len(names)))
+            ),
+            {
+                **{f"name{i}": name for i, name in enumerate(names)},
+                **{f"value{i}": local[name] for i, name in enumerate(names)},
+            },
+        )
     scope, visible, prefer = await _project_ids(session, principal, q)
     if scope == []:
         return []
@@ -152,35 +183,27 @@ async def _search(
         "rel_floor": ranking.relative_floor,
         "gate": ranking.query_gate,
     }
-    use_vector = q.mode in ("hybrid", "vector")
-    use_text = q.mode in ("hybrid", "text")
-    if query_vector is None:
-        query_vector = await embedder.aencode_query(q.text)
     params["qvec"] = vector_literal(query_vector)
 
+    stats = stats or SearchStats(ttl_s=0)
+    params["common"] = await stats.common_terms(session) if use_text else []
     vec_order = "l.embedding <=> CAST(:qvec AS vector)"
     if use_vector:
-        count_sql = f"SELECT count(*) FROM (SELECT 1 FROM learnings l WHERE {where} LIMIT :cap) s"
-        behind = await session.scalar(
-            text(count_sql),
-            _bound(count_sql, {**params, "cap": EXACT_SCAN_MAX_ROWS + 1}),
-        )
-        if (behind or 0) <= EXACT_SCAN_MAX_ROWS:
+        behind = await stats.rows(session, principal.team_id, scope, q.kinds)
+        if behind <= EXACT_SCAN_MAX_ROWS:
             # "+ 0" hides the operator from the HNSW index: the btree filter plus an exact sort.
             vec_order = f"({vec_order}) + 0"
-        else:
-            # The HNSW scan filters after the fact; iterative scanning keeps going until enough
-            # rows pass the filters instead of returning a handful.
-            await session.execute(text(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}"))
-            await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
 
     legs = []
     if use_vector:
         legs.append(f"(SELECT l.id FROM learnings l WHERE {where} ORDER BY {vec_order} LIMIT :n)")
     if use_text:
+        # Through the owner's function (migration 0003): under row-level security the GIN
+        # index cannot serve `tsv @@ q` in a statement of ours.
         legs.append(
-            f"(SELECT l.id FROM learnings l, tq WHERE {where} AND l.tsv @@ tq.q "
-            "ORDER BY ts_rank_cd(l.tsv, tq.q, 32) DESC LIMIT :n)"
+            "(SELECT t.id FROM tq, memory_text_candidates(tq.q_leg, :n, "
+            "CAST(:visible_project AS uuid), CAST(:scope AS uuid[]), CAST(:kinds AS text[]), "
+            "CAST(:since AS timestamptz)) t)"
         )
     relevance = {
         "vector": "c.sim",
@@ -198,20 +221,33 @@ async def _search(
         f"('{kind}', {float(days)})" for kind, days in ranking.half_life_days.items()
     )
     sql = f"""
-        WITH tq AS (
+        WITH tq0 AS (
             SELECT CAST(replace(plainto_tsquery('{TS_CONFIG}', :query)::text, ' & ', ' | ')
                         AS tsquery) AS q,
+                   plainto_tsquery('{TS_CONFIG}', :query) AS q_all,
                    ARRAY(SELECT DISTINCT unnest(
                              tsvector_to_array(to_tsvector('{TS_CONFIG}', :query)))) AS lex
+        ),
+        tq AS (
+            -- The text leg looks up the query's informative terms only: a term in more than a
+            -- few per cent of all learnings matches thousands of rows that would all be ranked
+            -- and says little (scores still count every term). All terms common: all of them.
+            SELECT tq0.q, cardinality(tq0.lex) AS terms,
+                   ARRAY(SELECT CAST(quote_literal(x) AS tsquery) FROM unnest(tq0.lex) x)
+                       AS term_queries,
+                   CASE WHEN rare.terms = '' THEN tq0.q_all ELSE CAST(rare.terms AS tsquery) END
+                       AS q_leg
+              FROM tq0, LATERAL (
+                   SELECT coalesce(string_agg(quote_literal(x), ' | '), '') AS terms
+                     FROM unnest(tq0.lex) x WHERE NOT x = ANY (CAST(:common AS text[]))) rare
         ),
         cand AS (
             SELECT l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
                    1 - (l.embedding <=> CAST(:qvec AS vector)) AS sim,
                    CASE WHEN l.tsv @@ tq.q THEN ts_rank_cd(l.tsv, tq.q, 32) ELSE 0 END AS tr,
                    CASE WHEN l.tsv @@ tq.q THEN
-                       (SELECT count(*) FROM unnest(tq.lex) x
-                         WHERE l.tsv @@ CAST(quote_literal(x) AS tsquery))::float8
-                       / greatest(cardinality(tq.lex), 1)
+                       (SELECT count(*) FROM unnest(tq.term_queries) x WHERE l.tsv @@ x)::float8
+                       / greatest(tq.terms, 1)
                    ELSE 0 END AS cov
               FROM ({" UNION ".join(legs)}) AS picked
               JOIN learnings l ON l.team_id = :team AND l.id = picked.id
@@ -222,30 +258,41 @@ async def _search(
                    max(c.tr) AS tr, max(c.cov) AS cov, max(max(c.sim)) OVER () AS best,
                    bool_or(c.project_id = :prefer) AS own
               FROM cand c GROUP BY c.cluster
+        ),
+        top AS (
+            SELECT l.id, seen.at AS last_seen_at,
+                   r.relevance
+                     * (:recency_floor + (1 - :recency_floor) * power(0.5,
+                          -- capped: a row dated decades back must not underflow the power
+                          least(greatest(extract(epoch FROM now() - seen.at), 0)
+                                / 86400.0 / hl.days, 1000)))
+                     * (1 + :wo * ln(greatest(l.occurrences, 1)))
+                     * CASE WHEN r.own THEN :own_boost ELSE 1 END AS score
+              FROM rel r
+              JOIN learnings l ON l.team_id = :team AND l.id = r.cluster
+              JOIN (VALUES {half_lives}) AS hl(kind, days) ON hl.kind = l.kind
+              -- A learning seen again recently is as fresh as its latest occurrence.
+             CROSS JOIN LATERAL (
+                   SELECT greatest(l.created_at, (
+                              SELECT max(d.created_at) FROM learnings d
+                               WHERE d.team_id = :team AND d.canonical_id = l.id)) AS at) seen
+             WHERE {floor}
+             ORDER BY score DESC, l.id
+             LIMIT :k
         )
         SELECT l.id, l.kind, l.text, l.section, l.handoff_id, l.created_at, l.occurrences,
-               l.flagged, l.flag_reason, p.slug AS project, seen.projects, seen.last_seen_at,
-               r.relevance
-                 * (:recency_floor + (1 - :recency_floor) * power(0.5,
-                      -- capped: a row dated decades back must not underflow the power
-                      least(greatest(extract(epoch FROM now() - seen.last_seen_at), 0)
-                            / 86400.0 / hl.days, 1000)))
-                 * (1 + :wo * ln(greatest(l.occurrences, 1)))
-                 * CASE WHEN r.own THEN :own_boost ELSE 1 END AS score
-          FROM rel r
-          JOIN learnings l ON l.team_id = :team AND l.id = r.cluster
+               l.flagged, l.flag_reason, p.slug AS project, seen.projects, t.last_seen_at,
+               t.score
+          FROM top t
+          JOIN learnings l ON l.team_id = :team AND l.id = t.id
           JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
-          JOIN (VALUES {half_lives}) AS hl(kind, days) ON hl.kind = l.kind
-          -- A learning seen again recently is as fresh as its latest occurrence.
-          CROSS JOIN LATERAL (
-                SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug) AS projects,
-                       max(d.created_at) AS last_seen_at
+          -- Only for the k results: every project the learning was seen in.
+         CROSS JOIN LATERAL (
+                SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug) AS projects
                   FROM learnings d
                   JOIN projects p2 ON p2.team_id = d.team_id AND p2.id = d.project_id
                  WHERE d.team_id = :team AND (d.id = l.id OR d.canonical_id = l.id)) AS seen
-         WHERE {floor}
-         ORDER BY score DESC, l.id
-         LIMIT :k
+         ORDER BY t.score DESC, l.id
     """
     rows = (await session.execute(text(sql), _bound(sql, params))).mappings().all()
     return [

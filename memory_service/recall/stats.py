@@ -1,0 +1,98 @@
+"""What search plans with, kept in the process for a while instead of asked on every search.
+
+How many learnings a search's filters leave, from per-team counts kept for a minute.
+
+A search scans the rows behind its filters exactly when there are few of them (recall 1.0, a
+few milliseconds) and walks the HNSW index otherwise. Counting those rows on every search cost
+up to 30 ms at 100k learnings (bench/RESULTS.md); one grouped count per team and minute costs
+that once. The counts are an estimate by design: stale by at most `ttl_s`, and blind to the
+`since` filter and to other projects' private rows, so they can only over-count, which at
+worst sends a search to the index a little early."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+DEFAULT_TTL_S = 60.0
+MAX_TEAMS = 4096
+# Common terms: a query term found in more than this share of all learnings is left out of the
+# full-text candidate lookup (not out of the scores). Only once the table is big enough for
+# the lookup to cost something, so small corpora (and the evaluation sets) rank as before.
+COMMON_TERM_SHARE = 0.005
+COMMON_TERMS_MIN_ROWS = 20_000
+COMMON_TERMS_TTL_S = 600.0
+
+Counts = dict[tuple[uuid.UUID, str], int]
+
+
+class SearchStats:
+    """Learnings per (project, kind) of each team, refreshed at most every `ttl_s` seconds,
+    and the most common full-text terms, from PostgreSQL's own statistics (`pg_stats`, as
+    ANALYZE left them), refreshed every ten minutes; per process. `ttl_s=0`: on every call."""
+
+    def __init__(self, ttl_s: float = DEFAULT_TTL_S, max_teams: int = MAX_TEAMS) -> None:
+        self.ttl_s = ttl_s
+        self.max_teams = max_teams
+        self._teams: OrderedDict[uuid.UUID, tuple[float, Counts]] = OrderedDict()
+        self._common: tuple[float, list[str]] | None = None
+
+    async def common_terms(self, session: AsyncSession) -> list[str]:
+        """Lexemes in more than COMMON_TERM_SHARE of all learnings (all teams: the GIN index
+        that finds them is shared too); none while the table is small or not analysed."""
+        now = time.monotonic()
+        if self._common is not None and now - self._common[0] < min(
+            self.ttl_s * 10, COMMON_TERMS_TTL_S
+        ):
+            return self._common[1]
+        # Through the owner's function (migration 0003): pg_stats hides a table's statistics
+        # from a role its row-level security policy binds.
+        terms = await session.scalar(
+            text("SELECT memory_common_terms(:share, :min_rows)"),
+            {"share": COMMON_TERM_SHARE, "min_rows": COMMON_TERMS_MIN_ROWS},
+        )
+        common = list(terms or [])
+        self._common = (now, common)
+        return common
+
+    async def rows(
+        self,
+        session: AsyncSession,
+        team_id: uuid.UUID,
+        projects: Iterable[uuid.UUID] | None,
+        kinds: Iterable[str] | None,
+    ) -> int:
+        counts = await self._counts(session, team_id)
+        wanted_projects = set(projects) if projects is not None else None
+        wanted_kinds = set(kinds) if kinds else None
+        return sum(
+            n
+            for (project, kind), n in counts.items()
+            if (wanted_projects is None or project in wanted_projects)
+            and (wanted_kinds is None or kind in wanted_kinds)
+        )
+
+    async def _counts(self, session: AsyncSession, team_id: uuid.UUID) -> Counts:
+        now = time.monotonic()
+        cached = self._teams.get(team_id)
+        if cached is not None and now - cached[0] < self.ttl_s:
+            self._teams.move_to_end(team_id)
+            return cached[1]
+        rows = await session.execute(
+            text(
+                "SELECT project_id, kind, count(*) AS n FROM learnings "
+                "WHERE team_id = :team GROUP BY project_id, kind"
+            ),
+            {"team": team_id},
+        )
+        counts: Counts = {(row.project_id, row.kind): int(row.n) for row in rows}
+        self._teams[team_id] = (now, counts)
+        self._teams.move_to_end(team_id)
+        while len(self._teams) > self.max_teams:
+            self._teams.popitem(last=False)
+        return counts
