@@ -36,36 +36,23 @@ async def link_duplicates(
     # Nearest-neighbour lookups go through HNSW; keep scanning until a row passes the filters.
     await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
     seen: dict[tuple[str, str, str], Learning] = {}
+    lookup: list[Learning] = []
     for item in learnings:
         local = (item.kind, item.visibility, item.content_hash)
-        if local in seen:  # the same bullet twice in one handoff
-            item.canonical_id = seen[local].canonical_id or seen[local].id
-            continue
-        seen[local] = item
-        same = {
-            "team": item.team_id,
-            "kind": item.kind,
-            "visibility": item.visibility,
-            "project": item.project_id,
-        }
-        exact = await session.scalar(
-            text(f"SELECT id FROM learnings WHERE {_CANONICAL} AND content_hash = :hash LIMIT 1"),
-            {**same, "hash": item.content_hash},
-        )
-        if exact is not None:
-            item.canonical_id = exact
-            continue
-        row = (
-            await session.execute(
-                text(
-                    f"SELECT id, 1 - (embedding <=> CAST(:v AS vector)) AS sim FROM learnings "
-                    f"WHERE {_CANONICAL} ORDER BY embedding <=> CAST(:v AS vector) LIMIT 1"
-                ),
-                {**same, "v": vector_literal(item.embedding)},
-            )
-        ).first()
-        if row is not None and float(row.sim) >= threshold:
-            item.canonical_id = row.id
+        if local not in seen:
+            seen[local] = item
+            lookup.append(item)
+    if lookup:
+        matches = await _stored_matches(session, lookup)
+        for item, (exact, near, sim) in zip(lookup, matches, strict=True):
+            if exact is not None:
+                item.canonical_id = exact
+            elif near is not None and sim >= threshold:
+                item.canonical_id = near
+        for item in learnings:  # the same bullet twice in one handoff: as its first copy
+            first = seen[(item.kind, item.visibility, item.content_hash)]
+            if first is not item:
+                item.canonical_id = first.canonical_id or first.id
     counts: dict[uuid.UUID, int] = {}
     for item in learnings:
         if item.canonical_id is not None:
@@ -82,6 +69,46 @@ async def link_duplicates(
             ),
             {"n": extra, "team": learnings[0].team_id, "id": canonical_id},
         )
+
+
+async def _stored_matches(
+    session: AsyncSession, items: list[Learning]
+) -> list[tuple[uuid.UUID | None, uuid.UUID | None, float]]:
+    """For each item, in one statement: a stored canonical learning with the same text (hash),
+    and the nearest stored canonical learning by embedding with its cosine similarity."""
+    same = (
+        "l.team_id = :team AND l.kind = i.kind AND l.canonical_id IS NULL "
+        "AND l.visibility = i.visibility AND (i.visibility = 'team' OR l.project_id = i.project)"
+    )
+    rows = (
+        await session.execute(
+            text(
+                f"""
+                SELECT i.ord,
+                       (SELECT l.id FROM learnings l
+                         WHERE {same} AND l.content_hash = i.hash LIMIT 1) AS exact,
+                       nn.id AS near, nn.sim
+                  FROM unnest(CAST(:kinds AS text[]), CAST(:visibilities AS text[]),
+                              CAST(:projects AS uuid[]), CAST(:hashes AS text[]),
+                              CAST(:vectors AS vector[]))
+                       WITH ORDINALITY AS i(kind, visibility, project, hash, v, ord)
+                  LEFT JOIN LATERAL (
+                       SELECT l.id, 1 - (l.embedding <=> i.v) AS sim FROM learnings l
+                        WHERE {same} ORDER BY l.embedding <=> i.v LIMIT 1) nn ON TRUE
+                 ORDER BY i.ord
+                """
+            ),
+            {
+                "team": items[0].team_id,
+                "kinds": [x.kind for x in items],
+                "visibilities": [x.visibility for x in items],
+                "projects": [x.project_id for x in items],
+                "hashes": [x.content_hash for x in items],
+                "vectors": [vector_literal(x.embedding) for x in items],
+            },
+        )
+    ).all()
+    return [(r.exact, r.near, float(r.sim) if r.sim is not None else -1.0) for r in rows]
 
 
 async def unlink_before_delete(
