@@ -20,6 +20,12 @@ from tests.conftest import MakeKey, auth
 
 PROJECT = "github.com/acme/widgets"
 
+# The owner-run full-text lookup (migration 0003), with no filter but the caller's team.
+TEXT_CANDIDATES = (
+    "memory_text_candidates(plainto_tsquery('english', 'item'), "
+    "plainto_tsquery('english', 'item'), 100, NULL, NULL, NULL, NULL)"
+)
+
 
 async def test_raw_sql_in_a_request_sees_only_its_team(
     settings: Settings, embedder: Embedder, make_key: MakeKey
@@ -40,21 +46,14 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
             (
                 await session.execute(
                     text(
-                        "SELECT l.team_id FROM memory_text_candidates("
-                        "plainto_tsquery('english', 'item'), 100, NULL, NULL, NULL, NULL) t "
-                        "JOIN learnings l ON l.id = t.id"
+                        f"SELECT l.team_id FROM {TEXT_CANDIDATES} t JOIN learnings l ON l.id = t.id"
                     )
                 )
             )
             .scalars()
             .all()
         )
-        text_hit_count = await session.scalar(
-            text(
-                "SELECT count(*) FROM memory_text_candidates("
-                "plainto_tsquery('english', 'item'), 100, NULL, NULL, NULL, NULL)"
-            )
-        )
+        text_hit_count = await session.scalar(text(f"SELECT count(*) FROM {TEXT_CANDIDATES}"))
         updated = (
             await session.execute(text("UPDATE handoffs SET topic = 'overwritten'"))
         ).rowcount  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ import pytest
 
 from memory_service.config import Settings
 from memory_service.db import libpq_url
+from memory_service.recall.stats import SearchStats
 from tests.conftest import MakeKey, auth
 
 DEV_SET = Path(__file__).resolve().parent / "data" / "dev_eval.json"
@@ -114,6 +115,35 @@ async def test_off_topic_query_returns_little_or_nothing(
 ) -> None:
     for query in ("recipe for sourdough bread with rye flour", "what is the capital of australia"):
         assert await search(client, dev_key, query) == []
+
+
+async def test_common_terms_narrow_the_text_lookup_but_lose_no_match(
+    client: httpx.AsyncClient, make_key: MakeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a large table the full-text lookup skips terms found in many learnings (their
+    share comes from PostgreSQL's statistics; here they are given). A learning holding all of
+    a query's common terms is still found when its informative terms match nothing, and one
+    found by an informative term still ranks by every term."""
+    key = await make_key()
+    await post(
+        client,
+        key,
+        A,
+        "## Decisions\n- The ledger reconciler runs before the payout batch every night.\n"
+        "- Invoices are rendered by the zephyrine template engine.\n"
+        "- The ledger export is gzip-compressed.",
+    )
+
+    async def common(self: SearchStats, session: object) -> list[str]:
+        return ["ledger", "payout", "batch"]
+
+    monkeypatch.setattr(SearchStats, "common_terms", common)
+    for mode in ("text", "hybrid"):
+        # "quokka" (informative) matches nothing; "ledger payout" (common) holds the answer.
+        found = await search(client, key, "ledger payout quokka", mode=mode, k=3)
+        assert found and "reconciler" in found[0]["text"], (mode, found)
+        rare = await search(client, key, "zephyrine template for the ledger", mode=mode, k=3)
+        assert rare and "zephyrine" in rare[0]["text"], (mode, rare)
 
 
 async def test_search_never_crosses_teams(

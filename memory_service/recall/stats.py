@@ -41,6 +41,7 @@ class SearchStats:
         self.max_teams = max_teams
         self._teams: OrderedDict[uuid.UUID, tuple[float, Counts]] = OrderedDict()
         self._common: tuple[float, list[str]] | None = None
+        self._table: tuple[float, int] | None = None
 
     async def common_terms(self, session: AsyncSession) -> list[str]:
         """Lexemes in more than COMMON_TERM_SHARE of all learnings (all teams: the GIN index
@@ -59,6 +60,19 @@ class SearchStats:
         common = list(terms or [])
         self._common = (now, common)
         return common
+
+    async def table_rows(self, session: AsyncSession) -> int:
+        """All learnings of all teams (the HNSW index is one for the whole table), as ANALYZE
+        last counted them; 0 before the first ANALYZE."""
+        now = time.monotonic()
+        if self._table is not None and now - self._table[0] < self.ttl_s:
+            return self._table[1]
+        estimate = await session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE oid = 'learnings'::regclass")
+        )
+        rows = max(int(estimate or 0), 0)
+        self._table = (now, rows)
+        return rows
 
     async def rows(
         self,

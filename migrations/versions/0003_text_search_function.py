@@ -27,31 +27,39 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 APP_ROLE = "memory_app"
-SIGNATURE = "memory_text_candidates(tsquery, integer, uuid, uuid[], text[], timestamptz)"
+SIGNATURE = "memory_text_candidates(tsquery, tsquery, integer, uuid, uuid[], text[], timestamptz)"
 COMMON_SIGNATURE = "memory_common_terms(double precision, double precision)"
 
 
 def upgrade() -> None:
     op.execute("ALTER TABLE learnings NO FORCE ROW LEVEL SECURITY")
+    # `q`: the query's informative terms, OR-ed; `q_fill` (or NULL): its common terms, AND-ed
+    # (selective by construction), so rows holding all of those still come back when the
+    # informative terms match little. ROWS: at most 2n come out; the default estimate of 1000
+    # turned the join that follows into a hash join over the whole table.
     op.execute(
         """
         CREATE FUNCTION memory_text_candidates(
-            q tsquery, n integer, visible_project uuid, scope uuid[], kinds text[],
-            since timestamptz
+            q tsquery, q_fill tsquery, n integer, visible_project uuid, scope uuid[],
+            kinds text[], since timestamptz
         ) RETURNS TABLE (id uuid)
-        LANGUAGE sql STABLE SECURITY DEFINER
+        LANGUAGE sql STABLE SECURITY DEFINER ROWS 50
         SET search_path = pg_catalog, public
         AS $$
-            SELECT l.id
-              FROM public.learnings l
-             WHERE l.team_id = NULLIF(current_setting('memory.team_id', true), '')::uuid
-               AND (l.visibility = 'team' OR l.project_id = visible_project)
-               AND (scope IS NULL OR l.project_id = ANY (scope))
-               AND (kinds IS NULL OR l.kind = ANY (kinds))
-               AND (since IS NULL OR l.created_at >= since)
-               AND l.tsv @@ q
-             ORDER BY ts_rank_cd(l.tsv, q, 32) DESC
-             LIMIT n
+            WITH visible AS NOT MATERIALIZED (
+                SELECT l.id, l.tsv
+                  FROM public.learnings l
+                 WHERE l.team_id = NULLIF(current_setting('memory.team_id', true), '')::uuid
+                   AND (l.visibility = 'team' OR l.project_id = visible_project)
+                   AND (scope IS NULL OR l.project_id = ANY (scope))
+                   AND (kinds IS NULL OR l.kind = ANY (kinds))
+                   AND (since IS NULL OR l.created_at >= since)
+            )
+            (SELECT v.id FROM visible v WHERE v.tsv @@ q
+              ORDER BY ts_rank_cd(v.tsv, q, 32) DESC LIMIT n)
+            UNION
+            (SELECT v.id FROM visible v WHERE q_fill IS NOT NULL AND v.tsv @@ q_fill
+              ORDER BY ts_rank_cd(v.tsv, q_fill, 32) DESC LIMIT n)
         $$
         """
     )
