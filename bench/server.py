@@ -174,8 +174,16 @@ class ServerProcess:
     200 from /readyz; `stop()` sends SIGTERM, which stops the embedded PostgreSQL too, and
     checks that it did."""
 
-    def __init__(self, data_dir: Path, *, log_path: Path, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        log_path: Path,
+        log_level: str = "warning",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.extra_env = env or {}
         self.log_path = log_path
         self.log_level = log_level
         self.port = free_port()
@@ -211,6 +219,7 @@ class ServerProcess:
             HF_HUB_OFFLINE="1",
             TRANSFORMERS_OFFLINE="1",
         )
+        env.update(self.extra_env)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         started = time.perf_counter()

@@ -1,0 +1,199 @@
+"""Levers measured on a database the benchmark kept (`bench/run.py --keep`), each against the
+service's current choice in the same run:
+
+    python bench/levers.py halfvec DATA_DIR [--queries 100]
+    python bench/levers.py pool DATA_DIR [--pool-sizes 2,5,10,20] [--requests 200]
+
+DATA_DIR is the `data` folder the run kept (it holds `pgdata/` and `admin_key`); both
+subcommands start its embedded PostgreSQL themselves, so no server may be running on it.
+
+- halfvec: the learnings' vectors as `halfvec` (2-byte floats) next to the stored `vector`
+  column: HNSW build time and size of both (same m / ef_construction, same memory), recall@10
+  of each against the exact float32 top 10 (counted by distance, as bench/recall.py does) and
+  milliseconds per query under the service's settings. Adds a column and two indexes to that
+  database (it is a scratch copy) and drops them at the end.
+- pool: the server restarted with each pool size (no overflow), hybrid searches without a
+  filter from 4 and 16 concurrent clients over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pgserver
+import psycopg
+
+from bench import load
+from bench.corpus import Corpus, make_queries
+from bench.recall import _recall_by_distance, service_hnsw_settings, vec
+from bench.run import search_bodies
+from bench.server import ServerProcess
+from memory_service.embeddings import Embedder
+from memory_service.recall.search import HNSW_EF_SEARCH
+
+K = 10
+HNSW_WITH = "(m = 16, ef_construction = 64)"  # as migration 0001 builds the service's index
+
+
+def _timed(conn: psycopg.Connection[Any], sql: str) -> float:
+    started = time.perf_counter()
+    conn.execute(sql)
+    return time.perf_counter() - started
+
+
+def halfvec(data_dir: Path, queries: int, seed: int) -> dict[str, Any]:
+    texts = [t for t, _ in make_queries(random.Random(seed), Corpus(seed=seed), queries)]
+    embedder = Embedder(cache_dir=data_dir.parent / "raw-models").load()
+    vectors = embedder.encode(texts)
+    server = pgserver.get_server(str(data_dir / "pgdata"), cleanup_mode=None)
+    out: dict[str, Any] = {"queries": queries, "settings": service_hnsw_settings()}
+    try:
+        with psycopg.connect(server.get_uri("memory"), autocommit=True) as conn:
+            conn.execute("SET maintenance_work_mem = '1GB'")
+            out["rows"] = conn.execute("SELECT count(*) FROM learnings").fetchone()[0]  # type: ignore[index]
+            conn.execute("ALTER TABLE learnings ADD COLUMN IF NOT EXISTS lever_half halfvec(384)")
+            conn.execute("ALTER TABLE learnings ALTER COLUMN lever_half SET STORAGE PLAIN")
+            conn.execute("UPDATE learnings SET lever_half = embedding::halfvec(384)")
+            conn.execute("VACUUM ANALYZE learnings")
+            builds = {
+                "vector": _timed(
+                    conn,
+                    "CREATE INDEX lever_vec ON learnings USING hnsw "
+                    f"(embedding vector_cosine_ops) WITH {HNSW_WITH}",
+                ),
+                "halfvec": _timed(
+                    conn,
+                    "CREATE INDEX lever_half_idx ON learnings USING hnsw "
+                    f"(lever_half halfvec_cosine_ops) WITH {HNSW_WITH}",
+                ),
+            }
+            sizes = conn.execute(
+                "SELECT pg_relation_size('lever_vec'), pg_relation_size('lever_half_idx'), "
+                "avg(pg_column_size(embedding)), avg(pg_column_size(lever_half)) FROM learnings"
+            ).fetchone()
+            assert sizes is not None
+            for name, value in service_hnsw_settings().items():
+                conn.execute(f"SET {name} = '{value}'")
+            exact_sql = (
+                "SELECT embedding <=> %(q)s::vector FROM learnings "
+                "ORDER BY (embedding <=> %(q)s::vector) + 0 LIMIT 10"
+            )
+            ann_sql = {
+                "vector": "SELECT embedding <=> %(q)s::vector FROM learnings "
+                "ORDER BY embedding <=> %(q)s::vector LIMIT 10",
+                # The distance counted is the float32 one, so both columns score alike.
+                "halfvec": "SELECT embedding <=> %(q)s::vector FROM learnings "
+                "ORDER BY lever_half <=> %(q)s::halfvec(384) LIMIT 10",
+            }
+            for sql in ann_sql.values():
+                plan = "\n".join(
+                    str(r[0])
+                    for r in conn.execute("EXPLAIN " + sql, {"q": vec(vectors[0])}).fetchall()
+                )
+                assert "lever_" in plan or "hnsw" in plan, plan
+            results: dict[str, Any] = {}
+            exact = [
+                [float(r[0]) for r in conn.execute(exact_sql, {"q": vec(v)}).fetchall()]
+                for v in vectors
+            ]
+            for kind, sql in ann_sql.items():
+                for v in vectors[:5]:  # warm the index's pages
+                    conn.execute(sql, {"q": vec(v)}).fetchall()
+                recalls, times = [], []
+                for v, want in zip(vectors, exact, strict=True):
+                    started = time.perf_counter()
+                    found = [float(r[0]) for r in conn.execute(sql, {"q": vec(v)}).fetchall()]
+                    times.append(time.perf_counter() - started)
+                    recalls.append(_recall_by_distance(found, want))
+                results[kind] = {
+                    "recall_at_10": statistics.fmean(recalls),
+                    "worst": min(recalls),
+                    "ms_per_query_p50": statistics.median(times) * 1000,
+                    "build_s": builds[kind],
+                }
+            results["vector"]["index_mib"] = sizes[0] / 2**20
+            results["halfvec"]["index_mib"] = sizes[1] / 2**20
+            results["vector"]["bytes_per_value"] = float(sizes[2])
+            results["halfvec"]["bytes_per_value"] = float(sizes[3])
+            out["results"] = results
+            conn.execute("DROP INDEX lever_vec")
+            conn.execute("DROP INDEX lever_half_idx")
+            conn.execute("ALTER TABLE learnings DROP COLUMN lever_half")
+    finally:
+        server.cleanup()
+    return out
+
+
+async def pool(data_dir: Path, sizes: list[int], requests: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    corpus = Corpus(seed=seed)
+    clients = (4, 16)
+    per_cell = requests + load.WARMUP_REQUESTS
+    queries = make_queries(rng, corpus, per_cell * len(clients) * len(sizes))
+    out: dict[str, Any] = {"requests": requests, "cells": {}}
+    used = 0
+    for size in sizes:
+        server = ServerProcess(
+            data_dir,
+            log_path=data_dir.parent / "levers-server.log",
+            env={"MEMORY_DB_POOL_SIZE": str(size), "MEMORY_DB_MAX_OVERFLOW": "0"},
+        )
+        server.start()
+        try:
+            async with load.client(server.base_url, server.admin_key(), max(clients)) as http:
+                for n in clients:
+                    bodies = search_bodies(queries[used : used + per_cell], "hybrid", "none")
+                    used += per_cell
+                    cell = await load.latency_cell(http, "/v1/search", bodies, clients=n)
+                    stats = load.summary(cell.latencies)
+                    out["cells"][f"{size}/{n}"] = {
+                        **stats,
+                        "req_per_s": len(cell.latencies) / cell.seconds if cell.seconds else 0,
+                        "errors": len(cell.errors),
+                    }
+                    print(f"pool {size:>2}, {n:>2} clients: {out['cells'][f'{size}/{n}']}")
+        finally:
+            server.stop()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/levers.py", description=__doc__)
+    parser.add_argument("lever", choices=("halfvec", "pool"))
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--pool-sizes", default="2,5,10,20")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--out", type=Path, help="also write the numbers as JSON")
+    args = parser.parse_args(argv)
+    if args.lever == "halfvec":
+        result = halfvec(args.data_dir, args.queries, args.seed)
+        print(f"halfvec vs vector at {result['rows']:,} rows, ef_search {HNSW_EF_SEARCH}:")
+        for kind, r in result["results"].items():
+            print(
+                f"  {kind:8} recall@10 {r['recall_at_10']:.3f} (worst {r['worst']:.2f}), "
+                f"{r['ms_per_query_p50']:.2f} ms/query, build {r['build_s']:.1f} s, "
+                f"index {r['index_mib']:.1f} MiB, {r['bytes_per_value']:.0f} bytes/value"
+            )
+    else:
+        sizes = [int(x) for x in args.pool_sizes.split(",")]
+        result = asyncio.run(pool(args.data_dir, sizes, args.requests, args.seed))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
