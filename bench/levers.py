@@ -3,6 +3,7 @@ service's current choice in the same run:
 
     python bench/levers.py halfvec DATA_DIR [--queries 100]
     python bench/levers.py pool DATA_DIR [--pool-sizes 2,5,10,20] [--requests 200]
+    python bench/levers.py processes DATA_DIR [--processes 1,2] [--requests 200]
 
 DATA_DIR is the `data` folder the run kept (it holds `pgdata/` and `admin_key`); both
 subcommands start its embedded PostgreSQL themselves, so no server may be running on it.
@@ -14,6 +15,9 @@ subcommands start its embedded PostgreSQL themselves, so no server may be runnin
   database (it is a scratch copy) and drops them at the end.
 - pool: the server restarted with each pool size (no overflow), hybrid searches without a
   filter from 4 and 16 concurrent clients over HTTP.
+- processes: 1 or more server processes on the one database (the stateless design allows
+  it; on 2 cores a second process lets the Python side of two requests run at once), the
+  same searches spread over them.
 """
 
 from __future__ import annotations
@@ -168,12 +172,82 @@ async def pool(data_dir: Path, sizes: list[int], requests: int, seed: int) -> di
     return out
 
 
+async def _spread_cell(https: list[Any], bodies: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    """`n` concurrent callers, caller i on server i mod len(https), until `bodies` run out."""
+    todo = list(bodies)
+    latencies: list[float] = []
+    errors = 0
+
+    async def caller(http: Any) -> None:
+        nonlocal errors
+        while todo:
+            body = todo.pop()
+            started = time.perf_counter()
+            response = await http.post("/v1/search", json=body)
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(caller(https[i % len(https)]) for i in range(n)))
+    seconds = time.perf_counter() - t0
+    return {**load.summary(latencies), "req_per_s": len(latencies) / seconds, "errors": errors}
+
+
+async def processes(data_dir: Path, counts: list[int], requests: int, seed: int) -> dict[str, Any]:
+    """N server processes on the one database (the first runs the embedded PostgreSQL, the
+    others connect to it), concurrent clients spread over them round-robin."""
+    rng = random.Random(seed)
+    corpus = Corpus(seed=seed)
+    clients = (4, 16)
+    per_cell = requests + load.WARMUP_REQUESTS
+    queries = make_queries(rng, corpus, per_cell * len(clients) * len(counts))
+    out: dict[str, Any] = {"requests": requests, "cells": {}}
+    used = 0
+    for count in counts:
+        first = ServerProcess(data_dir, log_path=data_dir.parent / "levers-server.log")
+        first.start()
+        servers = [first]
+        try:
+            for i in range(1, count):
+                extra = ServerProcess(
+                    data_dir.parent / f"levers-replica-{i}",
+                    log_path=data_dir.parent / "levers-server.log",
+                    env={
+                        "MEMORY_DATABASE_URL": first.database_uri(),
+                        "MEMORY_BOOTSTRAP_ADMIN_KEY": "false",
+                    },
+                )
+                servers.append(extra)
+                extra.start()
+            key = first.admin_key()
+            https = [load.client(s.base_url, key, max(clients)) for s in servers]
+            try:
+                for n in clients:
+                    bodies = search_bodies(queries[used : used + per_cell], "hybrid", "none")
+                    used += per_cell
+                    for i, body in enumerate(bodies[: load.WARMUP_REQUESTS * count]):
+                        await https[i % count].post("/v1/search", json=body)
+                    cell = await _spread_cell(https, bodies[load.WARMUP_REQUESTS :], n)
+                    out["cells"][f"{count}/{n}"] = cell
+                    print(f"{count} process(es), {n:>2} clients: {cell}")
+            finally:
+                for http in https:
+                    await http.aclose()
+        finally:
+            for server in reversed(servers):
+                server.stop()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/levers.py", description=__doc__)
-    parser.add_argument("lever", choices=("halfvec", "pool"))
+    parser.add_argument("lever", choices=("halfvec", "pool", "processes"))
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--pool-sizes", default="2,5,10,20")
+    parser.add_argument("--processes", default="1,2")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, help="also write the numbers as JSON")
@@ -187,9 +261,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['ms_per_query_p50']:.2f} ms/query, build {r['build_s']:.1f} s, "
                 f"index {r['index_mib']:.1f} MiB, {r['bytes_per_value']:.0f} bytes/value"
             )
-    else:
+    elif args.lever == "pool":
         sizes = [int(x) for x in args.pool_sizes.split(",")]
         result = asyncio.run(pool(args.data_dir, sizes, args.requests, args.seed))
+    else:
+        counts = [int(x) for x in args.processes.split(",")]
+        result = asyncio.run(processes(args.data_dir, counts, args.requests, args.seed))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2, default=float))
     return 0
