@@ -32,7 +32,7 @@ from memory_service.tenancy import APP_ROLE, scope_to_team
 
 
 async def capture(
-    uri: str, query: search_module.Query, embedder: Embedder
+    uri: str, query: search_module.Query, embedder: Embedder, team: str = "default"
 ) -> tuple[list[tuple[str, Any]], float]:
     """The statements one `search()` sends (after one unmeasured warm-up call), and its time."""
     # As the service connects: acting as the application role, so row-level security applies
@@ -46,8 +46,8 @@ async def capture(
 
     try:
         with psycopg.connect(libpq_url(uri)) as conn:
-            row = conn.execute("SELECT id FROM teams WHERE name = 'default'").fetchone()
-        assert row is not None, "no team `default` in this database"
+            row = conn.execute("SELECT id FROM teams WHERE name = %s", (team,)).fetchone()
+        assert row is not None, f"no team `{team}` in this database"
         principal = Principal(row[0], uuid.uuid4(), "explain", frozenset({"read"}), None)
         sessions = session_factory(engine)
         async with sessions() as session:
@@ -110,12 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("uri")
     parser.add_argument("--mode", default="hybrid", choices=("hybrid", "vector", "text"))
     parser.add_argument("--project")
+    parser.add_argument("--team", default="default", help="the team whose key searches")
     parser.add_argument("--query", default="what went wrong with the cache in the sync engine?")
     parser.add_argument("--depth", type=int, default=4, help="plan levels to print")
     args = parser.parse_args(argv)
     embedder = Embedder().load()
     query = search_module.Query(text=args.query, k=10, project=args.project, mode=args.mode)
-    statements, elapsed = asyncio.run(capture(args.uri, query, embedder))
+    statements, elapsed = asyncio.run(capture(args.uri, query, embedder, args.team))
     print(f"search(): {elapsed * 1000:.1f} ms in {len(statements)} statements")
     for item in replay(args.uri, statements):
         print(
