@@ -95,23 +95,37 @@ def _learning_line(r: SearchResult) -> str:
 
 
 class _Budget:
+    """The brief so far and its size in the model's tokens. Counting is incremental: the
+    tokenizer splits on whitespace first, so across a whitespace boundary the count of the
+    whole is the sum of the counts of the parts (re-counting the whole brief for every line
+    tried made long briefs quadratic); any other boundary is counted whole."""
+
     def __init__(self, embedder: Embedder, limit: int) -> None:
         self.embedder = embedder
         self.limit = limit
         self.parts: list[str] = []
+        self._used = 0
 
     def used(self) -> int:
-        return self.embedder.count_tokens("".join(self.parts))
+        return self._used
+
+    def _with(self, extra: str) -> int:
+        if not self.parts or self.parts[-1][-1:].isspace() or extra[:1].isspace():
+            return self._used + self.embedder.count_tokens(extra)
+        return self.embedder.count_tokens("".join([*self.parts, extra]))
 
     def fits(self, extra: str, limit: int | None = None) -> bool:
         cap = self.limit if limit is None else limit
-        return self.embedder.count_tokens("".join([*self.parts, extra])) <= cap
+        return self._with(extra) <= cap
 
     def add(self, extra: str, limit: int | None = None) -> bool:
-        if self.fits(extra, limit):
-            self.parts.append(extra)
-            return True
-        return False
+        cap = self.limit if limit is None else limit
+        total = self._with(extra)
+        if total > cap:
+            return False
+        self.parts.append(extra)
+        self._used = total
+        return True
 
 
 async def _project_learnings(
@@ -211,7 +225,7 @@ async def build_brief(
     markdown = "".join(budget.parts)
     return Brief(
         markdown=markdown,
-        tokens=embedder.count_tokens(markdown),
+        tokens=budget.used(),
         handoffs=deliveries,
         learnings=shown,
     )
