@@ -17,6 +17,7 @@ import numpy.typing as npt
 import psycopg
 
 from memory_service.db import libpq_url
+from memory_service.recall.search import hnsw_order
 
 K = 10
 # pgvector's defaults, to show what the service's settings buy.
@@ -77,12 +78,15 @@ def sql_recall(
     project_ids: Sequence[uuid.UUID],
     kind: str = "mistake",
 ) -> dict[str, Any]:
-    """Recall@10 of `ORDER BY embedding <=> q LIMIT 10` against the exact top 10, per case:
+    """Recall@10 of the index's `ORDER BY ... <=> q LIMIT 10` against the exact top 10, per case:
     no filter (pgvector defaults, then the service's settings), one project (the planner's own
     choice, then HNSW forced), and one kind (a filter too wide for the service's exact path)."""
     service = service_hnsw_settings()
     distance = "embedding <=> %(q)s::vector"
-    ann = f"SELECT {distance} FROM learnings {{where}} ORDER BY {distance} LIMIT 10"
+    # Ordered by what the HNSW index holds (half-precision copies, migration 0004); the
+    # distance counted is the full-precision one, as the exact reference's.
+    index_order = hnsw_order("embedding", "%(q)s::vector")
+    ann = f"SELECT {distance} FROM learnings {{where}} ORDER BY {index_order} LIMIT 10"
     exact = f"SELECT {distance} FROM learnings {{where}} ORDER BY ({distance}) + 0 LIMIT 10"
     cases: list[tuple[str, str, dict[str, str]]] = [
         ("no filter, pgvector defaults", "", {"hnsw.ef_search": str(PGVECTOR_DEFAULT_EF_SEARCH)}),

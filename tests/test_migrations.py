@@ -52,7 +52,10 @@ def test_schema_details(database_url: str) -> None:
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'learnings'"
             ).fetchall()
         )
-        assert "USING hnsw (embedding vector_cosine_ops)" in indexes["ix_learnings_embedding_hnsw"]
+        assert (
+            "USING hnsw (((embedding)::halfvec(384)) halfvec_cosine_ops)"
+            in indexes["ix_learnings_embedding_hnsw"]
+        )
         assert "USING gin (tsv)" in indexes["ix_learnings_tsv"]
         assert "(team_id, project_id, kind)" in indexes["ix_learnings_team_id_project_id_kind"]
         storage = conn.execute(

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.models import Learning
-from memory_service.recall.search import vector_literal
+from memory_service.recall.search import hnsw_order, vector_literal
 
 NEAR_DUPLICATE_SIMILARITY = 0.93
 _CANONICAL = (
@@ -94,7 +94,8 @@ async def _stored_matches(
                        WITH ORDINALITY AS i(kind, visibility, project, hash, v, ord)
                   LEFT JOIN LATERAL (
                        SELECT l.id, 1 - (l.embedding <=> i.v) AS sim FROM learnings l
-                        WHERE {same} ORDER BY l.embedding <=> i.v LIMIT 1) nn ON TRUE
+                        WHERE {same} ORDER BY {hnsw_order("l.embedding", "i.v")} LIMIT 1) nn
+                    ON TRUE
                  ORDER BY i.ord
                 """
             ),

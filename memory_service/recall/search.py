@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
+from memory_service.config import EMBEDDING_DIMENSIONS
 from memory_service.embeddings import Embedder
 from memory_service.errors import Forbidden, ServiceUnavailable
 from memory_service.models import TS_CONFIG, Project
@@ -44,6 +45,15 @@ class Query:
     kinds: list[str] | None = None
     since: datetime | None = None
     mode: str = "hybrid"
+
+
+def hnsw_order(column: str, query: str) -> str:
+    """The distance the HNSW index is built on (migration 0004: half-precision copies of the
+    vectors); an ORDER BY over it can walk the index. Scores use the full-precision column."""
+    return (
+        f"CAST({column} AS halfvec({EMBEDDING_DIMENSIONS})) "
+        f"<=> CAST({query} AS halfvec({EMBEDDING_DIMENSIONS}))"
+    )
 
 
 def exact_scan_is_cheaper(behind: int, table: int) -> bool:
@@ -200,13 +210,14 @@ async def _search(
 
     stats = stats or SearchStats(ttl_s=0)
     params["common"] = await stats.common_terms(session) if use_text else []
-    vec_order = "l.embedding <=> CAST(:qvec AS vector)"
+    vec_order = hnsw_order("l.embedding", ":qvec")
     if use_vector:
         behind = await stats.rows(session, principal.team_id, scope, q.kinds)
         table = max(await stats.table_rows(session), behind)
         if exact_scan_is_cheaper(behind, table):
-            # "+ 0" hides the operator from the HNSW index: the btree filter plus an exact sort.
-            vec_order = f"({vec_order}) + 0"
+            # Full precision, and "+ 0" hides the operator from any index: the btree filter
+            # plus an exact sort.
+            vec_order = "(l.embedding <=> CAST(:qvec AS vector)) + 0"
 
     legs = []
     if use_vector:
