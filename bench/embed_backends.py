@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import Corpus, make_queries
 from memory_service.embeddings import Embedder
