@@ -31,8 +31,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The benchmark suite against a server it starts (embedded PostgreSQL); BENCH_ARGS="--size small"
-# for a run of a few minutes, "--peers" to add mem0 and Chroma (installs the bench extra).
+# The benchmark suite against a server it starts (embedded PostgreSQL), with mem0 and Chroma on
+# the same data (the bench extra); BENCH_ARGS="--size small --peers" for a run of a few minutes.
+BENCH_ARGS ?= --peers
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
