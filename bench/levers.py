@@ -139,42 +139,26 @@ def halfvec(data_dir: Path, queries: int, seed: int) -> dict[str, Any]:
     return out
 
 
-async def pool(data_dir: Path, sizes: list[int], requests: int, seed: int) -> dict[str, Any]:
-    rng = random.Random(seed)
-    corpus = Corpus(seed=seed)
-    clients = (4, 16)
+CLIENTS = (4, 16)
+
+
+def _search_bodies(seed: int, cells: int, requests: int) -> list[list[dict[str, Any]]]:
+    """Distinct hybrid, unfiltered search bodies for `cells` latency cells (no query string
+    is sent twice, so no cache answers from an earlier cell)."""
     per_cell = requests + load.WARMUP_REQUESTS
-    queries = make_queries(rng, corpus, per_cell * len(clients) * len(sizes))
-    out: dict[str, Any] = {"requests": requests, "cells": {}}
-    used = 0
-    for size in sizes:
-        server = ServerProcess(
-            data_dir,
-            log_path=data_dir.parent / "levers-server.log",
-            env={"MEMORY_DB_POOL_SIZE": str(size), "MEMORY_DB_MAX_OVERFLOW": "0"},
-        )
-        server.start()
-        try:
-            async with load.client(server.base_url, server.admin_key(), max(clients)) as http:
-                for n in clients:
-                    bodies = search_bodies(queries[used : used + per_cell], "hybrid", "none")
-                    used += per_cell
-                    cell = await load.latency_cell(http, "/v1/search", bodies, clients=n)
-                    stats = load.summary(cell.latencies)
-                    out["cells"][f"{size}/{n}"] = {
-                        **stats,
-                        "req_per_s": len(cell.latencies) / cell.seconds if cell.seconds else 0,
-                        "errors": len(cell.errors),
-                    }
-                    print(f"pool {size:>2}, {n:>2} clients: {out['cells'][f'{size}/{n}']}")
-        finally:
-            server.stop()
-    return out
+    queries = make_queries(random.Random(seed), Corpus(seed=seed), per_cell * cells)
+    return [
+        search_bodies(queries[i * per_cell : (i + 1) * per_cell], "hybrid", "none")
+        for i in range(cells)
+    ]
 
 
 async def _spread_cell(https: list[Any], bodies: list[dict[str, Any]], n: int) -> dict[str, Any]:
-    """`n` concurrent callers, caller i on server i mod len(https), until `bodies` run out."""
-    todo = list(bodies)
+    """A few unmeasured warm-up searches, then `n` concurrent callers, caller i on server
+    i mod len(https), until `bodies` run out."""
+    for i, body in enumerate(bodies[: load.WARMUP_REQUESTS]):
+        await https[i % len(https)].post("/v1/search", json=body)
+    todo = list(bodies[load.WARMUP_REQUESTS :])
     latencies: list[float] = []
     errors = 0
 
@@ -195,16 +179,47 @@ async def _spread_cell(https: list[Any], bodies: list[dict[str, Any]], n: int) -
     return {**load.summary(latencies), "req_per_s": len(latencies) / seconds, "errors": errors}
 
 
+async def _measure(
+    servers: list[ServerProcess],
+    label: str,
+    bodies: list[list[dict[str, Any]]],
+    out: dict[str, Any],
+) -> None:
+    """One cell per client count, the clients spread over `servers`."""
+    key = servers[0].admin_key()
+    https = [load.client(s.base_url, key, max(CLIENTS)) for s in servers]
+    try:
+        for n in CLIENTS:
+            cell = await _spread_cell(https, bodies.pop(), n)
+            out["cells"][f"{label}/{n}"] = cell
+            print(f"{label}, {n:>2} clients: {cell}")
+    finally:
+        for http in https:
+            await http.aclose()
+
+
+async def pool(data_dir: Path, sizes: list[int], requests: int, seed: int) -> dict[str, Any]:
+    bodies = _search_bodies(seed, len(CLIENTS) * len(sizes), requests)
+    out: dict[str, Any] = {"requests": requests, "cells": {}}
+    for size in sizes:
+        server = ServerProcess(
+            data_dir,
+            log_path=data_dir.parent / "levers-server.log",
+            env={"MEMORY_DB_POOL_SIZE": str(size), "MEMORY_DB_MAX_OVERFLOW": "0"},
+        )
+        server.start()
+        try:
+            await _measure([server], f"pool {size}", bodies, out)
+        finally:
+            server.stop()
+    return out
+
+
 async def processes(data_dir: Path, counts: list[int], requests: int, seed: int) -> dict[str, Any]:
     """N server processes on the one database (the first runs the embedded PostgreSQL, the
     others connect to it), concurrent clients spread over them round-robin."""
-    rng = random.Random(seed)
-    corpus = Corpus(seed=seed)
-    clients = (4, 16)
-    per_cell = requests + load.WARMUP_REQUESTS
-    queries = make_queries(rng, corpus, per_cell * len(clients) * len(counts))
+    bodies = _search_bodies(seed, len(CLIENTS) * len(counts), requests)
     out: dict[str, Any] = {"requests": requests, "cells": {}}
-    used = 0
     for count in counts:
         first = ServerProcess(data_dir, log_path=data_dir.parent / "levers-server.log")
         first.start()
@@ -221,20 +236,7 @@ async def processes(data_dir: Path, counts: list[int], requests: int, seed: int)
                 )
                 servers.append(extra)
                 extra.start()
-            key = first.admin_key()
-            https = [load.client(s.base_url, key, max(clients)) for s in servers]
-            try:
-                for n in clients:
-                    bodies = search_bodies(queries[used : used + per_cell], "hybrid", "none")
-                    used += per_cell
-                    for i, body in enumerate(bodies[: load.WARMUP_REQUESTS * count]):
-                        await https[i % count].post("/v1/search", json=body)
-                    cell = await _spread_cell(https, bodies[load.WARMUP_REQUESTS :], n)
-                    out["cells"][f"{count}/{n}"] = cell
-                    print(f"{count} process(es), {n:>2} clients: {cell}")
-            finally:
-                for http in https:
-                    await http.aclose()
+            await _measure(servers, f"{count} process(es)", bodies, out)
         finally:
             for server in reversed(servers):
                 server.stop()
