@@ -47,7 +47,9 @@ async def _start_database(state: AppState) -> None:
     settings = state.settings
     url = settings.database_url
     if url is None:
-        state.embedded = EmbeddedPostgres(settings.embedded_pgdata)
+        state.embedded = EmbeddedPostgres(
+            settings.embedded_pgdata, shared_buffers_mb=settings.embedded_shared_buffers_mb
+        )
         url = await anyio.to_thread.run_sync(state.embedded.start)
     state.database_url = url
     if settings.migrate_on_start:

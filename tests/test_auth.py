@@ -53,6 +53,29 @@ async def test_revoked_key_is_401(
     assert (await client.get("/v1/handoffs", headers=auth(key))).status_code == 401
 
 
+async def test_last_used_is_refreshed_at_most_once_a_minute(
+    client: httpx.AsyncClient, make_key: MakeKey, settings: Settings
+) -> None:
+    key = await make_key()
+    assert settings.database_url
+    with psycopg.connect(libpq_url(settings.database_url), autocommit=True) as conn:
+        assert conn.execute("SELECT last_used_at FROM api_keys").fetchone() == (None,)
+        assert (await client.get("/v1/handoffs", headers=auth(key))).status_code == 200
+        (first,) = conn.execute("SELECT last_used_at FROM api_keys").fetchone() or (None,)
+        assert first is not None
+        assert (await client.get("/v1/handoffs", headers=auth(key))).status_code == 200
+        assert conn.execute("SELECT last_used_at FROM api_keys").fetchone() == (first,)
+        # Older than the resolution: the next request refreshes it.
+        conn.execute("UPDATE api_keys SET last_used_at = now() - interval '2 minutes'")
+        assert (await client.get("/v1/handoffs", headers=auth(key))).status_code == 200
+        (later,) = conn.execute("SELECT last_used_at FROM api_keys").fetchone() or (None,)
+        assert later is not None and later > first
+        # A wrong secret with the right prefix is refused and touches nothing.
+        conn.execute("UPDATE api_keys SET last_used_at = NULL")
+        assert (await client.get("/v1/handoffs", headers=auth(key + "x"))).status_code == 401
+        assert conn.execute("SELECT last_used_at FROM api_keys").fetchone() == (None,)
+
+
 async def test_missing_scope_is_403(client: httpx.AsyncClient, make_key: MakeKey) -> None:
     reader = await make_key(scopes="read")
     writer = await make_key(scopes="write")

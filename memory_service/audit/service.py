@@ -15,6 +15,8 @@ from memory_service.auth.service import Principal
 from memory_service.handoffs.redaction import redact
 from memory_service.models import AuditEvent
 
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
+
 
 def quoted_query(query: str, limit: int = 200) -> str:
     """A search query as it may be kept in the audit trail: redacted and cut short."""
@@ -32,17 +34,18 @@ async def record(
     details: dict[str, Any] | None = None,
     team_id: uuid.UUID | None = None,
 ) -> None:
-    # A Core INSERT, not an ORM add + flush: one is written per search and brief too, and the
-    # unit of work's bookkeeping cost more than the statement.
+    # A Core INSERT of a statement built once, not an ORM add + flush: one is written per
+    # search and brief too, and the unit of work's bookkeeping cost more than the statement.
     await session.execute(
-        insert(AuditEvent).values(
-            team_id=team_id or principal.team_id,
-            key_id=principal.key_id,
-            action=action,
-            target_type=target_type,
-            target_id=str(target_id) if target_id is not None else None,
-            details=details or {},
-        )
+        _INSERT,
+        {
+            "team_id": team_id or principal.team_id,
+            "key_id": principal.key_id,
+            "action": action,
+            "target_type": target_type,
+            "target_id": str(target_id) if target_id is not None else None,
+            "details": details or {},
+        },
     )
 
 

@@ -4,7 +4,6 @@ whole key is stored (keys are 256-bit random, so a slow password hash would add 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -37,10 +36,6 @@ def split_prefix(plaintext: str) -> str | None:
     if not sep or len(prefix) != 8 or not secret:
         return None
     return prefix
-
-
-def matches(plaintext: str, key_hash: str) -> bool:
-    return hmac.compare_digest(hash_key(plaintext), key_hash)
 
 
 def parse_scopes(raw: str | list[str]) -> list[str]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from memory_service.auth.keys import generate_key, matches, parse_scopes, split_prefix
+from memory_service.auth.keys import generate_key, hash_key, parse_scopes, split_prefix
 from memory_service.ids import new_id
 from memory_service.models import ApiKey, Team
 from memory_service.tenancy import act_as_system
@@ -76,33 +76,27 @@ async def create_key(
     return CreatedKey(key=key, plaintext=new.plaintext)
 
 
-async def authenticate(session: AsyncSession, plaintext: str) -> Principal | None:
-    """The principal of a presented key, or None for an unknown, wrong or revoked key."""
+async def authenticate(conn: AsyncConnection, plaintext: str) -> Principal | None:
+    """The principal of a presented key, or None for an unknown, wrong or revoked key. One
+    statement (migration 0005), meant for a connection in autocommit mode: the lookup, the
+    hash check and the `last_used_at` refresh happen in it together."""
     prefix = split_prefix(plaintext)
     if prefix is None:
         return None
-    # The key decides the team, so finding it is the one lookup made across teams.
-    await act_as_system(session)
-    key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-    if key is None or key.revoked_at is not None or not matches(plaintext, key.key_hash):
-        return None
-    now = datetime.now(UTC)
-    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
-        # SKIP LOCKED: a concurrent request of the same key already refreshes it; never wait.
-        await session.execute(
-            text(
-                "UPDATE api_keys SET last_used_at = now() WHERE (team_id, id) IN "
-                "(SELECT team_id, id FROM api_keys WHERE team_id = :t AND id = :i "
-                "FOR UPDATE SKIP LOCKED)"
-            ),
-            {"t": key.team_id, "i": key.id},
+    row = (
+        await conn.execute(
+            text("SELECT team_id, id, scopes, projects FROM memory_authenticate(:p, :h, :r)"),
+            {"p": prefix, "h": hash_key(plaintext), "r": _LAST_USED_RESOLUTION},
         )
+    ).first()
+    if row is None:
+        return None
     return Principal(
-        team_id=key.team_id,
-        key_id=key.id,
-        prefix=key.prefix,
-        scopes=frozenset(key.scopes),
-        projects=tuple(key.projects) if key.projects is not None else None,
+        team_id=row.team_id,
+        key_id=row.id,
+        prefix=prefix,
+        scopes=frozenset(row.scopes),
+        projects=tuple(row.projects) if row.projects is not None else None,
     )
 
 

@@ -14,6 +14,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.db import statement
 from memory_service.models import Learning
 from memory_service.recall.search import hnsw_order, vector_literal
 
@@ -82,7 +83,7 @@ async def _stored_matches(
     )
     rows = (
         await session.execute(
-            text(
+            statement(
                 f"""
                 SELECT i.ord,
                        (SELECT l.id FROM learnings l
