@@ -23,7 +23,11 @@ from memory_service.errors import Forbidden, ServiceUnavailable
 from memory_service.models import TS_CONFIG, Project
 from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
 from memory_service.recall.schemas import SearchResult
-from memory_service.recall.stats import SearchStats
+from memory_service.recall.stats import (
+    COMMON_TERM_SHARE,
+    HYBRID_COMMON_TERM_SHARE,
+    SearchStats,
+)
 from memory_service.tenancy import set_local
 
 # The vector leg scans the rows behind the filters exactly (recall 1.0, ~1 us a row through
@@ -213,7 +217,11 @@ async def _search(
     params["qvec"] = vector_literal(query_vector)
 
     stats = stats or SearchStats(ttl_s=0)
-    params["common"] = _text_array(tuple(await stats.common_terms(session) if use_text else ()))
+    common: list[str] = []
+    if use_text:
+        share = HYBRID_COMMON_TERM_SHARE if q.mode == "hybrid" else COMMON_TERM_SHARE
+        common = await stats.common_terms(session, share)
+    params["common"] = _text_array(tuple(common))
     vec_order = hnsw_order("l.embedding", ":qvec")
     if use_vector:
         behind = await stats.rows(session, principal.team_id, scope, q.kinds)
