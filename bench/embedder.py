@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,14 @@ def service_backend() -> str:
     return default
 
 
+def service_threads() -> int | None:
+    """The service's default `MEMORY_EMBEDDING_THREADS` (0: all cores, as None here)."""
+    from memory_service.config import Settings
+
+    default: int = Settings.model_fields["embedding_threads"].default
+    return default or None
+
+
 def embedding_texts(handoff: SyntheticHandoff) -> list[str]:
     """What the service embeds for this handoff: the same sanitising, redaction, parsing and
     `embedding_text` as `memory_service.handoffs.service.create_handoff` (imported, so a
@@ -54,8 +63,9 @@ def embedding_texts(handoff: SyntheticHandoff) -> list[str]:
 
 
 class RawEmbedder:
-    """The service's model on the service's backend, called directly (no HTTP, no database,
-    no batching across requests): `Embedder.encode`, the call the service's batches end in."""
+    """The service's model on the service's backend and threads, called directly (no HTTP, no
+    database, no batching across requests): `Embedder.encode`, the call the service's batches
+    end in."""
 
     def __init__(
         self,
@@ -68,14 +78,27 @@ class RawEmbedder:
 
         self.batch_size = batch_size or service_batch_size()
         self.embedder = Embedder(
-            batch_size=self.batch_size, backend=backend or service_backend(), cache_dir=cache_dir
+            batch_size=self.batch_size,
+            backend=backend or service_backend(),
+            cache_dir=cache_dir,
+            threads=service_threads(),
         ).load()
         # What really runs (the ONNX backend falls back to PyTorch when it cannot be used).
         self.backend = self.embedder.backend
         self.encode(["warm-up: the first call pays for lazy initialisation"] * 8)
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        return self.embedder.encode(list(texts))
+        """In as many concurrent calls as the service makes (`parallel_calls`: one per core
+        with one-thread ONNX calls), each on a contiguous share of the texts: the raw model
+        uses the whole machine, as the service does."""
+        items = list(texts)
+        calls = min(self.embedder.parallel_calls, max(1, len(items) // self.batch_size))
+        if calls <= 1:
+            return self.embedder.encode(items)
+        step = -(-len(items) // calls)
+        parts = [items[i : i + step] for i in range(0, len(items), step)]
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            return np.concatenate(list(pool.map(self.embedder.encode, parts)))
 
     def warm_up(self, groups: Sequence[Sequence[str]]) -> float:
         """Untimed passes over representative texts, as one call and one call per group.

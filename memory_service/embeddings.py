@@ -25,7 +25,7 @@ import platformdirs
 
 from memory_service.config import DEFAULT_EMBEDDING_MODEL, EMBEDDING_DIMENSIONS, Settings
 from memory_service.errors import ServiceUnavailable
-from memory_service.onnx_backend import OnnxEncoder, OnnxUnavailable
+from memory_service.onnx_backend import OnnxEncoder, OnnxUnavailable, tokenizer_lock
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class Embedder:
         batch_size: int = 64,
         backend: str = "onnx",
         cache_dir: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"embedding backend must be one of {', '.join(BACKENDS)}")
@@ -70,10 +71,15 @@ class Embedder:
         self.requested_backend = backend
         # Where the ONNX export of the model is kept between starts.
         self.cache_dir = cache_dir or default_cache_dir()
+        # Threads of one ONNX Runtime call; None: all cores.
+        self.threads = threads
         self._model: Any = None
         self._onnx: OnnxEncoder | None = None
-        # Two forward passes at once only fight over the same cores; one at a time is faster.
-        self._lock = threading.Lock()
+        # Model calls run at once: as many as there are cores for their threads (ONNX Runtime
+        # sessions take concurrent calls; one thread each on 2 cores, two calls run side by
+        # side), else one at a time (two forward passes over the same cores only fight).
+        self.parallel_calls = 1
+        self._slots = threading.BoundedSemaphore(1)
         self._query_cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         # One queue per event loop (tests and tools may run several loops over one model).
         self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = (
@@ -87,6 +93,7 @@ class Embedder:
             batch_size=settings.embedding_batch_size,
             backend=settings.embedding_backend,
             cache_dir=settings.model_cache_dir,
+            threads=settings.embedding_threads or None,
         )
 
     @property
@@ -106,9 +113,13 @@ class Embedder:
                 )
             if self.requested_backend == "onnx":
                 try:
-                    self._onnx = OnnxEncoder.build(model, self.cache_dir)
+                    self._onnx = OnnxEncoder.build(model, self.cache_dir, threads=self.threads)
                 except OnnxUnavailable as exc:
                     log.warning("embedding with PyTorch: ONNX Runtime not usable (%s)", exc)
+            if self._onnx is not None:
+                cores = os.cpu_count() or 1
+                self.parallel_calls = max(1, cores // max(1, self.threads or cores))
+                self._slots = threading.BoundedSemaphore(self.parallel_calls)
             self._model = model
             log.info("embedding model %s loaded (%s)", self.name, self.backend)
         return self
@@ -124,21 +135,24 @@ class Embedder:
             raise EmbedderError("the embedding model is still loading; retry shortly")
         if not texts:
             return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
-        with self._lock:
+        with self._slots:
             if self._onnx is not None:
                 return self._onnx.encode(texts, self.batch_size)
-            vectors = self._model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            # sentence-transformers tokenises inside; the brief's token counting shares it.
+            with tokenizer_lock(self._model.tokenizer):
+                vectors = self._model.encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
         return np.asarray(vectors, dtype=np.float32)
 
     async def aencode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Embeds off the event loop. Concurrent callers are micro-batched: while the model
-        runs, new requests queue up, and the next model call takes all of them at once (16
+        runs (in `parallel_calls` calls at most), new requests queue up, and the next model
+        call takes all of them at once (16
         concurrent one-query searches: one call of ~90 ms instead of 16 calls taking ~290 ms
         in all, measured in bench/RESULTS.md). No request waits for a timer."""
         if not texts:
@@ -149,9 +163,11 @@ class Embedder:
         if batcher is None:
             batcher = self._batchers[loop] = _Batch(self)
         batcher.pending.append((texts, future))
-        if not batcher.draining:
-            batcher.draining = True
-            batcher.task = loop.create_task(batcher.drain())
+        if batcher.workers < self.parallel_calls:
+            batcher.workers += 1
+            task = loop.create_task(batcher.drain())
+            batcher.tasks.add(task)
+            task.add_done_callback(batcher.tasks.discard)
         return await future
 
     async def aencode_query(self, text: str) -> npt.NDArray[np.float32]:
@@ -183,7 +199,8 @@ class Embedder:
             raise EmbedderError("the embedding model is still loading; retry shortly")
         # verbose=False: counting a long brief is fine; the "longer than the maximum sequence
         # length" warning is about embedding it, which never happens.
-        encoded = self._model.tokenizer(text, add_special_tokens=False, verbose=False)
+        with tokenizer_lock(self._model.tokenizer):
+            encoded = self._model.tokenizer(text, add_special_tokens=False, verbose=False)
         return len(encoded["input_ids"])
 
 
@@ -193,8 +210,9 @@ class _Batch:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self.pending: list[tuple[list[str], asyncio.Future[npt.NDArray[np.float32]]]] = []
-        self.draining = False
-        self.task: asyncio.Task[None] | None = None
+        # Drain tasks running, each making one model call at a time (Embedder.parallel_calls).
+        self.workers = 0
+        self.tasks: set[asyncio.Task[None]] = set()
 
     async def drain(self) -> None:
         try:
@@ -214,4 +232,4 @@ class _Batch:
                         future.set_result(vectors[start : start + len(item)])
                     start += len(item)
         finally:
-            self.draining = False
+            self.workers -= 1

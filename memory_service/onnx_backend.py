@@ -14,7 +14,9 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,23 @@ PROBES = (
     "The flaky test passes locally but fails in CI when the cache is cold " * 8,
 )
 MIN_PROBE_COSINE = 0.9999
+
+
+_TOKENIZER_LOCKS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_CREATING = threading.Lock()
+
+
+def tokenizer_lock(tokenizer: Any) -> threading.Lock:
+    """The lock every use of `tokenizer` must hold. A Hugging Face fast tokenizer is one
+    shared Rust object that each call reconfigures (truncation, padding): two threads calling
+    it at once fail with "RuntimeError: Already borrowed" (huggingface/tokenizers#537). Model
+    calls run side by side (Embedder.parallel_calls) and the brief counts tokens on the event
+    loop, so they take turns here; tokenising is ~0.1 ms of a call."""
+    with _CREATING:
+        lock = _TOKENIZER_LOCKS.get(tokenizer)
+        if lock is None:
+            lock = _TOKENIZER_LOCKS[tokenizer] = threading.Lock()
+        return lock
 
 
 class OnnxUnavailable(Exception):
@@ -58,6 +77,7 @@ class OnnxEncoder:
         self.max_length = max_length
         self.normalize = normalize
         self.inputs = [i.name for i in session.get_inputs()]
+        self.tokenizer_lock = tokenizer_lock(tokenizer)
 
     @classmethod
     def build(cls, model: Any, cache_dir: Path, *, threads: int | None = None) -> OnnxEncoder:
@@ -107,13 +127,14 @@ class OnnxEncoder:
         return result
 
     def _batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        encoded = self.tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="np",
-        )
+        with self.tokenizer_lock:
+            encoded = self.tokenizer(
+                texts,
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
         feed = {name: np.asarray(encoded[name], dtype=np.int64) for name in self.inputs}
         hidden = self.session.run(None, feed)[0]
         mask = feed["attention_mask"][..., None].astype(np.float32)

@@ -74,8 +74,10 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
     """The real all-MiniLM-L6-v2, loaded once for the whole run, on the service's default
-    backend (ONNX Runtime, exported into this run's temporary folder)."""
-    loaded = Embedder(cache_dir=tmp_path_factory.mktemp("models")).load()
+    backend and threads (ONNX Runtime, exported into this run's temporary folder; one thread
+    a call, calls side by side)."""
+    threads = Settings.model_fields["embedding_threads"].default or None
+    loaded = Embedder(cache_dir=tmp_path_factory.mktemp("models"), threads=threads).load()
     assert loaded.backend == "onnx", "the ONNX backend fell back to PyTorch (see the log)"
     return loaded
 

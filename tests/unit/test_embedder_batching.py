@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -63,3 +65,71 @@ async def test_query_embeddings_are_cached(embedder: Embedder) -> None:
     again = await counting.aencode_query("why is the cache cold after deploy")
     assert counting.calls == [1]
     assert np.array_equal(first, again)
+
+
+class _Overlapping(Embedder):
+    """The real model, recording how many of its calls overlap."""
+
+    def __init__(self, real: Embedder, parallel_calls: int) -> None:
+        super().__init__()
+        self._model = real._model
+        self._onnx = real._onnx
+        self.parallel_calls = parallel_calls
+        self._slots = threading.BoundedSemaphore(parallel_calls)
+        self.running = 0
+        self.most = 0
+        self.calls: list[int] = []
+
+    def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        self.calls.append(len(texts))
+        try:
+            time.sleep(0.05)  # long enough for the other callers to queue up meanwhile
+            return super().encode(texts)
+        finally:
+            self.running -= 1
+
+
+async def test_model_calls_run_side_by_side_up_to_parallel_calls(embedder: Embedder) -> None:
+    overlapping = _Overlapping(embedder, parallel_calls=2)
+    requests = [[f"question {i}"] for i in range(9)]
+    first = asyncio.ensure_future(overlapping.aencode(requests[0]))
+    await asyncio.sleep(0.01)  # the first call is running: the next arrivals get a second one
+    rest = await asyncio.gather(*[overlapping.aencode(r) for r in requests[1:]])
+    results = [await first, *rest]
+    assert overlapping.most == 2  # two calls at once, never more
+    assert len(overlapping.calls) < len(requests)  # and the rest still shared calls
+    assert sum(overlapping.calls) == len(requests)
+    for texts, vectors in zip(requests, results, strict=True):
+        assert np.allclose(vectors, embedder.encode(texts), atol=1e-5)
+    # All drain tasks ended: a later request starts a new one.
+    assert (await overlapping.aencode(["again"])).shape == (1, 384)
+
+
+def test_model_calls_and_token_counting_from_many_threads_at_once(embedder: Embedder) -> None:
+    """The tokenizer is one shared Rust object that fails with "Already borrowed" when two
+    threads reconfigure it at once; every use of it takes turns."""
+    assert embedder._onnx is not None
+    onnx = embedder._onnx
+    expected = onnx.encode(["the ledger export is gzip-compressed"], 64)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for j in range(150):
+                if (i + j) % 3 == 0:
+                    assert embedder.count_tokens(f"a brief line {j} " * (j + 1)) > 0
+                else:
+                    texts = ["the ledger export is gzip-compressed"] + [f"line {j}"] * (j % 5)
+                    got = onnx.encode(texts, 64)
+                    assert np.allclose(got[0], expected[0], atol=1e-5)
+        except BaseException as exc:  # collected: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
