@@ -11,6 +11,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import asyncio
+import copy
 import logging
 import threading
 import weakref
@@ -25,7 +26,7 @@ import platformdirs
 
 from memory_service.config import DEFAULT_EMBEDDING_MODEL, EMBEDDING_DIMENSIONS, Settings
 from memory_service.errors import ServiceUnavailable
-from memory_service.onnx_backend import OnnxEncoder, OnnxUnavailable, tokenizer_lock
+from memory_service.onnx_backend import OnnxEncoder, OnnxUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Embedder:
         # Threads of one ONNX Runtime call; None: all cores.
         self.threads = threads
         self._model: Any = None
+        self._counter: Any = None
         self._onnx: OnnxEncoder | None = None
         # Model calls run at once: as many as there are cores for their threads (ONNX Runtime
         # sessions take concurrent calls; one thread each on 2 cores, two calls run side by
@@ -120,6 +122,11 @@ class Embedder:
                 cores = os.cpu_count() or 1
                 self.parallel_calls = max(1, cores // max(1, self.threads or cores))
                 self._slots = threading.BoundedSemaphore(self.parallel_calls)
+            # The brief counts tokens on the event loop while model calls tokenise in worker
+            # threads; a Hugging Face fast tokenizer is one Rust object that two threads must
+            # not use at once (huggingface/tokenizers#537), so counting has a copy of its own
+            # (model calls running side by side take turns on theirs: onnx_backend).
+            self._counter = copy.deepcopy(model.tokenizer)
             self._model = model
             log.info("embedding model %s loaded (%s)", self.name, self.backend)
         return self
@@ -138,15 +145,13 @@ class Embedder:
         with self._slots:
             if self._onnx is not None:
                 return self._onnx.encode(texts, self.batch_size)
-            # sentence-transformers tokenises inside; the brief's token counting shares it.
-            with tokenizer_lock(self._model.tokenizer):
-                vectors = self._model.encode(
-                    texts,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     async def aencode(self, texts: list[str]) -> npt.NDArray[np.float32]:
@@ -199,8 +204,9 @@ class Embedder:
             raise EmbedderError("the embedding model is still loading; retry shortly")
         # verbose=False: counting a long brief is fine; the "longer than the maximum sequence
         # length" warning is about embedding it, which never happens.
-        with tokenizer_lock(self._model.tokenizer):
-            encoded = self._model.tokenizer(text, add_special_tokens=False, verbose=False)
+        if self._counter is None:  # a model set without load() (tests' stand-ins)
+            self._counter = copy.deepcopy(self._model.tokenizer)
+        encoded = self._counter(text, add_special_tokens=False, verbose=False)
         return len(encoded["input_ids"])
 
 

@@ -42,11 +42,11 @@ _CREATING = threading.Lock()
 
 
 def tokenizer_lock(tokenizer: Any) -> threading.Lock:
-    """The lock every use of `tokenizer` must hold. A Hugging Face fast tokenizer is one
-    shared Rust object that each call reconfigures (truncation, padding): two threads calling
-    it at once fail with "RuntimeError: Already borrowed" (huggingface/tokenizers#537). Model
-    calls run side by side (Embedder.parallel_calls) and the brief counts tokens on the event
-    loop, so they take turns here; tokenising is ~0.1 ms of a call."""
+    """The lock every use of `tokenizer` from several threads must hold. A Hugging Face fast
+    tokenizer is one shared Rust object that each call reconfigures (truncation, padding): two
+    threads calling it at once fail with "RuntimeError: Already borrowed" or corrupt each
+    other's padding (huggingface/tokenizers#537). Model calls run side by side
+    (Embedder.parallel_calls), so they take turns here; tokenising is ~0.1 ms of a call."""
     with _CREATING:
         lock = _TOKENIZER_LOCKS.get(tokenizer)
         if lock is None:

@@ -108,8 +108,10 @@ async def test_model_calls_run_side_by_side_up_to_parallel_calls(embedder: Embed
 
 
 def test_model_calls_and_token_counting_from_many_threads_at_once(embedder: Embedder) -> None:
-    """The tokenizer is one shared Rust object that fails with "Already borrowed" when two
-    threads reconfigure it at once; every use of it takes turns."""
+    """A Hugging Face fast tokenizer is one Rust object that two threads must not use at once
+    with different settings (the brief counts tokens without truncation or padding while a
+    model call pads and truncates): padding got corrupted (ValueError) before token counting
+    had a tokenizer of its own; model calls side by side take turns on theirs."""
     assert embedder._onnx is not None
     onnx = embedder._onnx
     expected = onnx.encode(["the ledger export is gzip-compressed"], 64)
