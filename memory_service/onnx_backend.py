@@ -16,7 +16,6 @@ import os
 import tempfile
 import threading
 import warnings
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -35,23 +34,6 @@ PROBES = (
     "The flaky test passes locally but fails in CI when the cache is cold " * 8,
 )
 MIN_PROBE_COSINE = 0.9999
-
-
-_TOKENIZER_LOCKS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
-_CREATING = threading.Lock()
-
-
-def tokenizer_lock(tokenizer: Any) -> threading.Lock:
-    """The lock every use of `tokenizer` from several threads must hold. A Hugging Face fast
-    tokenizer is one shared Rust object that each call reconfigures (truncation, padding): two
-    threads calling it at once fail with "RuntimeError: Already borrowed" or corrupt each
-    other's padding (huggingface/tokenizers#537). Model calls run side by side
-    (Embedder.parallel_calls), so they take turns here; tokenising is ~0.1 ms of a call."""
-    with _CREATING:
-        lock = _TOKENIZER_LOCKS.get(tokenizer)
-        if lock is None:
-            lock = _TOKENIZER_LOCKS[tokenizer] = threading.Lock()
-        return lock
 
 
 class OnnxUnavailable(Exception):
@@ -77,7 +59,10 @@ class OnnxEncoder:
         self.max_length = max_length
         self.normalize = normalize
         self.inputs = [i.name for i in session.get_inputs()]
-        self.tokenizer_lock = tokenizer_lock(tokenizer)
+        # Model calls run side by side (Embedder.parallel_calls) and share this tokenizer: one
+        # Rust object that two threads must not use at once (huggingface/tokenizers#537). They
+        # take turns on it; tokenising is ~0.1 ms of a call.
+        self.tokenizer_lock = threading.Lock()
 
     @classmethod
     def build(cls, model: Any, cache_dir: Path, *, threads: int | None = None) -> OnnxEncoder:
