@@ -18,7 +18,9 @@ from memory_service.tenancy import scope_to_team
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` one in
+# its thread pool, a thread hop (and a turn on the GIL) per dependency per request.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.memory
     return state
 
@@ -38,7 +40,7 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_embedder(state: StateDep) -> Embedder:
+async def get_embedder(state: StateDep) -> Embedder:
     return state.embedder
 
 
