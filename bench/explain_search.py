@@ -24,6 +24,7 @@ if __package__ in (None, ""):
 import psycopg
 from sqlalchemy import event
 
+from memory_service import vectors
 from memory_service.auth.service import Principal
 from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.embeddings import Embedder
@@ -67,27 +68,28 @@ async def capture(
 
 
 def replay(uri: str, statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    with psycopg.connect(libpq_url(uri), options=f"-c role={APP_ROLE}") as conn, conn.transaction():
-        for statement, parameters in statements:
-            first = statement.lstrip().split(None, 1)[0].upper()
-            if first in ("SET", "BEGIN", "COMMIT"):
-                conn.execute(statement, parameters or None)
-                continue
-            rows = conn.execute(
-                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters or None
-            ).fetchone()
-            assert rows is not None
-            plan = rows[0][0] if isinstance(rows[0], list) else json.loads(rows[0])[0]
-            out.append(
-                {
-                    "statement": " ".join(statement.split())[:160],
-                    "execution_ms": plan["Execution Time"],
-                    "planning_ms": plan["Planning Time"],
-                    "plan": plan["Plan"],
-                }
-            )
-    return out
+    with psycopg.connect(libpq_url(uri), options=f"-c role={APP_ROLE}") as conn:
+        vectors.register(conn)  # the captured query vectors are numpy arrays, sent binary
+        with conn.transaction():
+            return [item for s, p in statements if (item := _explain(conn, s, p)) is not None]
+
+
+def _explain(conn: psycopg.Connection[Any], statement: str, parameters: Any) -> Any:
+    first = statement.lstrip().split(None, 1)[0].upper()
+    if first in ("SET", "BEGIN", "COMMIT"):
+        conn.execute(statement, parameters or None)
+        return None
+    rows = conn.execute(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters or None
+    ).fetchone()
+    assert rows is not None
+    plan = rows[0][0] if isinstance(rows[0], list) else json.loads(rows[0])[0]
+    return {
+        "statement": " ".join(statement.split())[:160],
+        "execution_ms": plan["Execution Time"],
+        "planning_ms": plan["Planning Time"],
+        "plan": plan["Plan"],
+    }
 
 
 def _walk(node: dict[str, Any], depth: int = 0) -> list[str]:

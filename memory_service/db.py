@@ -140,7 +140,15 @@ def create_engine(
     # A connection that died with a restarted database is replaced instead of failing the
     # next request on it; checked without a round trip (see `_discard_if_closed`).
     event.listen(engine.sync_engine.pool, "checkout", _discard_if_closed)
+    event.listen(engine.sync_engine, "connect", _register_vector)
     return engine
+
+
+def _register_vector(dbapi_connection: Any, _record: Any) -> None:
+    """Each new connection sends embeddings in pgvector's binary format (memory_service.vectors)."""
+    from memory_service import vectors
+
+    dbapi_connection.run_async(vectors.register_async)
 
 
 def _discard_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -11,7 +11,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -35,6 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from memory_service.config import EMBEDDING_DIMENSIONS
+from memory_service.vectors import BinaryVector
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -213,7 +213,8 @@ class Learning(Base):
     section: Mapped[str] = mapped_column(Text, server_default=sql("''"))
     position: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(Text)
-    embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
+    # Bound as a numpy array, read back as one (pgvector's type).
+    embedding: Mapped[Any] = mapped_column(BinaryVector(EMBEDDING_DIMENSIONS))
     embedding_model: Mapped[str] = mapped_column(Text)
     tsv: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(f"to_tsvector('{TS_CONFIG}'::regconfig, text)", persisted=True)

@@ -261,7 +261,7 @@ async def create_handoff(
             section=item.section,
             position=item.position,
             content_hash=_hash(" ".join(item.text.lower().split())),
-            embedding=vector.tolist(),
+            embedding=vector,
             embedding_model=embedder.name,
             occurrences=1,
             visibility=visibility,

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import statement
 from memory_service.models import Learning
-from memory_service.recall.search import hnsw_order, vector_literal
+from memory_service.recall.search import hnsw_order
+from memory_service.vectors import as_params
 
 NEAR_DUPLICATE_SIMILARITY = 0.93
 _CANONICAL = (
@@ -106,7 +107,7 @@ async def _stored_matches(
                 "visibilities": [x.visibility for x in items],
                 "projects": [x.project_id for x in items],
                 "hashes": [x.content_hash for x in items],
-                "vectors": [vector_literal(x.embedding) for x in items],
+                "vectors": as_params(x.embedding for x in items),
             },
         )
     ).all()

@@ -13,8 +13,8 @@ from tqdm import tqdm
 
 from memory_service.embeddings import Embedder
 from memory_service.models import Learning
-from memory_service.recall.search import vector_literal
 from memory_service.recall.text import embedding_text
+from memory_service.vectors import as_param
 
 
 async def pending(sessions: async_sessionmaker[AsyncSession], model: str) -> int:
@@ -62,7 +62,7 @@ async def reembed(
                         "WHERE team_id = :t AND id = :i"
                     ).bindparams(bindparam("v"), bindparam("m")),
                     [
-                        {"v": vector_literal(v), "m": embedder.name, "t": r.team_id, "i": r.id}
+                        {"v": as_param(v), "m": embedder.name, "t": r.team_id, "i": r.id}
                         for r, v in zip(rows, vectors, strict=True)
                     ],
                 )

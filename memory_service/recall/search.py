@@ -30,6 +30,7 @@ from memory_service.recall.stats import (
     SearchStats,
 )
 from memory_service.tenancy import set_local
+from memory_service.vectors import as_param
 
 # The vector leg scans the rows behind the filters exactly (recall 1.0, ~1 us a row through
 # the btree) when that is cheaper than HNSW with iterative scanning: always up to
@@ -73,10 +74,6 @@ def exact_scan_is_cheaper(behind: int, table: int) -> bool:
     if behind <= EXACT_SCAN_ALWAYS_ROWS:
         return True
     return behind <= EXACT_SCAN_MAX_ROWS and behind * behind <= EXACT_SCAN_COST_RATIO * table
-
-
-def vector_literal(values: Any) -> str:
-    return "[" + ",".join(f"{float(v):.7g}" for v in values) + "]"
 
 
 async def _project_ids(
@@ -241,7 +238,7 @@ async def _search(
         "rel_floor": ranking.relative_floor,
         "gate": ranking.query_gate,
     }
-    params["qvec"] = vector_literal(query_vector)
+    params["qvec"] = as_param(query_vector)  # sent binary (memory_service.vectors)
     params["prefer"] = prefer
 
     stats = stats or SearchStats(ttl_s=0)
