@@ -59,17 +59,23 @@ async def link_duplicates(
     for item in learnings:
         if item.canonical_id is not None:
             counts[item.canonical_id] = counts.get(item.canonical_id, 0) + 1
+    stored: dict[uuid.UUID, int] = {}
     for canonical_id, extra in counts.items():
         own = next((x for x in learnings if x.id == canonical_id), None)
         if own is not None:
             own.occurrences = (own.occurrences or 1) + extra
-            continue
+        else:
+            stored[canonical_id] = extra
+    if stored:
+        # One statement for all of them, rows taken in id order (as are concurrent writers').
+        stored = dict(sorted(stored.items()))
         await session.execute(
-            text(
-                "UPDATE learnings SET occurrences = occurrences + :n "
-                "WHERE team_id = :team AND id = :id"
+            statement(
+                "UPDATE learnings l SET occurrences = l.occurrences + u.n "
+                "FROM unnest(CAST(:ids AS uuid[]), CAST(:ns AS integer[])) AS u(id, n) "
+                "WHERE l.team_id = :team AND l.id = u.id"
             ),
-            {"n": extra, "team": learnings[0].team_id, "id": canonical_id},
+            {"ids": list(stored), "ns": list(stored.values()), "team": learnings[0].team_id},
         )
 
 
