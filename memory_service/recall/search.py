@@ -316,12 +316,13 @@ async def _search(
                           count(*) FILTER (WHERE x = ANY (CAST(:common AS text[]))) AS n_common
                      FROM unnest(tq0.lex) x) terms
         ),
-        cand AS (
+        -- MATERIALIZED: each candidate's scores computed once (`cov` is read twice below).
+        cand AS MATERIALIZED (
             SELECT l.team_id, l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
                    1 - (l.embedding <=> CAST(:qvec AS vector)) AS sim,
-                   CASE WHEN l.tsv @@ tq.q THEN ts_rank_cd(l.tsv, tq.q, 32) ELSE 0 END AS tr,
-                   CASE WHEN l.tsv @@ tq.q THEN
-                       (SELECT count(*) FROM unnest(tq.term_queries) x WHERE l.tsv @@ x)::float8
+                   CASE WHEN d.tsv @@ tq.q THEN ts_rank_cd(d.tsv, tq.q, 32) ELSE 0 END AS tr,
+                   CASE WHEN d.tsv @@ tq.q THEN
+                       (SELECT count(*) FROM unnest(tq.term_queries) x WHERE d.tsv @@ x)::float8
                        / greatest(tq.terms, 1)
                    ELSE 0 END AS cov
               FROM ({" UNION ".join(legs)}) AS picked(team_id, id)
@@ -330,6 +331,11 @@ async def _search(
               -- and read the team's whole range of another index once per candidate.
               JOIN learnings l ON l.team_id = picked.team_id AND l.id = picked.id
              CROSS JOIN tq
+              -- The row's tsvector, read once: most are stored out of line (TOAST; the vector
+              -- fills the row), and every use of `l.tsv` would fetch it again, ~10 per row
+              -- here. The concatenation makes an in-memory copy; OFFSET 0 keeps PostgreSQL
+              -- from folding it back into each use. Statement time at 100k: 9.2 -> 6.6 ms.
+             CROSS JOIN LATERAL (SELECT l.tsv || CAST('' AS tsvector) AS tsv OFFSET 0) d
         ),
         -- MATERIALIZED: computed once (the same misestimate once nested it under a scan of
         -- the team's rows and re-ran it per row: 74 ms for a new team of 267 learnings).
