@@ -20,6 +20,7 @@ async def test_engine_connections_send_vectors_binary(database_url: str) -> None
         async with engine.connect() as conn:
             # The lookup of the type's oid at connect left no transaction open behind it.
             raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None
             status = raw.driver_connection.info.transaction_status
             assert status == psycopg.pq.TransactionStatus.IDLE
             got = await conn.scalar(
