@@ -49,7 +49,10 @@ class Settings(BaseSettings):
     search_timeout_ms: int = Field(default=5000, ge=100)
     # A model name resolved offline ("all-MiniLM-L6-v2" is the bundled package) or a local path.
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
-    embedding_batch_size: int = Field(default=64, ge=1)
+    # Texts per ONNX Runtime run inside one model call (a call may carry several requests).
+    # Small batches are cheaper per text on CPU, their activations stay in cache: 64 -> 8 cut
+    # the model's CPU per text by ~20 % on handoff texts (bench/RESULTS.md, "Levers").
+    embedding_batch_size: int = Field(default=8, ge=1)
     # onnx: ONNX Runtime on a graph exported locally at first start (same vectors, ~3x faster
     # per query); torch: sentence-transformers as is. onnx falls back to torch when unusable.
     embedding_backend: Literal["onnx", "torch"] = "onnx"

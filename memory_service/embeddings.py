@@ -60,7 +60,7 @@ class Embedder:
         self,
         name: str = DEFAULT_EMBEDDING_MODEL,
         *,
-        batch_size: int = 64,
+        batch_size: int = 8,
         backend: str = "onnx",
         cache_dir: Path | None = None,
         threads: int | None = None,
