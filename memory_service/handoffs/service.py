@@ -9,9 +9,9 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
@@ -278,9 +278,21 @@ async def create_handoff(
             f"({flagged[0].flag_reason}); stored, but shown only as quoted data under a warning"
         )
     await link_duplicates(session, learnings)
-    session.add_all(learnings)
-    await session.flush()
+    await session.flush()  # the handoff's row, which the learnings' foreign key needs
+    if learnings:
+        # One multi-row INSERT through Core: the ORM's unit of work (identity map, state
+        # tracking, per-object events) cost ~0.3 ms of the event loop per learning, for
+        # objects that are only read back for the response.
+        await session.execute(insert(_LEARNINGS), [_row(x) for x in learnings])
     return Stored(handoff=handoff, project=data.project, learnings=learnings, warnings=warnings)
+
+
+_LEARNINGS = cast(Table, Learning.__table__)
+_LEARNING_COLUMNS = [c.key for c in _LEARNINGS.columns if c.computed is None]
+
+
+def _row(learning: Learning) -> dict[str, Any]:
+    return {key: getattr(learning, key) for key in _LEARNING_COLUMNS}
 
 
 async def _stored(session: AsyncSession, handoff: Handoff, *, duplicate: bool) -> Stored:
