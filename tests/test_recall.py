@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,45 @@ async def test_near_duplicates_merge_across_projects(
     assert len(after) == 1
     assert after[0]["occurrences"] == 2
     assert after[0]["projects"] == [B]
+
+
+async def test_concurrent_repeats_are_all_counted(
+    client: httpx.AsyncClient, make_key: MakeKey, settings: Settings
+) -> None:
+    """Handoffs repeating the same stored learnings at the same moment, listed in different
+    orders: every write succeeds and every repeat is counted once, none lost to a concurrent
+    bump. (The rows are locked in id order so such writers wait instead of deadlocking; this
+    test cannot force the interleaving that would deadlock without it.)"""
+    key = await make_key()
+    bullets = [
+        "Don't bump the lockfile by hand; run `uv lock` so hashes stay consistent.",
+        "Never point the staging worker at the production queue, even for a smoke test.",
+        "Do not cache the feature-flag client per request; it opens a socket each time.",
+        "Don't rename the `events` topic in place: consumers keep reading the old name.",
+    ]
+    await post(client, key, A, "## What NOT to do\n" + "".join(f"- {b}\n" for b in bullets))
+    orders = [bullets, bullets[::-1], bullets[1:] + bullets[:1], bullets[2:] + bullets[:2]] * 2
+    responses = await asyncio.gather(
+        *[
+            client.post(
+                "/v1/handoffs",
+                json={
+                    "project": B,
+                    "recipient": f"worker-{i}",
+                    "body": "## What NOT to do\n" + "".join(f"- {b}\n" for b in order),
+                },
+                headers=auth(key),
+            )
+            for i, order in enumerate(orders)
+        ]
+    )
+    assert [r.status_code for r in responses] == [201] * len(orders), responses[0].text
+    with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
+        rows = conn.execute(
+            "SELECT text, occurrences FROM learnings WHERE canonical_id IS NULL ORDER BY text"
+        ).fetchall()
+    assert sorted(text for text, _ in rows) == sorted(bullets)
+    assert {occurrences for _, occurrences in rows} == {1 + len(orders)}
 
 
 async def test_project_visibility_is_not_merged_into_team_knowledge(

@@ -66,17 +66,29 @@ async def link_duplicates(
             own.occurrences = (own.occurrences or 1) + extra
         else:
             stored[canonical_id] = extra
-    if stored:
-        # One statement for all of them, rows taken in id order (as are concurrent writers').
-        stored = dict(sorted(stored.items()))
+    if not stored:
+        return
+    team = learnings[0].team_id
+    ids = sorted(stored)
+    if len(ids) > 1:
+        # Rows locked in id order first: two handoffs repeating the same learnings at once
+        # then wait for each other instead of deadlocking (an UPDATE's join order is the
+        # planner's choice, not the array's).
         await session.execute(
             statement(
-                "UPDATE learnings l SET occurrences = l.occurrences + u.n "
-                "FROM unnest(CAST(:ids AS uuid[]), CAST(:ns AS integer[])) AS u(id, n) "
-                "WHERE l.team_id = :team AND l.id = u.id"
+                "SELECT 1 FROM learnings WHERE team_id = :team "
+                "AND id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE"
             ),
-            {"ids": list(stored), "ns": list(stored.values()), "team": learnings[0].team_id},
+            {"ids": ids, "team": team},
         )
+    await session.execute(
+        statement(
+            "UPDATE learnings l SET occurrences = l.occurrences + u.n "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:ns AS integer[])) AS u(id, n) "
+            "WHERE l.team_id = :team AND l.id = u.id"
+        ),
+        {"ids": ids, "ns": [stored[i] for i in ids], "team": team},
+    )
 
 
 async def _stored_matches(
