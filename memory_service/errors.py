@@ -17,6 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
+# SQLSTATEs of a transaction PostgreSQL rolled back in favour of a concurrent one:
+# serialization_failure, deadlock_detected.
+_ROLLED_BACK_FOR_ANOTHER = frozenset({"40001", "40P01"})
+
 
 class ErrorBody(BaseModel):
     code: str
@@ -186,6 +190,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def _database_down(_: Request, exc: DBAPIError) -> JSONResponse:
+        if getattr(exc.orig, "sqlstate", None) in _ROLLED_BACK_FOR_ANOTHER:
+            # A deadlock or serialization failure: PostgreSQL rolled this request back in
+            # favour of a concurrent one. Nothing changed; the same request can be sent again.
+            log.info("transaction rolled back by a concurrent one: %s", exc.orig)
+            return envelope(
+                503,
+                "concurrent_conflict",
+                "the request collided with a concurrent one and changed nothing; retry it",
+                headers={"Retry-After": "1"},
+            )
         log.warning("database unavailable: %s", exc.orig)
         return envelope(
             503,

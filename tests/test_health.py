@@ -6,7 +6,10 @@ import threading
 from pathlib import Path
 
 import httpx
+import psycopg
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 from memory_service.app import create_app
 from memory_service.config import Settings
@@ -86,3 +89,21 @@ async def test_metrics_count_requests_per_route(client: httpx.AsyncClient) -> No
     assert 'memory_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert 'route="/v1/handoffs/{handoff_id}",status="401"' in text
     assert "memory_http_request_duration_seconds_bucket" in text
+
+
+async def test_deadlock_victim_gets_a_retryable_conflict(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """PostgreSQL rolling a request back for a concurrent one (deadlock, serialization) is a
+    503 that says so, with Retry-After; not "database unreachable", not a 500."""
+
+    async def victim() -> None:
+        raise OperationalError(
+            "UPDATE learnings ...", {}, psycopg.errors.DeadlockDetected("deadlock detected")
+        )
+
+    app.add_api_route("/test-deadlock-victim", victim)
+    response = await client.get("/test-deadlock-victim")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "concurrent_conflict"
+    assert response.headers["retry-after"] == "1"
