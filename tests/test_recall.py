@@ -406,12 +406,12 @@ async def test_brief_respects_small_budgets_and_no_task(
     assert {x["kind"] for x in no_task["learnings"]} <= {"mistake", "decision", "pattern"}
 
 
-def _insert_random_learnings(url: str, projects: int, per_project: int) -> None:
+def _insert_random_learnings(url: str, projects: int, per_project: int, team: str = "bulk") -> None:
     """Many rows fast: random unit-ish vectors generated inside PostgreSQL."""
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute(
             """
-            WITH t AS (INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'bulk') RETURNING id),
+            WITH t AS (INSERT INTO teams (id, name) VALUES (gen_random_uuid(), %(team)s) RETURNING id),
             p AS (INSERT INTO projects (team_id, id, slug)
                   SELECT t.id, gen_random_uuid(), 'github.com/bulk/p' || g FROM t, generate_series(1, %(projects)s) g
                   RETURNING team_id, id),
@@ -424,7 +424,7 @@ def _insert_random_learnings(url: str, projects: int, per_project: int) -> None:
                    'all-MiniLM-L6-v2', now()
               FROM h, generate_series(1, %(per)s) g
             """,
-            {"projects": projects, "per": per_project},
+            {"projects": projects, "per": per_project, "team": team},
         )
 
 
@@ -478,3 +478,126 @@ async def test_filtered_search_keeps_recall_at_20k(settings: Settings, embedder:
     finally:
         await engine.dispose()
     assert sum(recalls) / len(recalls) >= 0.95
+
+
+def _plan_nodes(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """(node type, relation or index name) of every node of an EXPLAIN (FORMAT JSON) plan."""
+    own = (plan["Node Type"], plan.get("Index Name") or plan.get("Relation Name") or "")
+    return [own, *(n for child in plan.get("Plans", []) for n in _plan_nodes(child))]
+
+
+@pytest.mark.slow
+async def test_search_plans_fit_the_team_not_the_table(settings: Settings, embedder: Any) -> None:
+    """The plans PostgreSQL picks for the search's statements: a small team inside a big table
+    (and newer than its statistics) never reads the table sequentially, and a big team's
+    vector leg walks the HNSW index. A plan made for the average team (as a forced generic plan
+    would be) fails this; it was once a sequential scan costing 80-100 ms per search."""
+    import numpy as np
+    from sqlalchemy import event, text
+
+    from memory_service.auth.service import Principal
+    from memory_service.db import create_engine, session_factory
+    from memory_service.recall.ranking import Ranking
+    from memory_service.recall.search import Query
+    from memory_service.recall.search import search as run_search
+    from memory_service.tenancy import APP_ROLE, scope_to_team
+    from memory_service.vectors import register
+
+    url = str(settings.database_url)
+    _insert_random_learnings(url, 20, 1000, team="big")
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+    _insert_random_learnings(url, 2, 60, team="small")  # after ANALYZE: unknown to the planner
+    with psycopg.connect(libpq_url(url)) as conn:
+        teams = dict(conn.execute("SELECT name, id FROM teams").fetchall())  # type: ignore[arg-type]
+
+    engine = create_engine(url, pool_size=1, max_overflow=0, role=APP_ROLE)
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", keep)
+    vector = np.random.default_rng(3).standard_normal(384).astype(np.float32)
+    plans: dict[tuple[str, str, str | None], list[tuple[str, str]]] = {}
+    try:
+        for team in ("small", "big"):
+            principal = Principal(teams[team], teams[team], "x", frozenset({"read"}), None)
+            for mode in ("hybrid", "vector", "text"):
+                for project in (None, "github.com/bulk/p1"):
+                    sent.clear()
+                    async with session_factory(engine)() as session:
+                        scope_to_team(session, principal.team_id)
+                        async with session.begin():
+                            got = await run_search(
+                                session,
+                                embedder,
+                                principal,
+                                Query(text="bulk 7", k=10, project=project, mode=mode),
+                                Ranking(query_gate=-1, min_similarity=-1, relative_floor=0),
+                                query_vector=vector,
+                            )
+                    assert got, (team, mode, project)
+                    with psycopg.connect(libpq_url(url), options=f"-c role={APP_ROLE}") as conn:
+                        register(conn)
+                        with conn.transaction():
+                            nodes: list[tuple[str, str]] = []
+                            for sql, params in sent:
+                                if "set_config" in sql:
+                                    conn.execute(sql, params)
+                                    continue
+                                row = conn.execute(
+                                    "EXPLAIN (FORMAT JSON) " + sql, params or None
+                                ).fetchone()
+                                assert row is not None
+                                if team == "small" or sql.lstrip().startswith("WITH"):
+                                    # The big team's row count reads all its rows: fine.
+                                    nodes += _plan_nodes(row[0][0]["Plan"])
+                    plans[(team, mode, project)] = nodes
+
+        # As the service runs them: the same statements again and again on one connection,
+        # which psycopg prepares after five runs and PostgreSQL may then plan once for every
+        # team. The small team's searches must still read no table sequentially.
+        async def seq_tuples_read() -> int:
+            with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+                row = conn.execute(
+                    "SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'learnings'"
+                ).fetchone()
+                assert row is not None
+                return int(row[0])
+
+        async def search_repeatedly(team: str, mode: str, project: str | None) -> None:
+            principal = Principal(teams[team], teams[team], "x", frozenset({"read"}), None)
+            for _ in range(8):
+                async with session_factory(engine)() as session:
+                    scope_to_team(session, principal.team_id)
+                    async with session.begin():
+                        await run_search(
+                            session,
+                            embedder,
+                            principal,
+                            Query(text="bulk 7", k=10, project=project, mode=mode),
+                            Ranking(query_gate=-1, min_similarity=-1, relative_floor=0),
+                            query_vector=vector,
+                            stats=stats,
+                        )
+                        await session.execute(text("SELECT pg_stat_force_next_flush()"))
+
+        stats = SearchStats()  # the row counts cached, as in the service
+        for mode in ("hybrid", "vector", "text"):
+            for project in (None, "github.com/bulk/p1"):
+                await search_repeatedly("big", mode, project)
+                before = await seq_tuples_read()
+                await search_repeatedly("small", mode, project)
+                assert await seq_tuples_read() == before, (mode, project)
+    finally:
+        await engine.dispose()
+
+    for (team, mode, project), nodes in plans.items():
+        assert ("Seq Scan", "learnings") not in nodes, (team, mode, project, nodes)
+        hnsw = ("Index Scan", "ix_learnings_embedding_hnsw") in nodes
+        if team == "small" or mode == "text":
+            # 120 rows (60 behind the project filter) are scanned exactly: recall 1.0.
+            assert not hnsw, (team, mode, project)
+        elif project is None:
+            assert hnsw, (team, mode, project, nodes)
