@@ -4,6 +4,7 @@ transaction."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import re
@@ -181,6 +182,12 @@ def statement(sql: str) -> TextClause:
     SQLAlchemy's parsing of the bind parameters is not redone for every request. Only for
     SQL of our own: a `--` inside a string literal would be cut."""
     return text(_SPACE.sub(" ", _COMMENT.sub("", sql)).strip())
+
+
+def advisory_key(*parts: str) -> int:
+    """A signed 64-bit PostgreSQL advisory lock id for a tuple of strings."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -265,6 +265,42 @@ async def test_concurrent_repeats_are_all_counted(
     assert {occurrences for _, occurrences in rows} == {1 + len(orders)}
 
 
+async def test_a_new_bullet_written_concurrently_is_stored_once(
+    client: httpx.AsyncClient, make_key: MakeKey, settings: Settings
+) -> None:
+    """Eight handoffs carrying the same bullets that nobody has stored yet, written at the
+    same moment (parallel agents finishing from one brief): each bullet ends up as one
+    canonical learning counted eight times, not as several that search would show apart."""
+    key = await make_key()
+    bullets = [
+        "Don't retry the payout webhook from the worker; the provider already retries it.",
+        "Never run the backfill without `--dry-run` first: it rewrites ledger rows in place.",
+        "Decision: keep the idempotency window at 24 h, matching the provider's replay window.",
+    ]
+    responses = await asyncio.gather(
+        *[
+            client.post(
+                "/v1/handoffs",
+                json={
+                    "project": A if i % 2 else B,
+                    "recipient": f"worker-{i}",
+                    "body": "## What NOT to do\n"
+                    + "".join(f"- {b}\n" for b in (bullets if i % 2 else bullets[::-1])),
+                },
+                headers=auth(key),
+            )
+            for i in range(8)
+        ]
+    )
+    assert [r.status_code for r in responses] == [201] * 8, responses[0].text
+    with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
+        rows = conn.execute(
+            "SELECT text, occurrences FROM learnings WHERE canonical_id IS NULL ORDER BY text"
+        ).fetchall()
+    assert sorted(text for text, _ in rows) == sorted(bullets)
+    assert {occurrences for _, occurrences in rows} == {8}
+
+
 async def test_project_visibility_is_not_merged_into_team_knowledge(
     client: httpx.AsyncClient, make_key: MakeKey
 ) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
+from memory_service.db import advisory_key
 from memory_service.embeddings import Embedder
 from memory_service.errors import BadRequest, Conflict, InvalidInput, NotFound, PayloadTooLarge
 from memory_service.handoffs.parsing import parse_handoff
@@ -56,13 +57,6 @@ class Stored:
 
 def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _lock_key(*parts: str) -> int:
-    """A signed 64-bit advisory lock id for a tuple of strings."""
-    return int.from_bytes(
-        hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big", signed=True
-    )
 
 
 def _clean(value: Any, counts: dict[str, int]) -> str | None:
@@ -190,7 +184,7 @@ async def create_handoff(
     if idempotency_key is not None:
         await session.execute(
             text("SELECT pg_advisory_xact_lock(:k)"),
-            {"k": _lock_key(str(principal.team_id), "idem", idempotency_key)},
+            {"k": advisory_key(str(principal.team_id), "idem", idempotency_key)},
         )
         existing = await session.scalar(
             select(Handoff).where(
@@ -208,7 +202,7 @@ async def create_handoff(
     content_hash = _hash(body)
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:k)"),
-        {"k": _lock_key(str(principal.team_id), str(project.id), recipient, content_hash)},
+        {"k": advisory_key(str(principal.team_id), str(project.id), recipient, content_hash)},
     )
     twin = await session.scalar(
         select(Handoff).where(

@@ -14,7 +14,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.db import statement
+from memory_service.db import advisory_key, statement
 from memory_service.models import Learning
 from memory_service.recall.search import hnsw_order
 from memory_service.vectors import as_params
@@ -45,6 +45,7 @@ async def link_duplicates(
             seen[local] = item
             lookup.append(item)
     if lookup:
+        await _lock_texts(session, lookup)
         matches = await _stored_matches(session, lookup)
         for item, (exact, near, sim) in zip(lookup, matches, strict=True):
             if exact is not None:
@@ -88,6 +89,24 @@ async def link_duplicates(
             "WHERE l.team_id = :team AND l.id = u.id"
         ),
         {"ids": ids, "ns": [stored[i] for i in ids], "team": team},
+    )
+
+
+async def _lock_texts(session: AsyncSession, items: list[Learning]) -> None:
+    """Serialises the writers of the same text: two handoffs carrying a bullet nobody has
+    stored yet, written at the same moment, would each look it up, find nothing and both store
+    it as canonical (search would then show it twice). Each bullet's (team, kind, text hash) is
+    locked until commit, in one order for every writer (no deadlock), before the lookup, whose
+    statement then sees what the first writer committed. A near-duplicate that is not the same
+    text can still race; identical bullets are what parallel sessions carry over."""
+    team = str(items[0].team_id)
+    keys = sorted({advisory_key(team, "learning", x.kind, x.content_hash) for x in items})
+    await session.execute(
+        statement(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) "
+            "WITH ORDINALITY AS t(k, n) ORDER BY n"
+        ),
+        {"keys": keys},
     )
 
 
