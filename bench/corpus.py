@@ -998,7 +998,12 @@ def make_queries(
     query-embedding cache cannot turn the latency run into a cache benchmark."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
+    attempts = 0
     while len(out) < count:
+        attempts += 1
+        if attempts > 100 * count + 1000:
+            # The templates and vocabularies hold only so many distinct questions.
+            raise ValueError(f"only {len(out)} distinct queries found; asked for {count}")
         project = rng.choice(corpus.projects)
         if identifiers and rng.random() < 0.2:
             text = f"`{rng.choice(identifiers)}` {rng.choice(('broke', 'usage', 'gotchas'))}"
