@@ -135,7 +135,7 @@ async def test_common_terms_narrow_the_text_lookup_but_lose_no_match(
         "- The ledger export is gzip-compressed.",
     )
 
-    async def common(self: SearchStats, session: object, share: float = 0.0) -> list[str]:
+    async def common(self: SearchStats, session: object, *_: object) -> list[str]:
         return ["ledger", "payout", "batch"]
 
     monkeypatch.setattr(SearchStats, "common_terms", common)

@@ -25,7 +25,9 @@ from memory_service.models import TS_CONFIG, Project
 from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
 from memory_service.recall.schemas import SearchResult
 from memory_service.recall.stats import (
+    COMMON_TERM_ROWS,
     COMMON_TERM_SHARE,
+    HYBRID_COMMON_TERM_ROWS,
     HYBRID_COMMON_TERM_SHARE,
     SearchStats,
 )
@@ -249,8 +251,12 @@ async def _search(
     stats = stats or SearchStats(ttl_s=0)
     common: list[str] = []
     if use_text:
-        share = HYBRID_COMMON_TERM_SHARE if q.mode == "hybrid" else COMMON_TERM_SHARE
-        common = await stats.common_terms(session, share)
+        if q.mode == "hybrid":
+            common = await stats.common_terms(
+                session, HYBRID_COMMON_TERM_SHARE, HYBRID_COMMON_TERM_ROWS
+            )
+        else:
+            common = await stats.common_terms(session, COMMON_TERM_SHARE, COMMON_TERM_ROWS)
     params["common"] = _text_array(tuple(common))
     vec_order = hnsw_order("l.embedding", ":qvec")
     if use_vector:

@@ -26,16 +26,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 DEFAULT_TTL_S = 60.0
 MAX_TEAMS = 4096
-# Common terms: a query term found in more than this share of all learnings is left out of the
-# full-text candidate lookup (not out of the scores). Only once the table is big enough for
-# the lookup to cost something, so small corpora (and the evaluation sets) rank as before.
+# Common terms: a query term found in more than this share of all learnings, and in more than
+# COMMON_TERM_ROWS of them, is left out of the full-text candidate lookup (not out of the
+# scores): the lookup ranks every row it finds, so its cost follows how many rows a term
+# matches. Only once the table is big enough for the lookup to cost something, so small
+# corpora (and the evaluation sets) rank as before.
 COMMON_TERM_SHARE = 0.005
+COMMON_TERM_ROWS = 500
 # In hybrid mode the vector leg finds what a narrower text lookup misses: terms in more than
-# 0.2 % of learnings are left out there. At 100k learnings that cut PostgreSQL's CPU per hybrid
-# search from 16 to 12 ms with the dev set's hybrid scores unchanged inside that database
-# (text mode alone lost 0.025 R@5 with it, so text mode keeps 0.5 %; bench/RESULTS.md).
+# 0.2 % of learnings (and 200 rows) are left out there. At 100k learnings that cut PostgreSQL's
+# CPU per hybrid search from 16 to 12 ms with the dev set's hybrid scores unchanged inside that
+# database (text mode alone lost 0.025 R@5 with it, so text mode keeps 0.5 %). The row floor
+# matters below 100k: with only the share, and pruning from 20k rows on, a 10k table's
+# lookup ranked every row holding any query term (5-19 ms, more than at 100k; RESULTS.md).
 HYBRID_COMMON_TERM_SHARE = 0.002
-COMMON_TERMS_MIN_ROWS = 20_000
+HYBRID_COMMON_TERM_ROWS = 200
+COMMON_TERMS_MIN_ROWS = 5_000
 COMMON_TERMS_TTL_S = 600.0
 
 Counts = dict[tuple[uuid.UUID, str], int]
@@ -58,10 +64,18 @@ class SearchStats:
         self._refreshing: set[object] = set()
 
     async def common_terms(
-        self, session: AsyncSession, share: float = COMMON_TERM_SHARE
+        self,
+        session: AsyncSession,
+        share: float = COMMON_TERM_SHARE,
+        min_rows: int = COMMON_TERM_ROWS,
     ) -> list[str]:
-        """Lexemes in more than `share` of all learnings (all teams: the GIN index that finds
-        them is shared too); none while the table is small or not analysed."""
+        """Lexemes in more than `share` of all learnings and in more than `min_rows` of them
+        (all teams: the GIN index that finds them is shared too); none while the table is
+        small or not analysed."""
+        table = await self.table_rows(session)
+        if table:
+            # Two significant digits: the key changes a handful of times as a table grows.
+            share = max(share, float(f"{min_rows / table:.2g}"))
         now = time.monotonic()
         cached = self._common.get(share)
         ttl = min(self.ttl_s * 10, COMMON_TERMS_TTL_S)
@@ -79,6 +93,7 @@ class SearchStats:
         finally:
             self._refreshing.discard(flight)
         common = list(terms or [])
+        self._common = {k: v for k, v in self._common.items() if now - v[0] < ttl}
         self._common[share] = (now, common)
         return common
 

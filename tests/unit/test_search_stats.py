@@ -36,7 +36,9 @@ class HeldSession:
             raise RuntimeError("database went away")
         return [SimpleNamespace(project_id=PROJECT, kind="decision", n=self.n)]
 
-    async def scalar(self, *_: Any) -> list[str]:
+    async def scalar(self, statement: Any, *_: Any) -> Any:
+        if "reltuples" in str(statement):
+            return 0  # the table's size, as before its first ANALYZE: no row floor
         self.queries += 1
         await self.release.wait()
         return [f"term{self.n}"]
@@ -106,3 +108,26 @@ async def test_common_terms_are_refreshed_once_too(clock: list[float]) -> None:
     assert await refresher == ["term2"]
     assert await stats.common_terms(session, 0.005) == ["term2"]
     assert session.queries == 3
+
+
+async def test_a_term_counts_as_common_only_above_a_row_floor_too(clock: list[float]) -> None:
+    """The share asked for is raised to `min_rows` of the table's rows: at 10k learnings a
+    hybrid search leaves out terms in more than 200 rows (2 %), not in more than 20 (0.2 %)."""
+    asked: list[float] = []
+
+    class Sized(HeldSession):
+        async def scalar(self, statement: Any, params: Any = None) -> Any:
+            if "reltuples" in str(statement):
+                return self.table
+            asked.append(params["share"])
+            return []
+
+    session: Any = Sized()
+    stats = SearchStats(ttl_s=60)
+    session.table = 10_000
+    await stats.common_terms(session, 0.002, 200)
+    session.table, stats._table = 100_000, None
+    await stats.common_terms(session, 0.002, 200)
+    session.table, stats._table = 1_000_000, None
+    await stats.common_terms(session, 0.002, 200)
+    assert asked == [0.02, 0.002]  # at 1M the share rules again: 0.002, still cached
