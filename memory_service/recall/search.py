@@ -251,12 +251,12 @@ async def _search(
     stats = stats or SearchStats(ttl_s=0)
     common: list[str] = []
     if use_text:
-        if q.mode == "hybrid":
-            common = await stats.common_terms(
-                session, HYBRID_COMMON_TERM_SHARE, HYBRID_COMMON_TERM_ROWS
-            )
-        else:
-            common = await stats.common_terms(session, COMMON_TERM_SHARE, COMMON_TERM_ROWS)
+        share, min_rows = (
+            (HYBRID_COMMON_TERM_SHARE, HYBRID_COMMON_TERM_ROWS)
+            if q.mode == "hybrid"
+            else (COMMON_TERM_SHARE, COMMON_TERM_ROWS)
+        )
+        common = await stats.common_terms(session, share, min_rows)
     params["common"] = _text_array(tuple(common))
     vec_order = hnsw_order("l.embedding", ":qvec")
     if use_vector:

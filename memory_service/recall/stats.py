@@ -19,7 +19,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,7 +62,21 @@ class SearchStats:
         self._table: tuple[float, int] | None = None
         # What one call is refreshing now (team ids, common-term shares): others use the old
         # value meanwhile instead of running the same query.
-        self._refreshing: set[object] = set()
+        self._refreshing: set[Hashable] = set()
+
+    def _usable(self, cached: tuple[float, object] | None, ttl: float, flight: Hashable) -> bool:
+        """A cached value is used while fresh, and while another call is refreshing it."""
+        if cached is None:
+            return False
+        return time.monotonic() - cached[0] < ttl or flight in self._refreshing
+
+    @contextmanager
+    def _refresh(self, flight: Hashable) -> Iterator[None]:
+        self._refreshing.add(flight)
+        try:
+            yield
+        finally:
+            self._refreshing.discard(flight)
 
     async def common_terms(
         self,
@@ -79,19 +94,15 @@ class SearchStats:
         now = time.monotonic()
         cached = self._common.get(share)
         ttl = min(self.ttl_s * 10, COMMON_TERMS_TTL_S)
-        flight = ("common", share)
-        if cached is not None and (now - cached[0] < ttl or flight in self._refreshing):
+        if cached is not None and self._usable(cached, ttl, ("common", share)):
             return cached[1]
-        self._refreshing.add(flight)
-        try:
+        with self._refresh(("common", share)):
             # Through the owner's function (migration 0003): pg_stats hides a table's
             # statistics from a role its row-level security policy binds.
             terms = await session.scalar(
                 text("SELECT memory_common_terms(:share, :min_rows)"),
                 {"share": share, "min_rows": COMMON_TERMS_MIN_ROWS},
             )
-        finally:
-            self._refreshing.discard(flight)
         common = list(terms or [])
         self._common = {k: v for k, v in self._common.items() if now - v[0] < ttl}
         self._common[share] = (now, common)
@@ -130,11 +141,10 @@ class SearchStats:
     async def _counts(self, session: AsyncSession, team_id: uuid.UUID) -> Counts:
         now = time.monotonic()
         cached = self._teams.get(team_id)
-        if cached is not None and (now - cached[0] < self.ttl_s or team_id in self._refreshing):
+        if cached is not None and self._usable(cached, self.ttl_s, ("counts", team_id)):
             self._teams.move_to_end(team_id)
             return cached[1]
-        self._refreshing.add(team_id)
-        try:
+        with self._refresh(("counts", team_id)):
             rows = await session.execute(
                 text(
                     "SELECT project_id, kind, count(*) AS n FROM learnings "
@@ -142,8 +152,6 @@ class SearchStats:
                 ),
                 {"team": team_id},
             )
-        finally:
-            self._refreshing.discard(team_id)
         counts: Counts = {(row.project_id, row.kind): int(row.n) for row in rows}
         self._teams[team_id] = (now, counts)
         self._teams.move_to_end(team_id)
