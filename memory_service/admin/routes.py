@@ -34,8 +34,9 @@ async def create_team(
     body: TeamCreate, session: SessionDep, principal: Admin, state: StateDep
 ) -> TeamOut:
     """Create a team (operator team admins only)."""
-    await service.require_operator(session, principal, state.settings.operator_team)
-    team = await service.create_team(session, body.name)
+    team = await service.create_team(
+        session, principal, body.name, operator=state.settings.operator_team
+    )
     await record(
         session,
         principal,
@@ -50,8 +51,7 @@ async def create_team(
 @router.get("/teams", response_model=TeamList, responses={403: {}})
 async def list_teams(session: SessionDep, principal: Admin, state: StateDep) -> TeamList:
     """Every team (operator team admins only)."""
-    await service.require_operator(session, principal, state.settings.operator_team)
-    teams = await service.list_teams(session)
+    teams = await service.list_teams(session, principal, operator=state.settings.operator_team)
     return TeamList(teams=[TeamOut.model_validate(t, from_attributes=True) for t in teams])
 
 

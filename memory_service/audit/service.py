@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.auth import policy
 from memory_service.auth.service import Principal
 from memory_service.handoffs.redaction import redact
 from memory_service.models import AuditEvent
@@ -61,6 +62,9 @@ async def list_events(
     limit: int,
     before_id: int | None,
 ) -> list[AuditEvent]:
+    """The team's events: team-wide, so only for admin keys without a project limit (the
+    trail names every project's handoffs, searches and keys)."""
+    policy.require_team_admin(principal)
     query = select(AuditEvent).where(AuditEvent.team_id == principal.team_id)
     if action is not None:
         # "handoff" matches every handoff.* action.

@@ -193,9 +193,17 @@ async def create_handoff(
         )
         if existing is not None:
             if existing.request_hash != request_hash:
+                # The first handoff's id only for a key that may read it: a key limited to
+                # other projects learns nothing about it.
+                slug = await session.scalar(
+                    select(Project.slug).where(
+                        Project.team_id == existing.team_id, Project.id == existing.project_id
+                    )
+                )
+                readable = principal.projects is None or slug in principal.projects
                 raise Conflict(
                     "this Idempotency-Key was already used with a different request",
-                    details={"handoff_id": str(existing.id)},
+                    details={"handoff_id": str(existing.id)} if readable else None,
                 )
             return await _stored(session, existing, duplicate=True)
 
@@ -368,6 +376,7 @@ async def list_handoffs(
         .where(Handoff.team_id == principal.team_id)
     )
     if project is not None:
+        check_access(principal, project)
         query = query.where(Project.slug == project)
     if principal.projects is not None:
         query = query.where(Project.slug.in_(principal.projects))

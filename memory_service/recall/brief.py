@@ -14,7 +14,7 @@ from memory_service.embeddings import Embedder
 from memory_service.handoffs.parsing import parse_handoff
 from memory_service.handoffs.schemas import Delivery
 from memory_service.inbox import service as inbox
-from memory_service.models import Learning
+from memory_service.models import Learning, Project
 from memory_service.recall.schemas import Brief, BriefRequest, SearchResult
 from memory_service.recall.search import Query, search
 from memory_service.recall.stats import SearchStats
@@ -132,25 +132,83 @@ async def _project_learnings(
     session: AsyncSession, principal: Principal, project: str, limit: int
 ) -> list[SearchResult]:
     """Without a task: the project's most repeated and most recent mistakes, decisions and
-    patterns."""
+    patterns. A learning repeated across projects is shown as this project's first copy, and
+    counted (and its projects listed) only where the key may read."""
+    restricted = principal.projects is not None
+    access = "(d.visibility = 'team' OR d.project_id = m.project_id)" + (
+        " AND d.project_id = ANY(CAST(:readable AS uuid[]))" if restricted else ""
+    )
+    count = (
+        f"""(SELECT count(*) FROM learnings d
+               WHERE d.team_id = m.team_id AND (d.id = m.cluster OR d.canonical_id = m.cluster)
+                 AND {access})"""
+        if restricted
+        else "(SELECT c.occurrences FROM learnings c "
+        "WHERE c.team_id = m.team_id AND c.id = m.cluster)"
+    )
     rows = (
         await session.execute(
             text(
-                """
-                SELECT l.id, l.kind, l.text, l.section, l.handoff_id, l.created_at,
-                       l.occurrences, l.flagged, l.flag_reason, p.slug AS project
-                  FROM learnings l
-                  JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
-                 WHERE l.team_id = :team AND p.slug = :project AND l.canonical_id IS NULL
-                   AND l.kind IN ('mistake', 'decision', 'pattern')
-                 ORDER BY (l.kind = 'mistake') DESC, l.occurrences DESC, l.created_at DESC
-                 LIMIT :limit
+                f"""
+                WITH mine AS (
+                    SELECT DISTINCT ON (coalesce(l.canonical_id, l.id))
+                           l.team_id, l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
+                           l.kind, l.text, l.section, l.handoff_id, l.created_at, l.flagged,
+                           l.flag_reason
+                      FROM learnings l
+                      JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
+                     WHERE l.team_id = :team AND p.slug = :project
+                       AND l.kind IN ('mistake', 'decision', 'pattern')
+                     ORDER BY coalesce(l.canonical_id, l.id), l.canonical_id IS NOT NULL,
+                              l.created_at, l.id
+                ),
+                ranked AS (
+                    SELECT m.*, {count} AS occurrences FROM mine m
+                )
+                SELECT r.id, r.kind, r.text, r.section, r.handoff_id, r.created_at,
+                       r.occurrences, r.flagged, r.flag_reason, CAST(:project AS text) AS project,
+                       seen.projects
+                  FROM (SELECT m.* FROM ranked m
+                         ORDER BY (m.kind = 'mistake') DESC, m.occurrences DESC,
+                                  m.created_at DESC, m.id
+                         LIMIT :limit) r
+                 CROSS JOIN LATERAL (
+                       SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug) AS projects
+                         FROM learnings d
+                         JOIN projects p2 ON p2.team_id = d.team_id AND p2.id = d.project_id
+                        WHERE d.team_id = r.team_id
+                          AND (d.id = r.cluster OR d.canonical_id = r.cluster)
+                          AND {access.replace("m.project_id", "r.project_id")}) seen
+                 ORDER BY (r.kind = 'mistake') DESC, r.occurrences DESC, r.created_at DESC, r.id
                 """
             ),
-            {"team": principal.team_id, "project": project, "limit": limit},
+            {
+                "team": principal.team_id,
+                "project": project,
+                "limit": limit,
+                "readable": await _readable_ids(session, principal),
+            }
+            if restricted
+            else {"team": principal.team_id, "project": project, "limit": limit},
         )
     ).mappings()
-    return [SearchResult(**row, score=0.0, projects=[row["project"]]) for row in rows]
+    return [
+        SearchResult(
+            **{k: v for k, v in row.items() if k != "projects"},
+            score=0.0,
+            projects=list(row["projects"] or [row["project"]]),
+        )
+        for row in rows
+    ]
+
+
+async def _readable_ids(session: AsyncSession, principal: Principal) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        select(Project.id).where(
+            Project.team_id == principal.team_id, Project.slug.in_(principal.projects or ())
+        )
+    )
+    return list(rows)
 
 
 async def build_brief(

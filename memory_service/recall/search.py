@@ -78,11 +78,19 @@ def exact_scan_is_cheaper(behind: int, table: int) -> bool:
     return behind <= EXACT_SCAN_MAX_ROWS and behind * behind <= EXACT_SCAN_COST_RATIO * table
 
 
-async def _project_ids(
-    session: AsyncSession, principal: Principal, q: Query
-) -> tuple[list[uuid.UUID] | None, uuid.UUID | None, uuid.UUID | None]:
-    """(project ids to search or None for all, the project whose `project`-visibility
-    learnings are visible, the preferred project)."""
+@dataclass(frozen=True)
+class _Projects:
+    # Project ids to search, or None for every project of the team.
+    scope: list[uuid.UUID] | None
+    # The project whose `project`-visibility learnings are visible.
+    visible: uuid.UUID | None
+    # The preferred project (ranked a little higher).
+    prefer: uuid.UUID | None
+    # The projects the key may read, or None for every project of the team.
+    readable: list[uuid.UUID] | None
+
+
+async def _project_ids(session: AsyncSession, principal: Principal, q: Query) -> _Projects:
     wanted: set[str] | None = None
     if q.project is not None:
         wanted = {q.project}
@@ -93,6 +101,7 @@ async def _project_ids(
             raise Forbidden("this API key is not allowed on some of the requested projects")
         wanted = set(principal.projects) if wanted is None else wanted
     slugs = {s for s in (wanted or set()) | {q.prefer_project or "", q.project or ""} if s}
+    slugs |= set(principal.projects or ())
     ids: dict[str, uuid.UUID] = {}
     if slugs:
         rows = await session.execute(
@@ -101,10 +110,16 @@ async def _project_ids(
             )
         )
         ids = {row.slug: row.id for row in rows}
-    scope = [ids[s] for s in wanted if s in ids] if wanted is not None else None
-    visible = ids.get(q.project) if q.project else None
-    prefer = ids.get(q.prefer_project or q.project or "")
-    return scope, visible, prefer
+    return _Projects(
+        scope=[ids[s] for s in wanted if s in ids] if wanted is not None else None,
+        visible=ids.get(q.project) if q.project else None,
+        prefer=ids.get(q.prefer_project or q.project or ""),
+        readable=(
+            [ids[s] for s in principal.projects if s in ids]
+            if principal.projects is not None
+            else None
+        ),
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -151,10 +166,7 @@ def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _filters(scope: list[uuid.UUID] | None, q: Query) -> str:
-    clauses = [
-        "l.team_id = :team",
-        "(l.visibility = 'team' OR l.project_id = :visible_project)",
-    ]
+    clauses = ["l.team_id = :team", _visible("l")]
     if scope is not None:
         clauses.append("l.project_id = ANY(:scope)")
     if q.kinds:
@@ -162,6 +174,50 @@ def _filters(scope: list[uuid.UUID] | None, q: Query) -> str:
     if q.since is not None:
         clauses.append("l.created_at >= :since")
     return " AND ".join(clauses)
+
+
+def _visible(alias: str) -> str:
+    return f"({alias}.visibility = 'team' OR {alias}.project_id = :visible_project)"
+
+
+def _clusters(restricted: bool, readable: bool) -> tuple[str, str]:
+    """(the `top` CTE's clusters, with their shown learning, occurrences and latest sighting;
+    the condition on a cluster's members `d` whose projects are listed).
+
+    A cluster is a canonical learning and its near-duplicates, which may come from other
+    projects. Unrestricted (every project, no project filter), the canonical learning stands
+    for the cluster with its stored count. Otherwise only what the key may read counts, and the
+    cluster is shown as its canonical learning when that is within the searched projects, else
+    as its oldest copy that is: a key limited to p1, or a search of p1, never gets another
+    project's text, handoff or name back through a near-duplicate link."""
+    if not restricted:
+        return (
+            """
+              FROM rel r
+              JOIN learnings l ON l.team_id = r.team_id AND l.id = r.cluster
+              -- A learning seen again recently is as fresh as its latest occurrence.
+             CROSS JOIN LATERAL (
+                   SELECT l.occurrences AS n, greatest(l.created_at, (
+                              SELECT max(d.created_at) FROM learnings d
+                               WHERE d.team_id = l.team_id AND d.canonical_id = l.id)) AS at) seen
+            """,
+            "TRUE",
+        )
+    access = _visible("d") + (" AND d.project_id = ANY(:readable)" if readable else "")
+    return (
+        f"""
+              FROM rel r
+             CROSS JOIN LATERAL (
+                   SELECT count(*) AS n, max(d.created_at) AS at,
+                          (array_agg(d.id ORDER BY d.canonical_id IS NOT NULL, d.created_at, d.id)
+                             FILTER (WHERE d.project_id = ANY(:scope)))[1] AS shown
+                     FROM learnings d
+                    WHERE d.team_id = r.team_id
+                      AND (d.id = r.cluster OR d.canonical_id = r.cluster) AND {access}) seen
+              JOIN learnings l ON l.team_id = r.team_id AND l.id = seen.shown
+        """,
+        access,
+    )
 
 
 async def search(
@@ -218,14 +274,16 @@ async def _search(
         local["hnsw.ef_search"] = str(HNSW_EF_SEARCH)
         local["hnsw.iterative_scan"] = "relaxed_order"
     await set_local(session, local)
-    scope, visible, prefer = await _project_ids(session, principal, q)
+    projects = await _project_ids(session, principal, q)
+    scope = projects.scope
     if scope == []:
         return []
     where = _filters(scope, q)
     params: dict[str, Any] = {
         "team": principal.team_id,
-        "visible_project": visible,
+        "visible_project": projects.visible,
         "scope": scope,
+        "readable": projects.readable,
         "kinds": q.kinds,
         "since": q.since,
         "query": q.text,
@@ -246,7 +304,7 @@ async def _search(
         "gate": ranking.query_gate,
     }
     params["qvec"] = as_param(query_vector)  # sent binary (memory_service.vectors)
-    params["prefer"] = prefer
+    params["prefer"] = projects.prefer
 
     stats = stats or SearchStats(ttl_s=0)
     common: list[str] = []
@@ -293,6 +351,7 @@ async def _search(
         else "((r.best >= :gate AND r.sim >= greatest(:min_sim, :rel_floor * r.best))"
         " OR r.cov >= :min_cov)"
     )
+    clusters, members = _clusters(scope is not None, projects.readable is not None)
     half_lives = ", ".join(
         f"('{kind}', {float(days)})" for kind, days in ranking.half_life_days.items()
     )
@@ -357,38 +416,34 @@ async def _search(
               FROM cand c GROUP BY c.team_id, c.cluster
         ),
         top AS (
-            SELECT l.team_id, l.id, seen.at AS last_seen_at,
+            SELECT l.team_id, l.id, r.cluster, seen.n AS occurrences, seen.at AS last_seen_at,
                    r.relevance
                      * (:recency_floor + (1 - :recency_floor) * power(0.5,
                           -- capped: a row dated decades back must not underflow the power
                           least(greatest(extract(epoch FROM now() - seen.at), 0)
                                 / 86400.0 / hl.days, 1000)))
-                     * (1 + :wo * ln(greatest(l.occurrences, 1)))
+                     * (1 + :wo * ln(greatest(seen.n, 1)))
                      * CASE WHEN r.own THEN :own_boost ELSE 1 END AS score
-              FROM rel r
-              JOIN learnings l ON l.team_id = r.team_id AND l.id = r.cluster
+              {clusters}
               JOIN (VALUES {half_lives}) AS hl(kind, days) ON hl.kind = l.kind
-              -- A learning seen again recently is as fresh as its latest occurrence.
-             CROSS JOIN LATERAL (
-                   SELECT greatest(l.created_at, (
-                              SELECT max(d.created_at) FROM learnings d
-                               WHERE d.team_id = l.team_id AND d.canonical_id = l.id)) AS at) seen
              WHERE {floor}
              ORDER BY score DESC, l.id
              LIMIT :k
         )
-        SELECT l.id, l.kind, l.text, l.section, l.handoff_id, l.created_at, l.occurrences,
+        SELECT l.id, l.kind, l.text, l.section, l.handoff_id, l.created_at, t.occurrences,
                l.flagged, l.flag_reason, p.slug AS project, seen.projects, t.last_seen_at,
                t.score
           FROM top t
           JOIN learnings l ON l.team_id = t.team_id AND l.id = t.id
           JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
-          -- Only for the k results: every project the learning was seen in.
+          -- Only for the k results: every project the learning was seen in (that the key
+          -- may read).
          CROSS JOIN LATERAL (
                 SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug) AS projects
                   FROM learnings d
                   JOIN projects p2 ON p2.team_id = d.team_id AND p2.id = d.project_id
-                 WHERE d.team_id = l.team_id AND (d.id = l.id OR d.canonical_id = l.id)) AS seen
+                 WHERE d.team_id = t.team_id AND (d.id = t.cluster OR d.canonical_id = t.cluster)
+                   AND {members}) AS seen
          ORDER BY t.score DESC, l.id
     """
     sql = _inline(sql, tuple(constants.items()))
