@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
 from memory_service.handoffs.schemas import Delivery, Drift
+from memory_service.handoffs.screening import HEADER_FIELDS, screen
 from memory_service.models import Handoff
 from memory_service.projects import check_access, find_project
 
@@ -38,6 +39,7 @@ def drift(handoff: Handoff, branch: str | None, head: str | None) -> Drift:
 
 
 def delivery(handoff: Handoff, project: str, drift_: Drift | None = None) -> Delivery:
+    screened = screen(handoff.body, {name: getattr(handoff, name) for name in HEADER_FIELDS})
     return Delivery(
         id=handoff.id,
         sentinel=handoff.sentinel,
@@ -49,8 +51,11 @@ def delivery(handoff: Handoff, project: str, drift_: Drift | None = None) -> Del
         branch=handoff.branch,
         head=handoff.head,
         created_at=handoff.created_at,
-        body=handoff.body,
+        body=screened.body,
         drift=drift_,
+        flagged=screened.flagged,
+        flag_reasons=list(screened.reasons),
+        hidden_markup=screened.hidden_markup,
     )
 
 

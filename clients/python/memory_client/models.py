@@ -111,6 +111,11 @@ class Delivery(_Model):
     created_at: datetime
     body: str
     drift: Drift | None = None
+    # Text in the handoff reads like an instruction to an agent (servers before issue 15 leave
+    # these out); `hidden_markup`: HTML comments and the like were removed from `body`.
+    flagged: bool = False
+    flag_reasons: list[str] = Field(default_factory=list)
+    hidden_markup: bool = False
 
 
 class Inbox(_Model):
