@@ -52,11 +52,16 @@ async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
 def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
-    from memory_service.app import create_app
+    from memory_service.app import StartupRefused, create_app, refuse_unsafe_settings
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    try:
+        refuse_unsafe_settings(settings)
+    except StartupRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     where = (
         "MEMORY_DATABASE_URL"
         if settings.database_url

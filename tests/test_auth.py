@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
 from asgi_lifespan import LifespanManager
 
 from memory_service.app import create_app
@@ -172,7 +173,7 @@ def test_cli_creates_a_key_printed_once(settings: Settings) -> None:
 
 
 async def test_first_start_bootstraps_admin_key(
-    settings: Settings, embedder: Embedder, tmp_path: Path
+    settings: Settings, embedder: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     boot = settings.model_copy(update={"bootstrap_admin_key": True, "data_dir": tmp_path / "d"})
     app = create_app(boot, embedder=embedder)
@@ -180,6 +181,11 @@ async def test_first_start_bootstraps_admin_key(
         key_file = boot.data_dir / "admin_key"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         key = key_file.read_text().strip()
+        # stdout is not a terminal here (as under a supervisor or in a container): the key
+        # stays out of the logs, the output says where it is.
+        printed = capsys.readouterr().out
+        assert key not in printed
+        assert f"cat {key_file}" in printed
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             assert (await client.get("/v1/handoffs", headers=auth(key))).status_code == 200
@@ -193,3 +199,17 @@ async def test_first_start_bootstraps_admin_key(
     assert key_file.read_text().strip() == key
     with psycopg.connect(libpq_url(str(boot.database_url))) as conn:
         assert conn.execute("SELECT count(*) FROM api_keys").fetchone() == (1,)
+
+
+async def test_admin_key_printed_once_to_a_terminal(
+    settings: Settings,
+    embedder: Embedder,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    boot = settings.model_copy(update={"bootstrap_admin_key": True, "data_dir": tmp_path / "d"})
+    async with LifespanManager(create_app(boot, embedder=embedder)):
+        key = (boot.data_dir / "admin_key").read_text().strip()
+    assert f"  {key}\n" in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """Faults, each against a real server process: SIGKILL in the middle of concurrent writes
 leaves no half-written handoff; PostgreSQL stopping and starting under a running server turns
-/readyz to 503 and back, and requests after recovery succeed; a client's write retried after
-a read timeout is stored once."""
+/readyz to 503 and back, and requests after recovery succeed; PostgreSQL down for longer than
+the liveness grace turns /healthz to 503 and back; a client's write retried after a read
+timeout is stored once."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ class Server:
     workdir: Path
     port: int = field(default_factory=_free_port)
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -77,6 +79,7 @@ class Server:
             # libpq names every connection of this process: the test can tell its sessions
             # from any other client of the database.
             "PGAPPNAME": self.app_name,
+            **self.env,
         }
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -90,16 +93,19 @@ class Server:
         self.wait_readyz(200, timeout)
 
     def wait_readyz(self, status: int, timeout: float) -> httpx.Response:
+        return self.wait_status("/readyz", status, timeout)
+
+    def wait_status(self, path: str, status: int, timeout: float) -> httpx.Response:
         deadline = time.monotonic() + timeout
         while True:
             assert self.proc is not None and self.proc.poll() is None, self.output()
             try:
-                response = httpx.get(f"{self.url}/readyz", timeout=5)
+                response = httpx.get(f"{self.url}{path}", timeout=5)
                 if response.status_code == status:
                     return response
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, f"/readyz never said {status}\n{self.output()}"
+            assert time.monotonic() < deadline, f"{path} never said {status}\n{self.output()}"
             time.sleep(0.2)
 
     def kill(self) -> None:
@@ -392,6 +398,30 @@ async def test_postgres_restart_turns_readyz_503_then_200(
         )
         assert found.status_code == 200
         assert found.json()["results"][0]["text"] == "Settlements run every hour."
+
+
+async def test_postgres_down_longer_than_the_grace_turns_healthz_503_then_200(
+    own_postgres: OwnPostgres, servers: list[Server], tmp_path: Path
+) -> None:
+    """Liveness: a database gone for longer than MEMORY_LIVENESS_DB_GRACE_S makes /healthz
+    a 503 (a supervisor would restart the server); once it is back, /healthz is 200 again."""
+    server = Server(own_postgres.url, tmp_path, env={"MEMORY_LIVENESS_DB_GRACE_S": "1.5"})
+    servers.append(server)
+    server.start()
+    await asyncio.to_thread(server.wait_ready)
+    await asyncio.to_thread(server.wait_status, "/healthz", 200, 30)
+
+    await asyncio.to_thread(own_postgres.stop)
+    await asyncio.to_thread(server.wait_readyz, 503, 30)
+    unhealthy = await asyncio.to_thread(server.wait_status, "/healthz", 503, 60)
+    error = unhealthy.json()["error"]
+    assert error["code"] == "unhealthy"
+    assert error["details"]["grace_s"] == 1.5 and error["details"]["unreachable_s"] > 1.5
+
+    await asyncio.to_thread(own_postgres.start)
+    healthy = await asyncio.to_thread(server.wait_status, "/healthz", 200, 60)
+    assert healthy.json() == {"status": "ok"}
+    await asyncio.to_thread(server.wait_readyz, 200, 60)
 
 
 class _TimeoutReleasesLock(httpx.BaseTransport):

@@ -9,15 +9,20 @@ Bounded for CI: a fixed number of examples per operation and a fixed seed
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -29,6 +34,8 @@ from schemathesis.specs.openapi.checks import (
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
+from memory_service.errors import BadRequest
+from memory_service.handoffs.service import decode_cursor, encode_cursor
 from tests.conftest import MakeKey, auth
 
 EXAMPLES = int(os.environ.get("MEMORY_FUZZ_EXAMPLES", "25"))
@@ -139,6 +146,19 @@ EDGE_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/v1/audit", {"params": {"action": "a\u0000b"}}),
     ("GET", "/v1/audit", {"params": {"target_id": "a\u0000b"}}),
     ("GET", "/v1/audit", {"params": {"cursor": "9300000000000000000"}}),
+    ("GET", "/v1/audit", {"params": {"cursor": "\u0661\u0662"}}),  # Arabic-Indic digits
+    # List cursors of the wrong shape (base64 of JSON that is not [aware date, uuid]).
+    (
+        "GET",
+        "/v1/handoffs",
+        {"params": {"cursor": "WyIyMDI0LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgMTIzXQ"}},
+    ),
+    ("GET", "/v1/handoffs", {"params": {"cursor": "WyIyMDI0LTAxLTAxVDAwOjAwOjAwIiwgIngiXQ"}}),
+    # Names with characters nobody sees.
+    ("GET", "/v1/inbox", {"params": {"project": "a/b", "worktree": "w\u200bx"}}),
+    ("POST", "/v1/inbox/claim", {"json": {"project": "a/b", "worktree": "w\u202ex"}}),
+    # A body over the limit, declared and streamed.
+    ("POST", "/v1/search", {"json": {"query": "x" * (1 << 20)}}),
     (
         "POST",
         "/v1/search",
@@ -213,3 +233,66 @@ async def test_one_odd_date_does_not_break_the_team(
             await lenient_client.get(f"/v1/handoffs/{odd.json()['id']}", headers=auth(key))
         )
     assert [r.status_code for r in reads] == [200] * len(reads), [r.text for r in reads]
+
+
+# The list cursor decoder, fuzzed: whatever the string, a position the service could have
+# written (an aware date in range and a UUID) or a 400, never another exception (a 500).
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+OFFSETS = st.none() | st.builds(
+    timezone,
+    st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23)),
+)
+DATE_STRINGS = st.datetimes(timezones=OFFSETS).map(datetime.isoformat) | st.text(max_size=40)
+ID_STRINGS = st.uuids().map(str) | st.text(max_size=40)
+CURSORS = (
+    st.text(max_size=500)
+    | st.binary(max_size=370).map(_b64)
+    | JSON_VALUES.map(lambda v: _b64(json.dumps(v).encode()))
+    | st.tuples(DATE_STRINGS, ID_STRINGS).map(lambda pair: _b64(json.dumps(pair).encode()))
+    | st.tuples(JSON_VALUES, JSON_VALUES).map(lambda pair: _b64(json.dumps(pair).encode()))
+)
+
+
+@given(CURSORS)
+@settings(max_examples=2000, deadline=None, database=None)
+def test_cursor_decoder_accepts_positions_and_refuses_everything_else(cursor: str) -> None:
+    try:
+        when, ident = decode_cursor(cursor)
+    except BadRequest:
+        return
+    assert when.tzinfo is not None
+    assert datetime(1970, 1, 1, tzinfo=UTC) <= when <= datetime(2200, 1, 1, tzinfo=UTC)
+    assert isinstance(ident, uuid.UUID)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1970, 1, 2), max_value=datetime(2199, 12, 30), timezones=OFFSETS
+    ).filter(lambda d: d.tzinfo is not None),
+    st.uuids(),
+)
+@settings(max_examples=300, deadline=None, database=None)
+def test_cursor_round_trips(when: datetime, ident: uuid.UUID) -> None:
+    assert decode_cursor(encode_cursor(when, ident)) == (when, ident)
+
+
+@pytest.mark.parametrize(
+    "cursor", ["x", "", "-1", "1.5", "12a", "\u0661\u0662", "9" * 19, "9" * 100, "١"]
+)
+async def test_audit_cursor_of_the_wrong_shape_is_400(
+    client: httpx.AsyncClient, make_key: MakeKey, settings: Settings, cursor: str
+) -> None:
+    key = await make_key(settings.operator_team, "read,write,admin")
+    response = await client.get("/v1/audit", params={"cursor": cursor}, headers=auth(key))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "bad_request"
+    ok = await client.get("/v1/audit", params={"cursor": str(2**63 - 1)}, headers=auth(key))
+    assert ok.status_code == 200, ok.text

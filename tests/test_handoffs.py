@@ -4,8 +4,10 @@ redaction and atomicity."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +129,35 @@ async def test_explicit_fields_override_front_matter(client: httpx.AsyncClient, 
     assert created["recipient"] == "widgets-2"
     stored = (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).json()
     assert stored["branch"] == "main"
+
+
+@pytest.mark.parametrize("via", ["created_at", "front matter"])
+async def test_created_more_than_a_day_ahead_becomes_arrival_time_with_a_warning(
+    client: httpx.AsyncClient, key: str, via: str
+) -> None:
+    """A date far ahead would keep a handoff on top of every listing and fresh in every
+    ranking; a clock a little fast is tolerated."""
+    now = datetime.now(UTC)
+    for ahead, kept in ((timedelta(days=3), False), (timedelta(hours=12), True)):
+        when = (now + ahead).isoformat()
+        body = f"## Decisions\n- Prices are cached ({ahead})."
+        payload: dict[str, Any] = {"project": PROJECT, "recipient": "w"}
+        if via == "created_at":
+            payload.update(body=body, created_at=when)
+        else:
+            payload.update(body=f"---\ncreated: {when}\n---\n{body}")
+        response = await client.post("/v1/handoffs", json=payload, headers=auth(key))
+        assert response.status_code == 201, response.text
+        created = response.json()
+        stored = datetime.fromisoformat(created["created_at"])
+        warned = [w for w in created["warnings"] if "more than a day in the future" in w]
+        if kept:
+            assert stored == datetime.fromisoformat(when) and warned == []
+        else:
+            assert abs(stored - now) < timedelta(minutes=10), stored
+            assert len(warned) == 1 and via.split()[-1] in warned[0]
+            listed = await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))
+            assert datetime.fromisoformat(listed.json()["created_at"]) == stored
 
 
 async def test_malformed_front_matter_kept_with_warning(
@@ -269,6 +300,19 @@ async def test_body_over_limit_is_413(
         ("recipient", "widgets\n"),
         ("recipient", "wid\x1b[31mgets"),
         ("recipient", ".."),
+        # Invisible: they would make a second inbox that looks like the first.
+        ("recipient", "wid\u200bgets"),
+        ("recipient", "widgets\u200d"),
+        ("recipient", "\ufeffwidgets"),
+        ("recipient", "wid\u202egets"),
+        ("recipient", "wid\u2066gets\u2069"),
+        ("recipient", "wid\u00adgets"),
+        ("recipient", "next\u00a0agent"),
+        ("recipient", "wid\u2060gets"),
+        ("recipient", "wid\U000e0067ets"),
+        ("recipient", "wid\u3164gets"),
+        ("project", "github.com/acme/wid\u200bgets"),
+        ("project", "github.com/acme/\u202ewidgets"),
     ],
 )
 async def test_bad_names_are_422_and_store_nothing(
@@ -287,6 +331,64 @@ async def test_bad_names_are_422_and_store_nothing(
     assert field in error["message"]
     assert count(str(settings.database_url), "handoffs") == 0
     assert count(str(settings.database_url), "projects") == 0
+
+
+INVISIBLE = ["\u200b", "\u202e", "\u2067", "\ufeff", "\u00a0", "\u2028", "\U000e0041"]
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+async def test_invisible_characters_in_names_are_refused_everywhere(
+    client: httpx.AsyncClient, key: str, settings: Settings, char: str
+) -> None:
+    """Never stripped silently: the name the caller typed is not the one that would be used."""
+    worktree = f"wid{char}gets"
+    project = f"github.com/acme/wid{char}gets"
+    sent = [
+        # The markdown form's query parameters, and the front matter's `to` and `from`.
+        await client.post(
+            "/v1/handoffs",
+            params={"project": PROJECT, "recipient": worktree},
+            content=b"- a",
+            headers={**auth(key), "Content-Type": "text/markdown"},
+        ),
+        await client.post(
+            "/v1/handoffs",
+            json={"project": PROJECT, "body": f"---\nto: {worktree}\n---\n- a"},
+            headers=auth(key),
+        ),
+        await client.post(
+            "/v1/handoffs",
+            json={"project": PROJECT, "body": f"---\nfrom: {worktree}\n---\n- a"},
+            headers=auth(key),
+        ),
+        await client.get("/v1/handoffs", params={"recipient": worktree}, headers=auth(key)),
+        await client.get("/v1/handoffs", params={"project": project}, headers=auth(key)),
+        await client.get(
+            "/v1/inbox", params={"project": PROJECT, "worktree": worktree}, headers=auth(key)
+        ),
+        await client.post(
+            "/v1/inbox/claim", json={"project": PROJECT, "worktree": worktree}, headers=auth(key)
+        ),
+        await client.post(
+            "/v1/brief", json={"project": PROJECT, "worktree": worktree}, headers=auth(key)
+        ),
+        await client.post(
+            "/v1/brief", json={"project": project, "worktree": "widgets"}, headers=auth(key)
+        ),
+    ]
+    for field in ("project", "prefer_project"):
+        sent.append(
+            await client.post("/v1/search", json={"query": "x", field: project}, headers=auth(key))
+        )
+    sent.append(
+        await client.post(
+            "/v1/search", json={"query": "x", "projects": [PROJECT, project]}, headers=auth(key)
+        )
+    )
+    assert [r.status_code for r in sent] == [422] * len(sent), [r.text for r in sent]
+    for response in sent:
+        assert response.json()["error"]["code"] == "validation_error"
+    assert count(str(settings.database_url), "handoffs") == 0
 
 
 async def test_ansi_and_control_characters_are_stripped(
@@ -372,6 +474,44 @@ async def test_list_filters_and_cursor(client: httpx.AsyncClient, key: str) -> N
     assert bad.status_code == 400
     bad_limit = await client.get("/v1/handoffs", params={"limit": 0}, headers=auth(key))
     assert bad_limit.status_code == 422
+
+
+def _cursor(value: Any) -> str:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+_ID = "0190c2a0-8f3e-7c1a-9d2b-3e4f5a6b7c8d"
+BAD_CURSORS = [
+    "nope",
+    "é",
+    "A",
+    "",
+    _cursor({"2024-01-01T00:00:00+00:00": 1, _ID: 2}),
+    _cursor(["2024-01-01T00:00:00+00:00", _ID, "extra"]),
+    _cursor(["2024-01-01T00:00:00+00:00", 123]),
+    _cursor(["2024-01-01T00:00:00+00:00", [_ID]]),
+    _cursor([20240101, _ID]),
+    _cursor(["2024-01-01T00:00:00", _ID]),  # no time zone
+    _cursor(["0001-01-01T00:00:00+14:00", _ID]),
+    _cursor(["9999-12-31T23:59:59-14:00", _ID]),
+    _cursor(["2024-01-01T00:00:00+00:00\u0000", _ID]),
+    _cursor(["2024-01-01T00:00:00+00:00", _ID + "\u0000"]),
+    _cursor("ab"),
+    _cursor(None),
+    _cursor(b"\xff\xfe\x00"),
+    _cursor(b"[" * 300),
+    _cursor(b"1e999999"),
+]
+
+
+@pytest.mark.parametrize("cursor", BAD_CURSORS)
+async def test_cursor_of_any_other_shape_is_400(
+    client: httpx.AsyncClient, key: str, cursor: str
+) -> None:
+    response = await client.get("/v1/handoffs", params={"cursor": cursor}, headers=auth(key))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "bad_request"
 
 
 async def test_delete_removes_learnings(

@@ -1,9 +1,14 @@
-"""/healthz, /readyz and /metrics."""
+"""/healthz, /readyz, /metrics and the API schema."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -14,6 +19,17 @@ from sqlalchemy.exc import OperationalError
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
+from tests.conftest import MakeKey, auth
+
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield client
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
@@ -82,10 +98,107 @@ async def test_readyz_503_when_database_unreachable(tmp_path: Path, embedder: Em
             assert search.json()["error"]["code"] == "database_unavailable"
 
 
-async def test_metrics_count_requests_per_route(client: httpx.AsyncClient) -> None:
+def _unreachable(tmp_path: Path, **settings: Any) -> Settings:
+    return Settings(
+        database_url=UNREACHABLE,
+        data_dir=tmp_path,
+        migrate_on_start=False,
+        bootstrap_admin_key=False,
+        **settings,
+    )
+
+
+async def test_healthz_503_once_database_unreachable_longer_than_grace(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Liveness: a server whose database has been gone for longer than the grace says so,
+    so that a supervisor restarts it."""
+    app = create_app(_unreachable(tmp_path, liveness_db_grace_s=0.5), embedder=embedder)
+    async with serve(app) as client:
+        deadline = time.monotonic() + 30
+        while (response := await client.get("/healthz")).status_code == 200:
+            assert time.monotonic() < deadline, "/healthz never turned 503"
+            await asyncio.sleep(0.05)
+        assert response.status_code == 503, response.text
+        error = response.json()["error"]
+        assert error["code"] == "unhealthy"
+        assert "MEMORY_LIVENESS_DB_GRACE_S" in error["message"]
+        assert error["details"]["database"] == "unreachable"
+        assert error["details"]["grace_s"] == 0.5
+        assert error["details"]["unreachable_s"] >= 0.5
+
+
+async def test_healthz_ignores_the_database_with_grace_0(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    app = create_app(_unreachable(tmp_path, liveness_db_grace_s=0), embedder=embedder)
+    async with serve(app) as client:
+        assert (await client.get("/readyz")).status_code == 503  # records the failure
+        liveness = app.state.memory.liveness
+        liveness.failing_since = time.monotonic() - 3600
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_healthz_forgets_an_outage_once_the_database_answers(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """A failure long ago followed by a database that answers now is alive: /healthz
+    probes when nothing succeeded lately, and the success clears the outage."""
+    app = create_app(settings.model_copy(update={"liveness_db_grace_s": 1}), embedder=embedder)
+    async with serve(app) as client:
+        liveness = app.state.memory.liveness
+        liveness.last_ok = time.monotonic() - 3600
+        liveness.failing_since = time.monotonic() - 3000
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        assert liveness.failing_since is None
+
+
+async def test_metrics_need_a_key_unless_public(
+    settings: Settings, embedder: Embedder, make_key: MakeKey
+) -> None:
+    key = await make_key(scopes="read")
+    async with serve(create_app(settings, embedder=embedder)) as client:
+        refused = await client.get("/metrics")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthorized"
+        assert (await client.get("/metrics", headers=auth("mem_abcdefgh_x"))).status_code == 401
+        allowed = await client.get("/metrics", headers=auth(key))
+        assert allowed.status_code == 200
+        assert "memory_http_requests_total" in allowed.text
+    public = settings.model_copy(update={"metrics_public": True})
+    async with serve(create_app(public, embedder=embedder)) as client:
+        assert (await client.get("/metrics")).status_code == 200
+
+
+async def test_schema_and_docs_public_unless_told_otherwise(
+    settings: Settings, embedder: Embedder, make_key: MakeKey
+) -> None:
+    key = await make_key(scopes="read")
+    async with serve(create_app(settings, embedder=embedder)) as client:
+        assert "/v1/handoffs" in (await client.get("/openapi.json")).json()["paths"]
+        assert (await client.get("/docs")).status_code == 200
+        assert (await client.get("/redoc")).status_code == 200
+    private = settings.model_copy(update={"docs_public": False})
+    async with serve(create_app(private, embedder=embedder)) as client:
+        refused = await client.get("/openapi.json")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthorized"
+        schema = await client.get("/openapi.json", headers=auth(key))
+        assert schema.status_code == 200
+        assert "/v1/handoffs" in schema.json()["paths"]
+        assert "/openapi.json" not in schema.json()["paths"]
+        # A browser cannot send the key with the schema request these pages make: off.
+        assert (await client.get("/docs")).status_code == 404
+        assert (await client.get("/redoc")).status_code == 404
+
+
+async def test_metrics_count_requests_per_route(
+    client: httpx.AsyncClient, make_key: MakeKey
+) -> None:
+    key = await make_key(scopes="read")
     await client.get("/healthz")
     await client.get("/v1/handoffs/00000000-0000-0000-0000-000000000000")
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=auth(key))).text
     assert 'memory_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert 'route="/v1/handoffs/{handoff_id}",status="401"' in text
     assert "memory_http_request_duration_seconds_bucket" in text

@@ -3,15 +3,21 @@ sees and writes only its team's rows."""
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from memory_service.app import create_app
+from memory_service.app import StartupRefused, create_app
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.deps import Reader, SessionDep
@@ -151,3 +157,52 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
     assert "memory_app" not in owners
     assert forced == (5,)
     assert learnings_rls == (True, False)
+
+
+async def test_empty_db_role_with_the_embedded_database_refuses_to_start(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The embedded PostgreSQL's user is a superuser: request connections acting as it would
+    bypass row-level security. Refused before anything starts."""
+    settings = Settings(data_dir=tmp_path / "data", db_role="")
+    with pytest.raises(StartupRefused, match="MEMORY_DB_ROLE"):
+        async with LifespanManager(create_app(settings, embedder=embedder)):
+            pass
+    assert not (tmp_path / "data" / "pgdata").exists()
+
+
+def test_run_with_empty_db_role_and_embedded_database_exits_with_an_error(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MEMORY_DATABASE_URL"}
+    env.update(MEMORY_DB_ROLE="", MEMORY_DATA_DIR=str(tmp_path / "data"))
+    run = subprocess.run(
+        [sys.executable, "-m", "memory_service", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert "MEMORY_DB_ROLE is empty" in run.stderr and "row-level security" in run.stderr
+    assert "listening" not in run.stdout
+    assert not (tmp_path / "data" / "pgdata").exists()
+
+
+async def test_empty_db_role_warns_when_the_database_user_escapes_rls(
+    settings: Settings, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With an external database an empty MEMORY_DB_ROLE stays possible (poolers that
+    reject the role option), but a user that row-level security does not bind (here the
+    owner of the tables, who ran the migrations) is reported at start."""
+    caplog.set_level(logging.WARNING, logger="memory_service.app")
+    app = create_app(settings.model_copy(update={"db_role": ""}), embedder=embedder)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/readyz")).status_code == 200
+    warnings = [r.getMessage() for r in caplog.records if "MEMORY_DB_ROLE is empty" in r.message]
+    assert len(warnings) == 1
+    assert "row-level security does not bind" in warnings[0]
+    assert "owns the tables" in warnings[0]

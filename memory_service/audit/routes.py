@@ -11,8 +11,20 @@ from pydantic import BaseModel
 
 from memory_service.audit import service
 from memory_service.deps import Admin, SessionDep
+from memory_service.errors import BadRequest
 
 router = APIRouter(prefix="/v1", tags=["audit"])
+
+_MAX_EVENT_ID = 2**63 - 1  # bigint
+
+
+def _before_id(cursor: str | None) -> int | None:
+    """The event id a `next_cursor` names; anything else is a 400, as for /v1/handoffs."""
+    if cursor is None:
+        return None
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > _MAX_EVENT_ID:
+        raise BadRequest("invalid cursor; pass back `next_cursor` unchanged")
+    return int(cursor)
 
 
 class AuditEventOut(BaseModel):
@@ -42,7 +54,7 @@ async def audit(
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> AuditPage:
     """Writes, deletes, claims, searches and key changes of this team, newest first."""
     events = await service.list_events(
@@ -54,7 +66,7 @@ async def audit(
         since=since,
         until=until,
         limit=limit + 1,
-        before_id=int(cursor) if cursor else None,
+        before_id=_before_id(cursor),
     )
     page = events[:limit]
     return AuditPage(

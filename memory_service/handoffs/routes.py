@@ -165,6 +165,7 @@ async def create_handoff(
         data,
         idempotency_key=idempotency_key,
         max_body_bytes=limit,
+        max_learnings=state.settings.max_learnings_per_handoff,
     )
     await record(
         session,

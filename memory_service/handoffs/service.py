@@ -3,12 +3,13 @@ embedded learnings and stores the handoff and its learnings in the request's one
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, text
@@ -24,9 +25,10 @@ from memory_service.handoffs.redaction import redact
 from memory_service.handoffs.sanitize import sanitize_text
 from memory_service.handoffs.schemas import HandoffCreate
 from memory_service.handoffs.sentinel import sentinel_for
+from memory_service.handoffs.textsearch import for_text_search
 from memory_service.ids import new_id
 from memory_service.models import Handoff, Learning, Project
-from memory_service.names import check_worktree
+from memory_service.names import check_visible, check_worktree
 from memory_service.projects import check_access, get_or_create_project
 from memory_service.recall.dedup import link_duplicates, unlink_before_delete
 from memory_service.recall.text import embedding_text
@@ -74,11 +76,27 @@ _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
+# A writer's clock may run a little ahead; a date further out is a typo or an attempt to keep
+# a handoff at the top of every listing and fresh in every ranking.
+MAX_FUTURE = timedelta(days=1)
+
+
 def _in_range(when: datetime) -> bool:
     try:
         return _EARLIEST <= when <= _LATEST
     except OverflowError:
         return False
+
+
+def _not_ahead(when: datetime, what: str, warnings: list[str]) -> datetime:
+    """`when`, or the arrival time with a warning when it is more than MAX_FUTURE ahead."""
+    now = datetime.now(UTC)
+    if when <= now + MAX_FUTURE:
+        return when
+    warnings.append(
+        f"{what} ({when.isoformat()}) is more than a day in the future; used arrival time"
+    )
+    return now
 
 
 def _created_at(front_matter: dict[str, Any], warnings: list[str]) -> datetime:
@@ -121,6 +139,7 @@ async def create_handoff(
     *,
     idempotency_key: str | None,
     max_body_bytes: int,
+    max_learnings: int | None = None,
 ) -> Stored:
     if len(data.body.encode()) > max_body_bytes:
         raise PayloadTooLarge(
@@ -135,23 +154,43 @@ async def create_handoff(
     request_hash = _hash(json.dumps(dump, sort_keys=True))
 
     counts: dict[str, int] = {}
-    body, found = redact(sanitize_text(data.body))
+    sanitized = sanitize_text(data.body)
+    body, found = redact(sanitized)
     counts.update(found)
     if not body.strip():
         raise InvalidInput("handoff body is empty once control characters are removed")
     parsed = parse_handoff(body)
+    if max_learnings is not None and len(parsed.learnings) > max_learnings:
+        # Refused before anything is embedded: 10,000 bullets were ~40 s of model time.
+        raise PayloadTooLarge(
+            f"handoff has {len(parsed.learnings)} learnings (bullets or paragraphs); at most "
+            f"{max_learnings} are accepted: keep the points that matter to the next session",
+            code="too_many_learnings",
+            details={"learnings": len(parsed.learnings), "limit": max_learnings},
+        )
     warnings = list(parsed.warnings)
     front_matter = parsed.front_matter
 
-    def pick(name: str) -> Any:
+    def pick(name: str, source: dict[str, Any] = front_matter) -> Any:
         given = getattr(data, name)
         if given is not None:
             return given
         for key in _FRONT_MATTER_KEYS[name]:
-            if front_matter.get(key) not in (None, ""):
-                return front_matter[key]
+            if source.get(key) not in (None, ""):
+                return source[key]
         return None
 
+    # The recipient as written: sanitising strips bidi controls and byte order marks, and
+    # cleaning would strip the rest, but a name with a character nobody sees is another inbox
+    # than the one it looks like, so it is refused instead.
+    written = front_matter if sanitized == data.body else parse_handoff(data.body).front_matter
+    named = pick("recipient", written)
+    try:
+        check_visible(
+            str(named if named is not None else pick("sender", written) or ""), "recipient"
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"recipient: {exc}") from exc
     meta = {name: _clean(pick(name), counts) for name in _META_FIELDS}
     recipient = _clean(pick("recipient"), counts) or meta["sender"]
     if recipient is None:
@@ -170,15 +209,28 @@ async def create_handoff(
         created_at = created_at.replace(tzinfo=UTC)
     if not _in_range(created_at):
         raise InvalidInput("created_at must be between 1970 and 2200")
+    created_at = _not_ahead(
+        created_at, "created_at" if data.created_at else "front matter `created`", warnings
+    )
     if counts:
         warnings.append(_redaction_warning(counts))
     if not parsed.learnings:
         warnings.append("no learnings found: nothing from this handoff will show up in search")
 
+    # What is stored, embedded and indexed: text PostgreSQL's text-search parser reads in
+    # linear time (the `tsv` column is computed from it; see textsearch.py).
+    texts = [for_text_search(p.text) for p in parsed.learnings]
     # Embedding first, before any row lock is taken; one batched model call for the handoff.
     vectors = await embedder.aencode(
-        [embedding_text(p.kind, p.text, section=p.section) for p in parsed.learnings]
+        [
+            embedding_text(p.kind, stored, section=p.section)
+            for p, stored in zip(parsed.learnings, texts, strict=True)
+        ]
     )
+
+    # Off the event loop too: on a long learning the instruction detector (poison.py) takes
+    # long enough to stall every other request.
+    flags = await asyncio.to_thread(lambda: [instruction_flags(p.text) for p in parsed.learnings])
 
     project = await get_or_create_project(session, principal.team_id, data.project)
     if idempotency_key is not None:
@@ -259,19 +311,19 @@ async def create_handoff(
             handoff_id=handoff_id,
             project_id=project.id,
             kind=item.kind,
-            text=item.text,
+            text=stored,
             section=item.section,
             position=item.position,
-            content_hash=_hash(" ".join(item.text.lower().split())),
+            content_hash=_hash(" ".join(stored.lower().split())),
             embedding=vector,
             embedding_model=embedder.name,
             occurrences=1,
             visibility=visibility,
-            flagged=bool(flags := instruction_flags(item.text)),
-            flag_reason="; ".join(flags) or None,
+            flagged=bool(found),
+            flag_reason="; ".join(found) or None,
             created_at=created_at,
         )
-        for item, vector in zip(parsed.learnings, vectors, strict=True)
+        for item, stored, vector, found in zip(parsed.learnings, texts, vectors, flags, strict=True)
     ]
     flagged = [x for x in learnings if x.flagged]
     if flagged:
@@ -352,12 +404,29 @@ def encode_cursor(received_at: datetime, handoff_id: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The position a `next_cursor` names; anything else is a 400, whatever its shape."""
+    invalid = BadRequest("invalid cursor; pass back `next_cursor` unchanged")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        when, ident = json.loads(raw)
-        return datetime.fromisoformat(when), uuid.UUID(ident)
-    except (ValueError, TypeError) as exc:
-        raise BadRequest("invalid cursor; pass back `next_cursor` unchanged") from exc
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # binascii.Error, UnicodeError, JSONDecodeError
+        raise invalid from exc
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != 2
+        or not all(isinstance(part, str) for part in decoded)
+    ):
+        raise invalid
+    try:
+        when, ident = datetime.fromisoformat(decoded[0]), uuid.UUID(decoded[1])
+    except ValueError as exc:
+        raise invalid from exc
+    # Always aware and in range when the service wrote it (a naive one would be read in the
+    # database session's time zone), and written exactly so: `fromisoformat` lets some other
+    # spellings through.
+    if when.tzinfo is None or not _in_range(when) or encode_cursor(when, ident) != cursor:
+        raise invalid
+    return when, ident
 
 
 async def list_handoffs(

@@ -21,6 +21,7 @@ from memory_service.config import EMBEDDING_DIMENSIONS
 from memory_service.db import statement
 from memory_service.embeddings import Embedder
 from memory_service.errors import Forbidden, ServiceUnavailable
+from memory_service.handoffs.textsearch import for_text_search
 from memory_service.models import TS_CONFIG, Project
 from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
 from memory_service.recall.schemas import SearchResult
@@ -286,7 +287,9 @@ async def _search(
         "readable": projects.readable,
         "kinds": q.kinds,
         "since": q.since,
-        "query": q.text,
+        # As learnings are stored: the parser reads it in linear time, and a long word is cut
+        # where the stored copy was (memory_service/handoffs/textsearch.py).
+        "query": for_text_search(q.text),
     }
     # Numbers of our own, written into the statement (see `_inline`).
     constants: dict[str, int | float] = {

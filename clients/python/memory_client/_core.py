@@ -363,8 +363,10 @@ def forget(learning_id: uuid.UUID | str) -> Call[Forgotten]:
 
 
 def healthz() -> Call[Health]:
-    """The server process is up (`GET /healthz`, no key needed)."""
-    return Call(RequestSpec("GET", "/healthz"), _model(Health))
+    """The server is alive (`GET /healthz`, no key needed); raises `ServiceUnavailable` once
+    its database has been unreachable for longer than the server's grace."""
+    # Like readyz: a 503 here is the answer (restart the server), not a reason to ask again.
+    return Call(RequestSpec("GET", "/healthz", retry=Retry.UNSENT), _model(Health))
 
 
 def readyz() -> Call[Readiness]:
