@@ -311,16 +311,20 @@ async def test_json_bodies_over_the_limit_are_413_unread(
     assert streamed.json()["error"]["code"] == "payload_too_large"
 
 
-async def test_bodies_under_the_limit_and_handoffs_up_to_theirs_pass(
+async def test_the_limit_is_exact_and_handoffs_keep_their_own(
     client: httpx.AsyncClient, key: str, settings: Settings
 ) -> None:
-    padding = " " * (settings.max_request_bytes - 200)
-    search = await client.post(
-        "/v1/search",
-        content=('{"query": "cache"' + padding + "}").encode(),
-        headers={**auth(key), "Content-Type": "application/json"},
-    )
-    assert search.status_code == 200, search.text[:300]
+    def search_of(size: int) -> bytes:
+        body = b'{"query": "cache"}'
+        return body[:-1] + b" " * (size - len(body)) + b"}"
+
+    for size, status in ((settings.max_request_bytes, 200), (settings.max_request_bytes + 1, 413)):
+        response = await client.post(
+            "/v1/search",
+            content=search_of(size),
+            headers={**auth(key), "Content-Type": "application/json"},
+        )
+        assert response.status_code == status, response.text[:300]
     # A handoff far above the general limit but within MEMORY_MAX_BODY_BYTES.
     body = "## Notes\n" + "".join(f"- point {i}: keep it short.\n" for i in range(50))
     body += "\n" + "Background. " * ((settings.max_body_bytes - len(body) - 200) // 12)

@@ -218,8 +218,9 @@ async def create_handoff(
         warnings.append("no learnings found: nothing from this handoff will show up in search")
 
     # What is stored, embedded and indexed: text PostgreSQL's text-search parser reads in
-    # linear time (the `tsv` column is computed from it; see textsearch.py).
-    texts = [for_text_search(p.text) for p in parsed.learnings]
+    # linear time (the `tsv` column is computed from it; see textsearch.py). Up to ~0.2 s for a
+    # hostile body at the size limit: off the event loop.
+    texts = await asyncio.to_thread(lambda: [for_text_search(p.text) for p in parsed.learnings])
     # Embedding first, before any row lock is taken; one batched model call for the handoff.
     vectors = await embedder.aencode(
         [
