@@ -416,7 +416,8 @@ async def test_postgres_down_longer_than_the_grace_turns_healthz_503_then_200(
     unhealthy = await asyncio.to_thread(server.wait_status, "/healthz", 503, 60)
     error = unhealthy.json()["error"]
     assert error["code"] == "unhealthy"
-    assert error["details"]["grace_s"] == 1.5 and error["details"]["unreachable_s"] > 1.5
+    # Rounded to a tenth: just past the grace may read as the grace itself.
+    assert error["details"]["grace_s"] == 1.5 and error["details"]["unreachable_s"] >= 1.5
 
     await asyncio.to_thread(own_postgres.start)
     healthy = await asyncio.to_thread(server.wait_status, "/healthz", 200, 60)
