@@ -59,7 +59,8 @@ from bench.recall import _recall_by_distance, service_hnsw_settings, vec
 from bench.run import search_bodies
 from bench.server import ServerProcess, postmaster_pid
 from memory_service.embeddings import Embedder
-from memory_service.recall.search import HNSW_EF_SEARCH, hnsw_order
+from memory_service.recall.search import HNSW_EF_SEARCH
+from memory_service.vectors import hnsw_order
 
 K = 10
 HNSW_WITH = "(m = 16, ef_construction = 64)"  # as migration 0001 builds the service's index

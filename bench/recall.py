@@ -17,7 +17,7 @@ import numpy.typing as npt
 import psycopg
 
 from memory_service.db import libpq_url
-from memory_service.recall.search import hnsw_order
+from memory_service.vectors import hnsw_order
 
 K = 10
 # pgvector's defaults, to show what the service's settings buy.

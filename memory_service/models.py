@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from memory_service.config import EMBEDDING_DIMENSIONS
 from memory_service.vectors import BinaryVector
+from memory_service.vocabulary import HandoffStatus, Kind, Visibility, values
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -44,18 +45,9 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-LEARNING_KINDS = (
-    "decision",
-    "mistake",
-    "pattern",
-    "assumption",
-    "discovery",
-    "next_step",
-    "status",
-    "note",
-)
-VISIBILITIES = ("team", "project")
-HANDOFF_STATUSES = ("unread", "read")
+LEARNING_KINDS = values(Kind)
+VISIBILITIES = values(Visibility)
+HANDOFF_STATUSES = values(HandoffStatus)
 # The text search configuration of `learnings.tsv`; search must use the same one.
 TS_CONFIG = "english"
 

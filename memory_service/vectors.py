@@ -22,6 +22,8 @@ from psycopg.pq import Format, TransactionStatus
 from psycopg.types import TypeInfo
 from psycopg.types.array import ListBinaryDumper
 
+from memory_service.config import EMBEDDING_DIMENSIONS
+
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct(">HH")  # dimensions, unused
@@ -98,3 +100,12 @@ class BinaryVector(Vector):
             return None if value is None else as_param(value)
 
         return process
+
+
+def hnsw_order(column: str, query: str) -> str:
+    """The distance the HNSW index is built on (migration 0004: half-precision copies of the
+    vectors); an ORDER BY over it can walk the index. Scores use the full-precision column."""
+    return (
+        f"CAST({column} AS halfvec({EMBEDDING_DIMENSIONS})) "
+        f"<=> CAST({query} AS halfvec({EMBEDDING_DIMENSIONS}))"
+    )

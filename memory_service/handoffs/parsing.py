@@ -23,7 +23,9 @@ from typing import Any, Final
 
 import yaml
 
-KINDS = ("decision", "mistake", "pattern", "assumption", "discovery", "next_step", "status", "note")
+from memory_service.vocabulary import Kind, values
+
+KINDS = values(Kind)
 
 # Sections that hold metadata, not learnings.
 FILES: Final = "files"
@@ -76,9 +78,9 @@ HEADING_RULES: Final[tuple[tuple[str, str], ...]] = (
         r"|gotchas?|blockers?|blocked|dead[ -]?ends?|tried and failed|failed attempts?"
         r"|what (?:didn't|did not|doesn't|does not) work|anti-?patterns?|don'?ts|do not|don't"
         rf"|footguns?|known issues|caveats?|traps?){_END}",
-        "mistake",
+        Kind.mistake,
     ),
-    (rf"{_LEAD}(?:decisions?|decided|trade-?offs?){_END}", "decision"),
+    (rf"{_LEAD}(?:decisions?|decided|trade-?offs?){_END}", Kind.decision),
     (rf"{_LEAD}(?:assumptions?|assumed|world[- ]model){_END}", "assumption"),
     (
         rf"{_LEAD}(?:discovered|discover(?:y|ies)|findings?|learnings?|learned|lessons?"
@@ -86,25 +88,25 @@ HEADING_RULES: Final[tuple[tuple[str, str], ...]] = (
         rf"|what (?:actually )?(?:broke|went wrong|happened)){_END}"
         r"|why(?: it (?:broke|failed|happened))?$"
         r"|why\b.*\b(?:wrong|broke|broken|failed|failing|crashed|flaky|slow)\b",
-        "discovery",
+        Kind.discovery,
     ),
     (
         rf"{_LEAD}(?:patterns?(?: to follow)?|conventions?|rules?|best practices|practices"
         rf"|guidelines?|idioms?|recipes?|playbook|how we (?:do|work)|what we do now){_END}",
-        "pattern",
+        Kind.pattern,
     ),
     (
         rf"{_LEAD}(?:next(?: (?:steps?|actions?|tasks?|person|session|agent|up|time))?|todo"
         r"|to-?do|follow[- ]?ups?|in[- ]progress|wip|remaining(?: work)?|still open"
         r"|open (?:questions?|items?|issues?|tasks?)|pending|outstanding|action items?"
         rf"|unfinished|not (?:yet )?done){_END}",
-        "next_step",
+        Kind.next_step,
     ),
     (
         rf"{_LEAD}(?:status|progress|completed?|done|finished|accomplished|shipped|changes?"
         r"|changed|summary|what (?:i|we) did|work done|current state|state of \w+|fix(?:es)?"
         rf"|fixed|recently (?:verified|completed|done)){_END}",
-        "status",
+        Kind.status,
     ),
 )
 _COMPILED_RULES = tuple((re.compile(pattern), role) for pattern, role in HEADING_RULES)
@@ -148,7 +150,7 @@ def heading_kind(heading: str) -> str | None:
     """The learning kind of a section heading; None for sections that hold no learnings."""
     role = _match_role(heading)
     if role is None:
-        return "note"
+        return Kind.note
     return role if role in KINDS else None
 
 
@@ -622,8 +624,8 @@ class _Collector:
             self.commands.extend(_leading_command(text))
             return
         kind = _label_kind(text) or role
-        if checked and kind == "next_step":
-            kind = "status"  # a ticked box in a TODO list is done work
+        if checked and kind == Kind.next_step:
+            kind = Kind.status  # a ticked box in a TODO list is done work
         self.learnings.append(ParsedLearning(kind, text, section, len(self.learnings)))
 
     def code(self, text: str, role: str) -> None:
@@ -689,7 +691,7 @@ def parse_handoff(markdown: str) -> ParsedHandoff:
     # (level, role matched by that heading or None): a sub-heading no rule knows ("### Database"
     # under "## Decisions") inherits the kind of the nearest heading above it that has one.
     headings: list[tuple[int, str | None]] = []
-    role = "note"
+    role: str = Kind.note
     section = ""
     list_role: str | None = None  # set by a lead-in line for the list right after it
     for index, block in enumerate(blocks):
@@ -697,7 +699,7 @@ def parse_handoff(markdown: str) -> ParsedHandoff:
             while headings and headings[-1][0] >= block.level:
                 headings.pop()
             headings.append((block.level, _match_role(block.text)))
-            role = next((r for _, r in reversed(headings) if r is not None), "note")
+            role = next((r for _, r in reversed(headings) if r is not None), Kind.note)
             section = clean_heading(block.text)
             if block.level == 1 and title is None and section:
                 title = section

@@ -28,6 +28,7 @@ from memory_service.handoffs.schemas import (
 from memory_service.models import Handoff as HandoffRow
 from memory_service.models import Learning
 from memory_service.names import ProjectSlug, WorktreeName
+from memory_service.vocabulary import HandoffStatus, Visibility, pattern
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
 
@@ -120,7 +121,7 @@ async def create_handoff(
     branch: Annotated[str | None, Query(max_length=500)] = None,
     head: Annotated[str | None, Query(max_length=500)] = None,
     session_id: Annotated[str | None, Query(max_length=500)] = None,
-    visibility: Annotated[str | None, Query(pattern="^(team|project)$")] = None,
+    visibility: Annotated[str | None, Query(pattern=pattern(Visibility))] = None,
 ) -> HandoffCreated:
     """Store a handoff for a worktree's inbox and split it into searchable learnings.
 
@@ -200,7 +201,7 @@ async def list_handoffs(
     principal: Reader,
     project: Annotated[ProjectSlug | None, Query()] = None,
     recipient: Annotated[WorktreeName | None, Query()] = None,
-    status: Annotated[str | None, Query(pattern="^(unread|read)$")] = None,
+    status: Annotated[str | None, Query(pattern=pattern(HandoffStatus))] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> HandoffPage:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory_service.names import ProjectSlug, WorktreeName
+from memory_service.vocabulary import HandoffStatus, Kind, Visibility
 
-Visibility = Literal["team", "project"]
 Meta = Field(default=None, max_length=500)
 
 
@@ -34,7 +34,7 @@ class HandoffCreate(BaseModel):
     created_at: datetime | None = Field(
         default=None, description="When it was written; default: front matter `created`, else now"
     )
-    status: Literal["unread", "read"] | None = Field(
+    status: HandoffStatus | None = Field(
         default=None,
         description="`read` stores it as already delivered (imports of old inboxes); "
         "default `unread`",
@@ -43,7 +43,7 @@ class HandoffCreate(BaseModel):
 
 class LearningBrief(BaseModel):
     id: uuid.UUID
-    kind: str
+    kind: Kind
     text: str
 
 
@@ -75,7 +75,7 @@ class HandoffSummary(BaseModel):
     head: str | None
     session_id: str | None
     visibility: Visibility
-    status: Literal["unread", "read"]
+    status: HandoffStatus
     created_at: datetime
     received_at: datetime
     claimed_at: datetime | None

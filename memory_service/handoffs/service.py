@@ -32,6 +32,7 @@ from memory_service.names import check_visible, check_worktree
 from memory_service.projects import check_access, get_or_create_project
 from memory_service.recall.dedup import link_duplicates, unlink_before_delete
 from memory_service.recall.text import embedding_text
+from memory_service.vocabulary import HandoffStatus, Visibility, values
 
 _META_FIELDS = ("sender", "topic", "tool", "branch", "head", "session_id")
 # Front-matter keys that fill a field the request left out.
@@ -201,8 +202,8 @@ async def create_handoff(
         recipient = check_worktree(recipient)
     except ValueError as exc:
         raise InvalidInput(f"recipient: {exc}") from exc
-    visibility = pick("visibility") or "team"
-    if visibility not in ("team", "project"):
+    visibility = pick("visibility") or Visibility.team
+    if visibility not in values(Visibility):
         raise InvalidInput("visibility must be `team` or `project`")
     created_at = data.created_at or _created_at(front_matter, warnings)
     if created_at.tzinfo is None:
@@ -271,7 +272,7 @@ async def create_handoff(
             Handoff.project_id == project.id,
             Handoff.recipient == recipient,
             Handoff.content_hash == content_hash,
-            Handoff.status == "unread",
+            Handoff.status == HandoffStatus.unread,
         )
     )
     if twin is not None:
@@ -301,9 +302,13 @@ async def create_handoff(
         created_at=created_at,
         **meta,
     )
-    if data.status == "read":
+    if data.status == HandoffStatus.read:
         # Imported from an inbox where it was already delivered: never delivered again.
-        handoff.status, handoff.claimed_at, handoff.claimed_by = "read", datetime.now(UTC), "import"
+        handoff.status, handoff.claimed_at, handoff.claimed_by = (
+            HandoffStatus.read,
+            datetime.now(UTC),
+            "import",
+        )
     session.add(handoff)
     learnings = [
         Learning(

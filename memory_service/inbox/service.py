@@ -13,6 +13,7 @@ from memory_service.handoffs.schemas import Delivery, Drift
 from memory_service.handoffs.screening import HEADER_FIELDS, screen
 from memory_service.models import Handoff
 from memory_service.projects import check_access, find_project
+from memory_service.vocabulary import HandoffStatus
 
 _MIN_SHA = 7
 
@@ -72,7 +73,7 @@ async def peek(
             Handoff.team_id == principal.team_id,
             Handoff.project_id == found.id,
             Handoff.recipient == worktree,
-            Handoff.status == "unread",
+            Handoff.status == HandoffStatus.unread,
         )
         .order_by(Handoff.created_at, Handoff.id)
     )

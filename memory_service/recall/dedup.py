@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import advisory_key, statement
 from memory_service.models import Learning
-from memory_service.recall.search import hnsw_order
-from memory_service.vectors import as_params
+from memory_service.vectors import as_params, hnsw_order
 
 NEAR_DUPLICATE_SIMILARITY = 0.93
 _CANONICAL = (

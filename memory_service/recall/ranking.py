@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from memory_service.vocabulary import Kind
+
 # How fast a learning's weight fades, by kind: a status line is stale in weeks, a mistake to
 # avoid stays worth knowing for a year.
-HALF_LIFE_DAYS = {
-    "mistake": 365.0,
-    "decision": 270.0,
-    "pattern": 365.0,
-    "assumption": 120.0,
-    "discovery": 240.0,
-    "next_step": 45.0,
-    "status": 60.0,
-    "note": 120.0,
+HALF_LIFE_DAYS: dict[str, float] = {
+    Kind.mistake: 365.0,
+    Kind.decision: 270.0,
+    Kind.pattern: 365.0,
+    Kind.assumption: 120.0,
+    Kind.discovery: 240.0,
+    Kind.next_step: 45.0,
+    Kind.status: 60.0,
+    Kind.note: 120.0,
 }
 
 

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory_service.handoffs.schemas import Delivery
 from memory_service.names import ProjectSlug, WorktreeName
-
-Kind = Literal[
-    "decision", "mistake", "pattern", "assumption", "discovery", "next_step", "status", "note"
-]
-Mode = Literal["hybrid", "vector", "text"]
+from memory_service.vocabulary import Kind, SearchMode
 
 
 class SearchRequest(BaseModel):
@@ -31,12 +26,12 @@ class SearchRequest(BaseModel):
     )
     kinds: list[Kind] | None = Field(default=None, max_length=8)
     since: datetime | None = Field(default=None, description="Only learnings written after this")
-    mode: Mode = "hybrid"
+    mode: SearchMode = SearchMode.hybrid
 
 
 class SearchResult(BaseModel):
     id: uuid.UUID
-    kind: str
+    kind: Kind
     text: str
     score: float
     project: str
@@ -61,7 +56,7 @@ class SearchResponse(BaseModel):
 
 class Learning(BaseModel):
     id: uuid.UUID
-    kind: str
+    kind: Kind
     text: str
     section: str
     project: str

@@ -17,7 +17,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
-from memory_service.config import EMBEDDING_DIMENSIONS
 from memory_service.db import statement
 from memory_service.embeddings import Embedder
 from memory_service.errors import Forbidden, ServiceUnavailable
@@ -33,7 +32,7 @@ from memory_service.recall.stats import (
     SearchStats,
 )
 from memory_service.tenancy import set_local
-from memory_service.vectors import as_param
+from memory_service.vectors import as_param, hnsw_order
 
 # The vector leg scans the rows behind the filters exactly (recall 1.0, ~1 us a row through
 # the btree) when that is cheaper than HNSW with iterative scanning: always up to
@@ -60,15 +59,6 @@ class Query:
     kinds: list[str] | None = None
     since: datetime | None = None
     mode: str = "hybrid"
-
-
-def hnsw_order(column: str, query: str) -> str:
-    """The distance the HNSW index is built on (migration 0004: half-precision copies of the
-    vectors); an ORDER BY over it can walk the index. Scores use the full-precision column."""
-    return (
-        f"CAST({column} AS halfvec({EMBEDDING_DIMENSIONS})) "
-        f"<=> CAST({query} AS halfvec({EMBEDDING_DIMENSIONS}))"
-    )
 
 
 def exact_scan_is_cheaper(behind: int, table: int) -> bool:

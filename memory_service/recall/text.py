@@ -3,15 +3,17 @@ embedded text adds the context that makes a bare bullet findable."""
 
 from __future__ import annotations
 
-KIND_LABELS = {
-    "decision": "Decision",
-    "mistake": "Mistake to avoid",
-    "pattern": "Pattern to follow",
-    "assumption": "Assumption",
-    "discovery": "Discovery",
-    "next_step": "Next step",
-    "status": "Status",
-    "note": "Note",
+from memory_service.vocabulary import Kind
+
+KIND_LABELS: dict[str, str] = {
+    Kind.decision: "Decision",
+    Kind.mistake: "Mistake to avoid",
+    Kind.pattern: "Pattern to follow",
+    Kind.assumption: "Assumption",
+    Kind.discovery: "Discovery",
+    Kind.next_step: "Next step",
+    Kind.status: "Status",
+    Kind.note: "Note",
 }
 
 

@@ -1,0 +1,54 @@
+"""The service's words, defined once: the kinds of learning, who may see a handoff, where a
+handoff is in its delivery, and the search modes. The database's CHECK constraints, the parser,
+the request and response schemas, the ranking's half-lives, the brief's order and the route
+patterns are all built from these enums, so adding a kind is one line here (and a migration for
+the constraint).
+
+Member names equal their values: a member passed to the database driver or compared with a
+stored string is that string."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What a learning is. The order is the one the parser and the documentation use."""
+
+    decision = "decision"
+    mistake = "mistake"
+    pattern = "pattern"
+    assumption = "assumption"
+    discovery = "discovery"
+    next_step = "next_step"
+    status = "status"
+    note = "note"
+
+
+class Visibility(StrEnum):
+    """Who may see a handoff and its learnings: the whole team, or only its project."""
+
+    team = "team"
+    project = "project"
+
+
+class HandoffStatus(StrEnum):
+    """Where a handoff is in its delivery: waiting in its worktree's inbox, or delivered."""
+
+    unread = "unread"
+    read = "read"
+
+
+class SearchMode(StrEnum):
+    hybrid = "hybrid"
+    vector = "vector"
+    text = "text"
+
+
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
+
+
+def pattern(enum: type[StrEnum]) -> str:
+    """A regular expression matching exactly the enum's values (for query parameters)."""
+    return "^(" + "|".join(values(enum)) + ")$"
