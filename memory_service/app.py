@@ -10,9 +10,11 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
+from pydantic import BaseModel
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +29,7 @@ from memory_service.db import EmbeddedPostgres, create_engine, session_factory
 from memory_service.deps import get_principal
 from memory_service.embeddings import Embedder
 from memory_service.errors import ERROR_RESPONSES, install_error_handlers
+from memory_service.handoffs.routes import BODY_SCHEMAS
 from memory_service.handoffs.routes import router as handoffs_router
 from memory_service.health.liveness import DatabaseLiveness
 from memory_service.health.routes import metrics_router, schema_router
@@ -222,4 +225,25 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(learnings_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    _publish_body_schemas(app, BODY_SCHEMAS)
     return app
+
+
+def _publish_body_schemas(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
+    """Adds to the OpenAPI components the request bodies a route reads itself (so that
+    FastAPI never saw them) and refers to by `$ref`: without them the reference dangles and
+    the published contract of that route is unreadable to client generators and fuzzers."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, definition in body.pop("$defs", {}).items():
+                    components.setdefault(name, definition)
+                components.setdefault(model.__name__, body)
+        return app.openapi_schema if app.openapi_schema is not None else generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -88,6 +88,8 @@ def _summary(row: HandoffRow, project: str) -> dict[str, Any]:
     }
 
 
+# Read by the route itself (JSON or markdown), so published by the app (app.py).
+BODY_SCHEMAS = (HandoffCreate,)
 _HANDOFF_BODY = {
     "requestBody": {
         "required": True,
