@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager, nullcontext
 from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service import migrate
@@ -98,8 +97,8 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from memory_service.admin.service import operator_new_key
     from memory_service.auth.keys import parse_scopes
-    from memory_service.auth.service import create_key, get_or_create_team
 
     try:
         scopes = parse_scopes(args.scopes)
@@ -108,8 +107,9 @@ async def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     projects = [p.strip() for p in args.projects.split(",")] if args.projects else None
     async with _session(settings) as session:
-        team = await get_or_create_team(session, args.team)
-        created = await create_key(session, team, scopes, name=args.name, projects=projects)
+        created = await operator_new_key(
+            session, args.team, scopes, name=args.name, projects=projects
+        )
     print(created.plaintext)
     print(
         f"team={args.team} scopes={','.join(scopes)} prefix={created.key.prefix} "
@@ -120,16 +120,10 @@ async def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
-    from memory_service.models import ApiKey, Team
+    from memory_service.admin.service import operator_list_keys
 
     async with _session(settings) as session:
-        rows = (
-            await session.execute(
-                select(Team.name, ApiKey)
-                .join(Team, Team.id == ApiKey.team_id)
-                .order_by(Team.name, ApiKey.created_at)
-            )
-        ).all()
+        rows = await operator_list_keys(session)
     for team_name, key in rows:
         state = "revoked" if key.revoked_at else "active"
         print(f"{team_name}\t{key.prefix}\t{','.join(key.scopes)}\t{state}\t{key.name or ''}")
@@ -137,17 +131,11 @@ async def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    from sqlalchemy import func, update
-
-    from memory_service.models import ApiKey
+    from memory_service.admin.service import operator_revoke
 
     async with _session(settings) as session:
-        result = await session.execute(
-            update(ApiKey)
-            .where(ApiKey.prefix == args.prefix, ApiKey.revoked_at.is_(None))
-            .values(revoked_at=func.now())
-        )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+        revoked = await operator_revoke(session, args.prefix)
+    if revoked is None:
         print(f"error: no active key with prefix {args.prefix}", file=sys.stderr)
         return 1
     print(f"revoked {args.prefix}")

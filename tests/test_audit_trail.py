@@ -179,3 +179,59 @@ async def test_http_routes_audit_rows(
         ),
     ]
     assert "hunter2" not in rows[before + 3][5]["query"]
+
+
+def test_cli_keys_create_and_revoke_are_audited(settings: Settings) -> None:
+    created = run_cli(
+        settings, "keys", "create", "--team", "cli-team", "--scopes", "read,write", "--name", "ci"
+    )
+    assert created.returncode == 0, created.stderr
+    prefix = split_prefix(created.stdout.strip())
+    assert prefix is not None
+    key_id, _ = key_row(settings, prefix)
+    with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
+        team_row = conn.execute("SELECT id::text FROM teams WHERE name = 'cli-team'").fetchone()
+    assert team_row is not None
+    # The operator has no key: no key id, and `via` says where the action came from.
+    assert audit_rows(settings) == [
+        ("team.create", "cli-team", None, "team", team_row[0], {**VIA, "name": "cli-team"}),
+        (
+            "key.create",
+            "cli-team",
+            None,
+            "api_key",
+            key_id,
+            {**VIA, "prefix": prefix, "scopes": ["read", "write"], "team": "cli-team"},
+        ),
+    ]
+
+    # A second key in the same team: the team exists, only the key is new.
+    again = run_cli(settings, "keys", "create", "--team", "cli-team", "--scopes", "read")
+    assert again.returncode == 0, again.stderr
+    assert [r[0] for r in audit_rows(settings)] == ["team.create", "key.create", "key.create"]
+
+    revoked = run_cli(settings, "keys", "revoke", prefix)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"revoked {prefix}"
+    assert key_row(settings, prefix) == (key_id, True)
+    assert audit_rows(settings)[-1] == (
+        "key.revoke",
+        "cli-team",
+        None,
+        "api_key",
+        key_id,
+        {**VIA, "prefix": prefix},
+    )
+
+    # Nothing to revoke: an error, and no row.
+    count = len(audit_rows(settings))
+    missing = run_cli(settings, "keys", "revoke", prefix)
+    assert missing.returncode == 1
+    assert f"no active key with prefix {prefix}" in missing.stderr
+    assert len(audit_rows(settings)) == count
+
+    listed = run_cli(settings, "keys", "list")
+    assert listed.returncode == 0, listed.stderr
+    lines = sorted(listed.stdout.splitlines())
+    assert len(lines) == 2
+    assert f"cli-team\t{prefix}\tread,write\trevoked\tci" in lines
