@@ -6,46 +6,16 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import Callable, Coroutine, Iterable
+from contextlib import nullcontext
 from typing import IO, TYPE_CHECKING, Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service import migrate
 from memory_service.config import Settings
-from memory_service.db import EmbeddedPostgres, create_engine, session_factory
-from memory_service.tenancy import act_as_system
+from memory_service.operator_db import database_url, operator_engine, operator_session
 
 if TYPE_CHECKING:
     from memory_service.portability import ExportReport, ImportReport
-
-
-def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
-    if settings.database_url:
-        return settings.database_url, None
-    embedded = EmbeddedPostgres(
-        settings.embedded_pgdata, shared_buffers_mb=settings.embedded_shared_buffers_mb
-    )
-    return embedded.start(), embedded
-
-
-@asynccontextmanager
-async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    url, embedded = _database_url(settings)
-    try:
-        migrate.upgrade(url)
-        engine = create_engine(url, pool_size=1, max_overflow=0)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                # Operator commands work across teams.
-                await act_as_system(session)
-                yield session
-        finally:
-            await engine.dispose()
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
@@ -83,15 +53,11 @@ def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    url, embedded = _database_url(settings)
-    try:
+    with database_url(settings) as url:
         if args.downgrade:
             migrate.downgrade(url, args.downgrade)
         else:
             migrate.upgrade(url, args.revision)
-    finally:
-        if embedded is not None:
-            embedded.stop()
     print("migrations applied")
     return 0
 
@@ -106,7 +72,7 @@ async def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     projects = [p.strip() for p in args.projects.split(",")] if args.projects else None
-    async with _session(settings) as session:
+    async with operator_session(settings) as session:
         created = await operator_new_key(
             session, args.team, scopes, name=args.name, projects=projects
         )
@@ -122,7 +88,7 @@ async def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
 async def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
     from memory_service.admin.service import operator_list_keys
 
-    async with _session(settings) as session:
+    async with operator_session(settings) as session:
         rows = await operator_list_keys(session)
     for team_name, key in rows:
         state = "revoked" if key.revoked_at else "active"
@@ -133,7 +99,7 @@ async def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
 async def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
     from memory_service.admin.service import operator_revoke
 
-    async with _session(settings) as session:
+    async with operator_session(settings) as session:
         revoked = await operator_revoke(session, args.prefix)
     if revoked is None:
         print(f"error: no active key with prefix {args.prefix}", file=sys.stderr)
@@ -150,21 +116,13 @@ def cmd_eval(_: Settings, args: argparse.Namespace) -> int:
 
 
 async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
+    from memory_service.db import session_factory
     from memory_service.embeddings import Embedder
     from memory_service.recall.reembed import reembed
 
-    url, embedded = _database_url(settings)
-    try:
-        migrate.upgrade(url)
-        engine = create_engine(url, pool_size=1, max_overflow=0)
-        try:
-            embedder = Embedder.from_settings(settings).load()
-            done = await reembed(session_factory(engine), embedder, batch_size=args.batch_size)
-        finally:
-            await engine.dispose()
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    async with operator_engine(settings) as engine:
+        embedder = Embedder.from_settings(settings).load()
+        done = await reembed(session_factory(engine), embedder, batch_size=args.batch_size)
     print(f"re-embedded {done} learning(s) with {settings.embedding_model}")
     return 0
 
@@ -175,17 +133,8 @@ async def _export(settings: Settings, team: str, out: IO[str]) -> ExportReport:
 
     # The model name as it is stored next to embeddings (aliases of the bundled one folded).
     model = Embedder(settings.embedding_model).name
-    url, embedded = _database_url(settings)
-    try:
-        migrate.upgrade(url)
-        engine = create_engine(url, pool_size=1, max_overflow=0)
-        try:
-            return await export_team(engine, team, out, embedding_model=model)
-        finally:
-            await engine.dispose()
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    async with operator_engine(settings) as engine:
+        return await export_team(engine, team, out, embedding_model=model)
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -223,17 +172,8 @@ async def _import(settings: Settings, source: Iterable[str], team: str | None) -
     from memory_service.portability import import_lines
 
     model = Embedder(settings.embedding_model).name
-    url, embedded = _database_url(settings)
-    try:
-        migrate.upgrade(url)
-        engine = create_engine(url, pool_size=1, max_overflow=0)
-        try:
-            return await import_lines(engine, source, team=team, embedding_model=model)
-        finally:
-            await engine.dispose()
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    async with operator_engine(settings) as engine:
+        return await import_lines(engine, source, team=team, embedding_model=model)
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:

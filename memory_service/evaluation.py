@@ -585,6 +585,7 @@ async def fresh_service() -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     from memory_service.app import create_app
     from memory_service.auth.service import create_key, get_or_create_team
     from memory_service.config import Settings
+    from memory_service.operator_db import system_transaction
 
     with tempfile.TemporaryDirectory(prefix="memory-eval-") as tmp_name:
         tmp = Path(tmp_name)
@@ -598,7 +599,7 @@ async def fresh_service() -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
                 sessions = app.state.memory.sessions
                 if sessions is None:
                     raise EvalError("the in-process service started without a database")
-                async with sessions() as session, session.begin():
+                async with system_transaction(sessions) as session:
                     team = await get_or_create_team(session, EVAL_TEAM)
                     created = await create_key(session, team, "read,write", name="eval")
                 transport = httpx.ASGITransport(app=app)

@@ -191,7 +191,7 @@ async def rotate(
 
 # --------------------------------------------------------------------------------------------
 # The operator (`memory-service keys`): every team, no key, no policy. The session must be in
-# system mode (the CLI opens it so).
+# system mode (memory_service.operator_db.operator_session).
 # --------------------------------------------------------------------------------------------
 
 
