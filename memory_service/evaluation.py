@@ -67,6 +67,12 @@ NonEmpty = Field(min_length=1)
 
 
 class DatasetHandoff(BaseModel):
+    """A handoff as the dataset format has it (DESIGN.md), not `HandoffCreate`, whose optional
+    fields it resembles: the format has its own names and meanings (`worktree` is the inbox,
+    `recipient` free prose, `created` a string), ignores unknown fields where the API refuses
+    them, and the service checks lengths and formats itself when the handoff is posted
+    (`handoff_request` maps one onto the other)."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str = NonEmpty
