@@ -6,47 +6,16 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import Callable, Coroutine, Iterable
+from contextlib import nullcontext
 from typing import IO, TYPE_CHECKING, Any
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service import migrate
 from memory_service.config import Settings
-from memory_service.db import EmbeddedPostgres, create_engine, session_factory
-from memory_service.tenancy import act_as_system
+from memory_service.operator_db import database_url, operator_engine, operator_session
 
 if TYPE_CHECKING:
     from memory_service.portability import ExportReport, ImportReport
-
-
-def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
-    if settings.database_url:
-        return settings.database_url, None
-    embedded = EmbeddedPostgres(
-        settings.embedded_pgdata, shared_buffers_mb=settings.embedded_shared_buffers_mb
-    )
-    return embedded.start(), embedded
-
-
-@asynccontextmanager
-async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    url, embedded = _database_url(settings)
-    try:
-        migrate.upgrade(url)
-        engine = create_engine(url, pool_size=1, max_overflow=0)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                # Operator commands work across teams.
-                await act_as_system(session)
-                yield session
-        finally:
-            await engine.dispose()
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
@@ -84,22 +53,18 @@ def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    url, embedded = _database_url(settings)
-    try:
+    with database_url(settings) as url:
         if args.downgrade:
             migrate.downgrade(url, args.downgrade)
         else:
             migrate.upgrade(url, args.revision)
-    finally:
-        if embedded is not None:
-            embedded.stop()
     print("migrations applied")
     return 0
 
 
 async def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from memory_service.admin.service import operator_new_key
     from memory_service.auth.keys import parse_scopes
-    from memory_service.auth.service import create_key, get_or_create_team
 
     try:
         scopes = parse_scopes(args.scopes)
@@ -107,9 +72,10 @@ async def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     projects = [p.strip() for p in args.projects.split(",")] if args.projects else None
-    async with _session(settings) as session:
-        team = await get_or_create_team(session, args.team)
-        created = await create_key(session, team, scopes, name=args.name, projects=projects)
+    async with operator_session(settings) as session:
+        created = await operator_new_key(
+            session, args.team, scopes, name=args.name, projects=projects
+        )
     print(created.plaintext)
     print(
         f"team={args.team} scopes={','.join(scopes)} prefix={created.key.prefix} "
@@ -120,16 +86,10 @@ async def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
-    from memory_service.models import ApiKey, Team
+    from memory_service.admin.service import operator_list_keys
 
-    async with _session(settings) as session:
-        rows = (
-            await session.execute(
-                select(Team.name, ApiKey)
-                .join(Team, Team.id == ApiKey.team_id)
-                .order_by(Team.name, ApiKey.created_at)
-            )
-        ).all()
+    async with operator_session(settings) as session:
+        rows = await operator_list_keys(session)
     for team_name, key in rows:
         state = "revoked" if key.revoked_at else "active"
         print(f"{team_name}\t{key.prefix}\t{','.join(key.scopes)}\t{state}\t{key.name or ''}")
@@ -137,17 +97,11 @@ async def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    from sqlalchemy import func, update
+    from memory_service.admin.service import operator_revoke
 
-    from memory_service.models import ApiKey
-
-    async with _session(settings) as session:
-        result = await session.execute(
-            update(ApiKey)
-            .where(ApiKey.prefix == args.prefix, ApiKey.revoked_at.is_(None))
-            .values(revoked_at=func.now())
-        )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    async with operator_session(settings) as session:
+        revoked = await operator_revoke(session, args.prefix)
+    if revoked is None:
         print(f"error: no active key with prefix {args.prefix}", file=sys.stderr)
         return 1
     print(f"revoked {args.prefix}")
@@ -162,21 +116,13 @@ def cmd_eval(_: Settings, args: argparse.Namespace) -> int:
 
 
 async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
+    from memory_service.db import session_factory
     from memory_service.embeddings import Embedder
     from memory_service.recall.reembed import reembed
 
-    url, embedded = _database_url(settings)
-    try:
-        migrate.upgrade(url)
-        engine = create_engine(url, pool_size=1, max_overflow=0)
-        try:
-            embedder = Embedder.from_settings(settings).load()
-            done = await reembed(session_factory(engine), embedder, batch_size=args.batch_size)
-        finally:
-            await engine.dispose()
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    async with operator_engine(settings) as engine:
+        embedder = Embedder.from_settings(settings).load()
+        done = await reembed(session_factory(engine), embedder, batch_size=args.batch_size)
     print(f"re-embedded {done} learning(s) with {settings.embedding_model}")
     return 0
 
@@ -187,17 +133,8 @@ async def _export(settings: Settings, team: str, out: IO[str]) -> ExportReport:
 
     # The model name as it is stored next to embeddings (aliases of the bundled one folded).
     model = Embedder(settings.embedding_model).name
-    url, embedded = _database_url(settings)
-    try:
-        migrate.upgrade(url)
-        engine = create_engine(url, pool_size=1, max_overflow=0)
-        try:
-            return await export_team(engine, team, out, embedding_model=model)
-        finally:
-            await engine.dispose()
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    async with operator_engine(settings) as engine:
+        return await export_team(engine, team, out, embedding_model=model)
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -235,17 +172,8 @@ async def _import(settings: Settings, source: Iterable[str], team: str | None) -
     from memory_service.portability import import_lines
 
     model = Embedder(settings.embedding_model).name
-    url, embedded = _database_url(settings)
-    try:
-        migrate.upgrade(url)
-        engine = create_engine(url, pool_size=1, max_overflow=0)
-        try:
-            return await import_lines(engine, source, team=team, embedding_model=model)
-        finally:
-            await engine.dispose()
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    async with operator_engine(settings) as engine:
+        return await import_lines(engine, source, team=team, embedding_model=model)
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:

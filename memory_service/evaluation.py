@@ -67,6 +67,12 @@ NonEmpty = Field(min_length=1)
 
 
 class DatasetHandoff(BaseModel):
+    """A handoff as the dataset format has it (DESIGN.md), not `HandoffCreate`, whose optional
+    fields it resembles: the format has its own names and meanings (`worktree` is the inbox,
+    `recipient` free prose, `created` a string), ignores unknown fields where the API refuses
+    them, and the service checks lengths and formats itself when the handoff is posted
+    (`handoff_request` maps one onto the other)."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str = NonEmpty
@@ -585,6 +591,7 @@ async def fresh_service() -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     from memory_service.app import create_app
     from memory_service.auth.service import create_key, get_or_create_team
     from memory_service.config import Settings
+    from memory_service.operator_db import system_transaction
 
     with tempfile.TemporaryDirectory(prefix="memory-eval-") as tmp_name:
         tmp = Path(tmp_name)
@@ -598,7 +605,7 @@ async def fresh_service() -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
                 sessions = app.state.memory.sessions
                 if sessions is None:
                     raise EvalError("the in-process service started without a database")
-                async with sessions() as session, session.begin():
+                async with system_transaction(sessions) as session:
                     team = await get_or_create_team(session, EVAL_TEAM)
                     created = await create_key(session, team, "read,write", name="eval")
                 transport = httpx.ASGITransport(app=app)

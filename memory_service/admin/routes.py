@@ -16,7 +16,6 @@ from memory_service.admin.schemas import (
     TeamList,
     TeamOut,
 )
-from memory_service.audit.service import record
 from memory_service.deps import Admin, SessionDep, StateDep
 from memory_service.models import ApiKey
 
@@ -36,14 +35,6 @@ async def create_team(
     """Create a team (operator team admins only)."""
     team = await service.create_team(
         session, principal, body.name, operator=state.settings.operator_team
-    )
-    await record(
-        session,
-        principal,
-        "team.create",
-        target_type="team",
-        target_id=team.id,
-        details={"name": team.name},
     )
     return TeamOut.model_validate(team, from_attributes=True)
 
@@ -69,15 +60,6 @@ async def create_key(
         team=body.team,
         operator=state.settings.operator_team,
     )
-    await record(
-        session,
-        principal,
-        "key.create",
-        target_type="api_key",
-        target_id=key.id,
-        details={"prefix": key.prefix, "scopes": key.scopes, "team": team},
-        team_id=key.team_id,
-    )
     return _created(plaintext, key, team)
 
 
@@ -98,27 +80,11 @@ async def rotate_key(key_id: uuid.UUID, session: SessionDep, principal: Admin) -
     """Replace a key: a new one with the same name, scopes and projects; the old one stops
     working now."""
     plaintext, key, team = await service.rotate(session, principal, key_id)
-    await record(
-        session,
-        principal,
-        "key.rotate",
-        target_type="api_key",
-        target_id=key_id,
-        details={"new_key_id": str(key.id), "new_prefix": key.prefix},
-    )
     return _created(plaintext, key, team)
 
 
 @router.delete("/keys/{key_id}", status_code=204, responses={404: {}})
 async def revoke_key(key_id: uuid.UUID, session: SessionDep, principal: Admin) -> Response:
     """Revoke a key (idempotent)."""
-    key = await service.revoke(session, principal, key_id)
-    await record(
-        session,
-        principal,
-        "key.revoke",
-        target_type="api_key",
-        target_id=key_id,
-        details={"prefix": key.prefix},
-    )
+    await service.revoke(session, principal, key_id)
     return Response(status_code=204)

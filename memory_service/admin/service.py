@@ -1,7 +1,11 @@
-"""Teams and keys, managed over HTTP by admin keys. Every function checks the caller against
-the rules of `memory_service.auth.policy` first: admin actions need a key without a project
-limit, a key never grants more than it holds, and only the operator team's admins manage
-teams or keys of other teams."""
+"""Teams and keys, managed over HTTP by admin keys and on the server's host by the operator
+(`memory-service keys`). Every function for a key checks the caller against the rules of
+`memory_service.auth.policy` first: admin actions need a key without a project limit, a key
+never grants more than it holds, and only the operator team's admins manage teams or keys of
+other teams. The operator's functions check nothing: whoever runs them holds the database.
+
+Each change is written to the audit trail here, in the same transaction, whatever the entry
+point."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ import uuid
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.audit.service import OPERATOR, Actor, Operator, record
 from memory_service.auth import policy
-from memory_service.auth.service import Principal, create_key, get_or_create_team
+from memory_service.auth.service import CreatedKey, Principal, create_key, get_or_create_team
 from memory_service.errors import Conflict, NotFound
 from memory_service.models import ApiKey, Team
 from memory_service.tenancy import act_as_system
@@ -21,6 +26,11 @@ async def _own_team(session: AsyncSession, principal: Principal) -> Team:
     team = await session.scalar(select(Team).where(Team.id == principal.team_id))
     assert team is not None  # the key was just authenticated, its team exists
     return team
+
+
+async def _team_named(session: AsyncSession, name: str) -> Team | None:
+    """Any team by name: the caller has put the transaction in system mode."""
+    return await session.scalar(select(Team).where(Team.name == name))
 
 
 async def _require_operator(session: AsyncSession, principal: Principal, operator: str) -> None:
@@ -33,9 +43,24 @@ async def create_team(
 ) -> Team:
     await _require_operator(session, principal, operator)
     await act_as_system(session)
-    if await session.scalar(select(Team).where(Team.name == name)) is not None:
+    if await _team_named(session, name) is not None:
         raise Conflict(f"team `{name}` already exists")
-    return await get_or_create_team(session, name)
+    return await _new_team(session, principal, name)
+
+
+async def _new_team(session: AsyncSession, actor: Actor, name: str) -> Team:
+    team = await get_or_create_team(session, name)
+    await record(
+        session,
+        actor,
+        "team.create",
+        target_type="team",
+        target_id=team.id,
+        details={"name": team.name},
+        # In the trail of the admin's team; the operator has none, so in the new team's.
+        team_id=team.id if isinstance(actor, Operator) else None,
+    )
+    return team
 
 
 async def list_teams(session: AsyncSession, principal: Principal, *, operator: str) -> list[Team]:
@@ -61,12 +86,35 @@ async def new_key(
     if team is not None and team != target.name:
         policy.require_operator(principal, target.name, operator)
         await act_as_system(session)
-        other = await session.scalar(select(Team).where(Team.name == team))
+        other = await _team_named(session, team)
         if other is None:
             raise NotFound(f"no team `{team}`")
         target = other
-    created = await create_key(session, target, scopes, name=name, projects=projects)
+    created = await _new_key(session, principal, target, scopes, name=name, projects=projects)
     return created.plaintext, created.key, target.name
+
+
+async def _new_key(
+    session: AsyncSession,
+    actor: Actor,
+    team: Team,
+    scopes: list[str],
+    *,
+    name: str | None,
+    projects: list[str] | None,
+) -> CreatedKey:
+    created = await create_key(session, team, scopes, name=name, projects=projects)
+    key = created.key
+    await record(
+        session,
+        actor,
+        "key.create",
+        target_type="api_key",
+        target_id=key.id,
+        details={"prefix": key.prefix, "scopes": key.scopes, "team": team.name},
+        team_id=key.team_id,
+    )
+    return created
 
 
 async def list_keys(session: AsyncSession, principal: Principal) -> list[ApiKey]:
@@ -87,14 +135,32 @@ async def _own_key(session: AsyncSession, principal: Principal, key_id: uuid.UUI
     return key
 
 
-async def revoke(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
-    policy.require_team_admin(principal)
-    key = await _own_key(session, principal, key_id)
+async def _revoke(session: AsyncSession, key: ApiKey) -> None:
     await session.execute(
         update(ApiKey)
         .where(ApiKey.team_id == key.team_id, ApiKey.id == key.id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=func.now())
     )
+
+
+async def _revoke_and_record(session: AsyncSession, actor: Actor, key: ApiKey) -> None:
+    await _revoke(session, key)
+    await record(
+        session,
+        actor,
+        "key.revoke",
+        target_type="api_key",
+        target_id=key.id,
+        details={"prefix": key.prefix},
+        team_id=key.team_id,
+    )
+
+
+async def revoke(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    """Idempotent: revoking a revoked key changes nothing (and is audited again)."""
+    policy.require_team_admin(principal)
+    key = await _own_key(session, principal, key_id)
+    await _revoke_and_record(session, principal, key)
     return key
 
 
@@ -110,5 +176,53 @@ async def rotate(
     policy.ensure_may_grant(principal, old.scopes, old.projects)
     team = await _own_team(session, principal)
     created = await create_key(session, team, old.scopes, name=old.name, projects=old.projects)
-    await revoke(session, principal, key_id)
+    await _revoke(session, old)
+    # One row for the whole rotation: no key.create or key.revoke of its own.
+    await record(
+        session,
+        principal,
+        "key.rotate",
+        target_type="api_key",
+        target_id=key_id,
+        details={"new_key_id": str(created.key.id), "new_prefix": created.key.prefix},
+    )
     return created.plaintext, created.key, team.name
+
+
+# --------------------------------------------------------------------------------------------
+# The operator (`memory-service keys`): every team, no key, no policy. The session must be in
+# system mode (memory_service.operator_db.operator_session).
+# --------------------------------------------------------------------------------------------
+
+
+async def operator_new_key(
+    session: AsyncSession,
+    team: str,
+    scopes: list[str],
+    *,
+    name: str | None = None,
+    projects: list[str] | None = None,
+) -> CreatedKey:
+    """A key of team `team`, which is created if it does not exist yet."""
+    target = await _team_named(session, team) or await _new_team(session, OPERATOR, team)
+    return await _new_key(session, OPERATOR, target, scopes, name=name, projects=projects)
+
+
+async def operator_list_keys(session: AsyncSession) -> list[tuple[str, ApiKey]]:
+    """Every key with its team's name, by team, oldest first."""
+    rows = await session.execute(
+        select(Team.name, ApiKey)
+        .join(Team, Team.id == ApiKey.team_id)
+        .order_by(Team.name, ApiKey.created_at)
+    )
+    return [(team, key) for team, key in rows.tuples()]
+
+
+async def operator_revoke(session: AsyncSession, prefix: str) -> ApiKey | None:
+    """Revokes the active key with `prefix` (prefixes are unique); None when there is none."""
+    key = await session.scalar(
+        select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)).with_for_update()
+    )
+    if key is not None:
+        await _revoke_and_record(session, OPERATOR, key)
+    return key

@@ -5,6 +5,7 @@ that commits always has one."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,21 @@ from memory_service.handoffs.sanitize import sanitize_text
 from memory_service.models import AuditEvent
 
 _INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Whoever runs `memory-service` on the server's host: it holds no key and acts on any
+    team. Its rows have no `key_id` and name where they came from in `details["via"]`, as the
+    rows of `export` and `import` do (memory_service/portability.py)."""
+
+    via: str = "memory-service CLI"
+
+
+OPERATOR = Operator()
+
+# Who an audited action is by: an API key, or the operator.
+Actor = Principal | Operator
 
 
 def quoted_query(query: str, limit: int = 200) -> str:
@@ -34,7 +50,7 @@ def quoted_query(query: str, limit: int = 200) -> str:
 
 async def record(
     session: AsyncSession,
-    principal: Principal,
+    actor: Actor,
     action: str,
     *,
     target_type: str | None = None,
@@ -42,13 +58,21 @@ async def record(
     details: dict[str, Any] | None = None,
     team_id: uuid.UUID | None = None,
 ) -> None:
+    """One row in the trail of `team_id`, by default the acting key's team. The operator
+    belongs to no team: its rows must name one."""
+    if isinstance(actor, Operator):
+        if team_id is None:
+            raise ValueError("an operator's audit row needs the team it concerns")
+        key_id, details = None, {"via": actor.via, **(details or {})}
+    else:
+        team_id, key_id = team_id or actor.team_id, actor.key_id
     # A Core INSERT of a statement built once, not an ORM add + flush: one is written per
     # search and brief too, and the unit of work's bookkeeping cost more than the statement.
     await session.execute(
         _INSERT,
         {
-            "team_id": team_id or principal.team_id,
-            "key_id": principal.key_id,
+            "team_id": team_id,
+            "key_id": key_id,
             "action": action,
             "target_type": target_type,
             "target_id": str(target_id) if target_id is not None else None,

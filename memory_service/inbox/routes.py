@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from memory_service.audit.service import record
 from memory_service.deps import Reader, SessionDep
 from memory_service.handoffs.schemas import ClaimRequest, Inbox
 from memory_service.inbox import service
@@ -30,7 +29,7 @@ async def peek(
 async def claim(body: ClaimRequest, session: SessionDep, principal: Reader) -> Inbox:
     """Take delivery of the worktree's unread handoffs: each is returned by exactly one claim
     and is read afterwards. `drift` says whether the branch or HEAD moved since it was written."""
-    deliveries = await service.claim(
+    deliveries = await service.claim_and_record(
         session,
         principal,
         service.Claim(
@@ -40,13 +39,5 @@ async def claim(body: ClaimRequest, session: SessionDep, principal: Reader) -> I
             head=body.head,
             session_id=body.session_id,
         ),
-    )
-    await record(
-        session,
-        principal,
-        "inbox.claim",
-        target_type="worktree",
-        target_id=f"{body.project}:{body.worktree}",
-        details={"handoffs": [str(d.id) for d in deliveries], "session_id": body.session_id},
     )
     return Inbox(handoffs=deliveries)

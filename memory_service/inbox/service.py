@@ -1,4 +1,7 @@
-"""Inbox delivery: each unread handoff of a worktree goes to exactly one claim."""
+"""Inbox delivery: each unread handoff of a worktree goes to exactly one claim.
+
+`claim_and_record` is `POST /v1/inbox/claim`: the claim and its `inbox.claim` audit row.
+`claim` alone is the claim a brief makes (recall/brief.py), which its `brief` row audits."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.audit.service import record
 from memory_service.auth.service import Principal
 from memory_service.handoffs.schemas import Delivery, Drift
 from memory_service.handoffs.screening import HEADER_FIELDS, screen
@@ -132,3 +136,19 @@ async def claim(session: AsyncSession, principal: Principal, request: Claim) -> 
         .execution_options(populate_existing=True)
     )
     return [delivery(h, request.project, drift(h, request.branch, request.head)) for h in rows]
+
+
+async def claim_and_record(
+    session: AsyncSession, principal: Principal, request: Claim
+) -> list[Delivery]:
+    """`claim`, written to the audit trail (also when it took nothing)."""
+    deliveries = await claim(session, principal, request)
+    await record(
+        session,
+        principal,
+        "inbox.claim",
+        target_type="worktree",
+        target_id=f"{request.project}:{request.worktree}",
+        details={"handoffs": [str(d.id) for d in deliveries], "session_id": request.session_id},
+    )
+    return deliveries

@@ -6,7 +6,6 @@ import uuid
 
 from fastapi import APIRouter
 
-from memory_service.audit.service import record
 from memory_service.deps import Reader, SessionDep, Writer
 from memory_service.learnings import service
 from memory_service.recall.schemas import Forgotten, Learning
@@ -23,13 +22,4 @@ async def get_learning(learning_id: uuid.UUID, session: SessionDep, principal: R
 @router.delete("/learnings/{learning_id}", response_model=Forgotten, responses={404: {}})
 async def forget(learning_id: uuid.UUID, session: SessionDep, principal: Writer) -> Forgotten:
     """Forget a learning (and its near-duplicates); the handoff it came from stays."""
-    deleted = await service.forget(session, principal, learning_id)
-    await record(
-        session,
-        principal,
-        "learning.forget",
-        target_type="learning",
-        target_id=learning_id,
-        details={"deleted": deleted},
-    )
-    return Forgotten(deleted=deleted)
+    return Forgotten(deleted=await service.forget(session, principal, learning_id))

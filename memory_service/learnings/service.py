@@ -11,6 +11,7 @@ import uuid
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.audit.service import record
 from memory_service.auth.service import Principal
 from memory_service.errors import NotFound
 from memory_service.models import Learning, Project
@@ -89,7 +90,22 @@ async def forget(session: AsyncSession, principal: Principal, learning_id: uuid.
     """Deletes the learning together with its near-duplicates that the key may read:
     forgetting a piece of knowledge must not let a copy of it take its place in search. Copies
     in projects the key cannot read stay (one of them becomes canonical). Returns how many rows
-    went."""
+    went; the audit trail says so too."""
+    deleted = await _delete_cluster(session, principal, learning_id)
+    await record(
+        session,
+        principal,
+        "learning.forget",
+        target_type="learning",
+        target_id=learning_id,
+        details={"deleted": deleted},
+    )
+    return deleted
+
+
+async def _delete_cluster(
+    session: AsyncSession, principal: Principal, learning_id: uuid.UUID
+) -> int:
     learning, _ = await _find(session, principal, learning_id)
     if principal.projects is None:
         root = learning.canonical_id or learning.id

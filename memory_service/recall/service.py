@@ -1,0 +1,83 @@
+"""`/v1/search` and `/v1/brief` as the API runs them: the search or brief, then its audit row
+(in the request's primary session; a search itself may read from a replica). The search and
+the brief themselves are memory_service/recall/search.py and brief.py."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.audit.service import quoted_query, record
+from memory_service.auth.service import Principal
+from memory_service.embeddings import Embedder
+from memory_service.recall import search
+from memory_service.recall.brief import build_brief
+from memory_service.recall.schemas import Brief, BriefRequest, SearchRequest, SearchResult
+from memory_service.recall.stats import SearchStats
+
+
+async def search_and_record(
+    session: AsyncSession,
+    replica: AsyncSession,
+    embedder: Embedder,
+    principal: Principal,
+    body: SearchRequest,
+    *,
+    timeout_ms: int,
+    stats: SearchStats,
+) -> list[SearchResult]:
+    results = await search.search(
+        replica,
+        embedder,
+        principal,
+        search.Query(
+            text=body.query,
+            k=body.k,
+            project=body.project,
+            projects=body.projects,
+            prefer_project=body.prefer_project,
+            kinds=list(body.kinds) if body.kinds else None,
+            since=body.since,
+            mode=body.mode,
+        ),
+        timeout_ms=timeout_ms,
+        stats=stats,
+    )
+    await record(
+        session,
+        principal,
+        "search",
+        details={
+            "query": quoted_query(body.query),
+            "mode": body.mode,
+            "k": body.k,
+            "project": body.project,
+            "kinds": body.kinds,
+            "results": len(results),
+        },
+    )
+    return results
+
+
+async def brief_and_record(
+    session: AsyncSession,
+    embedder: Embedder,
+    principal: Principal,
+    body: BriefRequest,
+    *,
+    stats: SearchStats,
+) -> Brief:
+    brief = await build_brief(session, embedder, principal, body, stats=stats)
+    await record(
+        session,
+        principal,
+        "brief",
+        target_type="worktree",
+        target_id=f"{body.project}:{body.worktree}",
+        details={
+            "handoffs": [str(d.id) for d in brief.handoffs],
+            "learnings": len(brief.learnings),
+            "task": quoted_query(body.task) if body.task else None,
+            "session_id": body.session_id,
+        },
+    )
+    return brief
