@@ -47,7 +47,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import DefaultClause
 
 from memory_service.db import session_factory
-from memory_service.handoffs.poison import instruction_flags
+from memory_service.hygiene.poison import instruction_flags
 from memory_service.ids import new_id
 from memory_service.models import (
     HANDOFF_STATUSES,

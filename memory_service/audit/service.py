@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth import policy
 from memory_service.auth.service import Principal
-from memory_service.handoffs.redaction import redact
-from memory_service.handoffs.sanitize import sanitize_text
+from memory_service.hygiene.redaction import redact
+from memory_service.hygiene.sanitize import sanitize_text
 from memory_service.models import AuditEvent
 
 _INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]

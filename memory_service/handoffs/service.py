@@ -20,18 +20,18 @@ from memory_service.db import advisory_key
 from memory_service.embeddings import Embedder
 from memory_service.errors import BadRequest, Conflict, InvalidInput, NotFound, PayloadTooLarge
 from memory_service.handoffs.parsing import parse_handoff
-from memory_service.handoffs.poison import instruction_flags
-from memory_service.handoffs.redaction import redact
-from memory_service.handoffs.sanitize import sanitize_text
 from memory_service.handoffs.schemas import HandoffCreate
 from memory_service.handoffs.sentinel import sentinel_for
-from memory_service.handoffs.textsearch import for_text_search
+from memory_service.hygiene.poison import instruction_flags
+from memory_service.hygiene.redaction import redact
+from memory_service.hygiene.sanitize import sanitize_text
+from memory_service.hygiene.textsearch import for_text_search
 from memory_service.ids import new_id
+from memory_service.learnings.duplicates import link_duplicates, unlink_before_delete
+from memory_service.learnings.embedding_text import embedding_text
 from memory_service.models import Handoff, Learning, Project
 from memory_service.names import check_visible, check_worktree
 from memory_service.projects import check_access, get_or_create_project
-from memory_service.recall.dedup import link_duplicates, unlink_before_delete
-from memory_service.recall.text import embedding_text
 from memory_service.vocabulary import HandoffStatus, Visibility, values
 
 _META_FIELDS = ("sender", "topic", "tool", "branch", "head", "session_id")

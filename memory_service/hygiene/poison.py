@@ -36,7 +36,7 @@ import zlib
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from memory_service.handoffs.textnorm import fold_to_latin, normalize
+from memory_service.hygiene.textnorm import fold_to_latin, normalize
 
 OVERRIDE = "overrides the agent's instructions"
 ROLE = "tries to change the agent's role"
