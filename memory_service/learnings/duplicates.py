@@ -20,10 +20,6 @@ from memory_service.models import Learning
 from memory_service.vectors import as_params, hnsw_order
 
 NEAR_DUPLICATE_SIMILARITY = 0.93
-_CANONICAL = (
-    "team_id = :team AND kind = :kind AND canonical_id IS NULL AND visibility = :visibility "
-    "AND (:visibility = 'team' OR project_id = :project)"
-)
 
 
 def text_hash(text: str) -> str:
