@@ -1,4 +1,4 @@
-"""How the near-duplicate threshold was chosen (memory_service/recall/dedup.py).
+"""How the near-duplicate threshold was chosen (memory_service/learnings/duplicates.py).
 
 Embeds every learning of a dataset the way the service does, then prints
 - the highest cosine similarity between two *different* learnings of the same kind (pairs the
@@ -21,9 +21,9 @@ import numpy as np
 
 from memory_service.embeddings import Embedder
 from memory_service.handoffs.parsing import parse_handoff
-from memory_service.handoffs.redaction import redact
-from memory_service.handoffs.sanitize import sanitize_text
-from memory_service.recall.text import embedding_text
+from memory_service.hygiene.redaction import redact
+from memory_service.hygiene.sanitize import sanitize_text
+from memory_service.learnings.embedding_text import embedding_text
 
 
 def rewordings(text: str) -> list[str]:

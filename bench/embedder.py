@@ -48,9 +48,9 @@ def embedding_texts(handoff: SyntheticHandoff) -> list[str]:
     change there is measured here too; `topic` is passed only while `embedding_text` takes it,
     as the service has changed that while it was tuned)."""
     from memory_service.handoffs.parsing import parse_handoff
-    from memory_service.handoffs.redaction import redact
-    from memory_service.handoffs.sanitize import sanitize_text
-    from memory_service.recall.text import embedding_text
+    from memory_service.hygiene.redaction import redact
+    from memory_service.hygiene.sanitize import sanitize_text
+    from memory_service.learnings.embedding_text import embedding_text
 
     body, _ = redact(sanitize_text(handoff.body))
     parsed = parse_handoff(body)

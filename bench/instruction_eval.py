@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memory_service.handoffs.poison import instruction_flags
+from memory_service.hygiene.poison import instruction_flags
 
 DEFAULT_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "instruction_eval.jsonl"
 INSTRUCTION, BENIGN = "instruction", "benign"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memory_service.handoffs.redaction import redact
+from memory_service.hygiene.redaction import redact
 
 DEFAULT_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "secrets_eval.json"
 FRAGMENT = 8

@@ -21,6 +21,13 @@ batches, so neither holds a team in memory. API keys and audit events are not ex
 are credentials of the source server, and the audit trail belongs to where things happened.
 Both leave a line in the team's audit trail (`team.export`, `team.import`; by no key).
 
+A file is data from elsewhere (edited by hand, or written by another tool), so the text it
+stores gets the write path's hygiene (hygiene/clean.py): escape sequences and control characters
+removed and secrets redacted in bodies, header fields, front matter and learnings, learning text
+made safe for the text-search parser, content hashes following what changed, recipients checked
+as worktree names, instruction-like learnings flagged. An export of this service comes back
+unchanged; the report counts what was redacted.
+
 An import runs in one transaction (all or nothing) and inserts with `ON CONFLICT DO NOTHING`
 on the ids, so loading the same file twice changes nothing. Rows already in the target team
 are left exactly as they are. Embeddings are never recomputed: when they were made with
@@ -47,8 +54,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import DefaultClause
 
 from memory_service.db import session_factory
-from memory_service.handoffs.poison import instruction_flags
+from memory_service.handoffs.prepare import META_FIELDS, content_hash
+from memory_service.hygiene.clean import clean_field, clean_text, redaction_warning
+from memory_service.hygiene.poison import instruction_flags
+from memory_service.hygiene.textsearch import for_text_search
 from memory_service.ids import new_id
+from memory_service.learnings.duplicates import text_hash
 from memory_service.models import (
     HANDOFF_STATUSES,
     LEARNING_KINDS,
@@ -57,7 +68,7 @@ from memory_service.models import (
     Base,
     Team,
 )
-from memory_service.names import check_project_slug
+from memory_service.names import check_project_slug, check_worktree
 from memory_service.tenancy import act_as_system
 
 FORMAT = "memory-service-export"
@@ -78,6 +89,14 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("learning", "kind"): LEARNING_KINDS,
     ("learning", "visibility"): VISIBILITIES,
 }
+# Text a write would have cleaned (hygiene/clean.py) besides handoff bodies and learning texts:
+# a file edited by hand or written by another tool may hold escape sequences and secrets.
+_TEXTS: dict[str, tuple[str, ...]] = {
+    "handoff": ("claimed_by", "claim_branch", "claim_head"),
+    "learning": ("section", "flag_reason"),
+}
+# JSON whose strings a write takes from the cleaned body (or writes itself).
+_JSON = ("front_matter", "files", "commands", "warnings")
 
 
 class PortabilityError(Exception):
@@ -197,6 +216,8 @@ class ImportReport:
     flagged: int = 0
     # Learnings whose embedding was made by another model than the configured one.
     other_model: dict[str, int] = field(default_factory=dict)
+    # Secrets the file held, redacted on the way in (kind -> replacements).
+    redactions: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -306,10 +327,13 @@ class _Importer:
                 check_project_slug(values["slug"])
             except ValueError as exc:
                 raise _bad(line, f"project.slug: {exc}") from None
+        if kind == "handoff":
+            self._clean_handoff(values, line)
         if kind == "learning":
+            cleaned = self._clean_learning(values)
             # A file is data from elsewhere: an instruction-like learning is flagged here as it
             # would have been on a write, whatever the file says.
-            flags = instruction_flags(values["text"])
+            flags = instruction_flags(cleaned)
             if flags and not values.get("flagged"):
                 values["flagged"], values["flag_reason"] = True, "; ".join(flags)
                 self.report.flagged += 1
@@ -318,6 +342,43 @@ class _Importer:
                 self.report.other_model[model] = self.report.other_model.get(model, 0) + 1
         self.pending.append(_Row(line, values))
         self.pending_kind = kind
+
+    def _clean_handoff(self, values: dict[str, Any], line: int) -> None:
+        """The handoff's text as a write stores it; its content hash follows its body."""
+        counts = self.report.redactions
+        try:
+            # A name is refused, never cleaned: cleaned, it would name another inbox.
+            check_worktree(values["recipient"])
+        except ValueError as exc:
+            raise _bad(line, f"handoff.recipient: {exc}") from None
+        body = clean_text(values["body"], counts)
+        if not body.strip():
+            raise _bad(line, "handoff.body is empty once control characters are removed")
+        if body != values["body"]:
+            values["body"], values["content_hash"] = body, content_hash(body)
+        for name in META_FIELDS:
+            if name in values:
+                values[name] = clean_field(values[name], counts)
+        self._clean_texts("handoff", values)
+        for name in _JSON:
+            if name in values:
+                values[name] = _clean_json(values[name], counts)
+
+    def _clean_learning(self, values: dict[str, Any]) -> str:
+        """The learning's text as a write stores it (cleaned, then neutralised for the
+        text-search parser), its content hash following it; returns the cleaned text, which
+        the instruction detector reads."""
+        cleaned = clean_text(values["text"], self.report.redactions)
+        stored = for_text_search(cleaned)
+        if stored != values["text"]:
+            values["text"], values["content_hash"] = stored, text_hash(stored)
+        self._clean_texts("learning", values)
+        return cleaned
+
+    def _clean_texts(self, kind: str, values: dict[str, Any]) -> None:
+        for name in _TEXTS[kind]:
+            if isinstance(values.get(name), str):
+                values[name] = clean_text(values[name], self.report.redactions)
 
     async def flush(self) -> None:
         rows, kind = self.pending, self.pending_kind
@@ -450,6 +511,17 @@ class _Importer:
         self.report.present[_PLURAL[kind]] += present
 
 
+def _clean_json(value: Any, counts: dict[str, int]) -> Any:
+    """`value` with every string in it (keys too) cleaned."""
+    if isinstance(value, str):
+        return clean_text(value, counts)
+    if isinstance(value, list):
+        return [_clean_json(item, counts) for item in value]
+    if isinstance(value, dict):
+        return {clean_text(k, counts): _clean_json(v, counts) for k, v in value.items()}
+    return value
+
+
 def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
@@ -537,6 +609,8 @@ async def import_lines(
         if any(report.inserted.values()):
             # Only an import that wrote something: loading a file twice leaves no trace.
             _audit(session, team_id, "team.import", {"inserted": report.inserted})
+    if report.redactions:
+        report.warnings.append(redaction_warning(report.redactions))
     if report.flagged:
         report.warnings.append(
             f"{report.flagged} learning(s) read like instructions to an agent and were flagged "

@@ -490,3 +490,61 @@ async def test_import_next_to_a_project_the_team_already_has(
         ).fetchone()
     assert filed == [(WIDGETS, True, 2), (GADGETS, True, 2)]
     assert widgets_id == own
+
+
+AWS_KEY = "AKIAZ4FAKEKEY7Q2M9TX"
+GITHUB_TOKEN = "ghp_Z8fakeT0kenQw3Er5Ty7Ui9Op1As2Df4Gh6J"
+# What the write path never lets through: escape sequences, control characters, secrets.
+_UNCLEAN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|AKIA|ghp_|marmalade")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+async def test_import_cleans_text_as_a_write_does(
+    settings: Settings, exported: Path, engine: AsyncEngine
+) -> None:
+    """A file edited by hand or written by another tool is data from elsewhere: what it stores
+    goes through the write path's text hygiene (escape sequences and control characters
+    removed, secrets redacted, learning text made safe for the text-search parser), and the
+    report says how many secrets were redacted."""
+    lines = _edit(
+        lines_of(exported),
+        "handoff",
+        body=f"\x1b[31mred\x1b[0m\r\n- deploy with AWS_ACCESS_KEY_ID={AWS_KEY}\x07\n",
+        sender=f"\x1b]0;pwned\x07bot {GITHUB_TOKEN}",
+        topic="db password=marmalade-obelisk",
+        front_matter={"from": f"bot {GITHUB_TOKEN}", "note": "\x1b[2Jcleared"},
+        commands=[f"export AWS_ACCESS_KEY_ID={AWS_KEY}"],
+    )
+    lines = _edit(
+        lines, "learning", text=f"use token {GITHUB_TOKEN}\x08 <!-- then", section="\x1b[1mTips"
+    )
+    report = await import_lines(engine, lines, team="theta", embedding_model=MODEL)
+    assert report.inserted == {"projects": 2, "handoffs": 4, "learnings": 10}
+    assert report.redactions == {"aws_access_key": 2, "github_token": 3, "password": 1}
+    assert (
+        "redacted 6 secret(s) before storing: aws_access_key x2, github_token x3, password"
+        in report.warnings
+    )
+    rows = snapshot(str(settings.database_url), "theta")
+    stored = [s for table in rows.values() for row in table for s in _strings(row[0])]
+    assert [s for s in stored if _UNCLEAN.search(s)] == []
+    handoff = next(r[0] for r in rows["handoffs"] if "REDACTED" in r[0]["body"])
+    assert handoff["body"] == ("red\n- deploy with AWS_ACCESS_KEY_ID=[REDACTED:aws_access_key]\n")
+    assert handoff["sender"] == "bot [REDACTED:github_token]"
+    assert handoff["topic"] == "db password=[REDACTED:password]"
+    assert handoff["front_matter"] == {"from": "bot [REDACTED:github_token]", "note": "cleared"}
+    learning = next(r[0] for r in rows["learnings"] if "REDACTED" in r[0]["text"])
+    # As a write stores it: the unclosed comment opened for good (see textsearch.py).
+    assert learning["text"] == "use token [REDACTED:github_token] < !-- then"
+    assert learning["section"] == "Tips"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from memory_service.audit.service import quoted_query
-from memory_service.handoffs.redaction import redact
+from memory_service.hygiene.redaction import redact
 from tests.conftest import MakeKey, auth
 
 GITLAB_TOKEN = "glpat-Xk3v9QmZ2pLr8TwY4nBs"

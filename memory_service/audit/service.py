@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth import policy
 from memory_service.auth.service import Principal
-from memory_service.handoffs.redaction import redact
-from memory_service.handoffs.sanitize import sanitize_text
+from memory_service.hygiene.clean import clean_text
 from memory_service.models import AuditEvent
 
 _INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
@@ -39,12 +38,12 @@ Actor = Principal | Operator
 def quoted_query(query: str, limit: int = 200) -> str:
     """A search query as it may be kept in the audit trail: redacted and cut short.
 
-    The query goes through what a handoff body goes through, `redact(sanitize_text(...))`, on
-    the text as sent: line breaks are context for the detector (`password: ...` in a pasted
+    The query goes through what a handoff body goes through, `clean_text` (hygiene/clean.py),
+    on the text as sent: line breaks are context for the detector (`password: ...` in a pasted
     config line), so whitespace is only collapsed after, and the cut comes last, where it can
     no longer split a secret in two.
     """
-    cleaned, _ = redact(sanitize_text(query))
+    cleaned = clean_text(query, {})
     return " ".join(cleaned.split())[:limit]
 
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError
 
-from memory_service.audit.service import record
 from memory_service.deps import EmbedderDep, Reader, SessionDep, StateDep, Writer
 from memory_service.errors import (
     InvalidInput,
@@ -35,6 +34,7 @@ router = APIRouter(prefix="/v1", tags=["handoffs"])
 _MARKDOWN_TYPES = ("text/markdown", "text/plain", "text/x-markdown")
 # Room for JSON escaping and the other fields around a body at the size limit.
 _JSON_OVERHEAD = 2
+MAX_IDEMPOTENCY_KEY = 200
 
 
 class UnsupportedMediaType(MemoryServiceError):
@@ -54,6 +54,12 @@ async def _read_limited(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _idempotency_key(key: str | None) -> str | None:
+    if key is not None and (not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable()):
+        raise InvalidInput(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
+    return key
 
 
 def _validation(exc: ValidationError) -> InvalidInput:
@@ -161,28 +167,19 @@ async def create_handoff(
             )
     except ValidationError as exc:
         raise _validation(exc) from exc
+    if len(data.body.encode()) > limit:
+        raise PayloadTooLarge(
+            f"handoff body is over the {limit}-byte limit; keep handoffs short and "
+            "point at files instead of pasting them",
+            details={"limit_bytes": limit},
+        )
     stored = await service.create_handoff(
         session,
         embedder,
         principal,
         data,
-        idempotency_key=idempotency_key,
-        max_body_bytes=limit,
+        idempotency_key=_idempotency_key(idempotency_key),
         max_learnings=state.settings.max_learnings_per_handoff,
-    )
-    await record(
-        session,
-        principal,
-        "handoff.create",
-        target_type="handoff",
-        target_id=stored.handoff.id,
-        details={
-            "project": stored.project,
-            "recipient": stored.handoff.recipient,
-            "learnings": len(stored.learnings),
-            "redactions": stored.handoff.redactions,
-            "duplicate": stored.duplicate,
-        },
     )
     return HandoffCreated(
         id=stored.handoff.id,
@@ -246,5 +243,4 @@ async def get_handoff(handoff_id: uuid.UUID, session: SessionDep, principal: Rea
 async def delete_handoff(handoff_id: uuid.UUID, session: SessionDep, principal: Writer) -> Response:
     """Delete a handoff and every learning that came from it."""
     await service.delete_handoff(session, principal, handoff_id)
-    await record(session, principal, "handoff.delete", target_type="handoff", target_id=handoff_id)
     return Response(status_code=204)

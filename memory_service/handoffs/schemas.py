@@ -63,7 +63,9 @@ class HandoffCreated(BaseModel):
     )
 
 
-class HandoffSummary(BaseModel):
+class _Header(BaseModel):
+    """What a listing and a delivery both say about a handoff, first."""
+
     id: uuid.UUID
     sentinel: str
     project: str
@@ -73,6 +75,9 @@ class HandoffSummary(BaseModel):
     tool: str | None
     branch: str | None
     head: str | None
+
+
+class HandoffSummary(_Header):
     session_id: str | None
     visibility: Visibility
     status: HandoffStatus
@@ -106,18 +111,9 @@ class Drift(BaseModel):
     claim_head: str | None
 
 
-class Delivery(BaseModel):
+class Delivery(_Header):
     """A handoff as delivered to a session: the body plus what to check before trusting it."""
 
-    id: uuid.UUID
-    sentinel: str
-    project: str
-    recipient: str
-    sender: str | None
-    topic: str | None
-    tool: str | None
-    branch: str | None
-    head: str | None
     created_at: datetime
     body: str = Field(
         description="The markdown without hidden markup (HTML comments, `<details>` and hidden "

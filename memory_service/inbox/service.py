@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.audit.service import record
 from memory_service.auth.service import Principal
 from memory_service.handoffs.schemas import Delivery, Drift
-from memory_service.handoffs.screening import HEADER_FIELDS, screen
+from memory_service.hygiene.screening import HEADER_FIELDS, screen
 from memory_service.models import Handoff
 from memory_service.projects import check_access, find_project
 from memory_service.vocabulary import HandoffStatus

@@ -1,6 +1,6 @@
 """Reading and forgetting single learnings.
 
-A learning may be a near-duplicate of learnings in other projects (recall/dedup.py). What a
+A learning may be a near-duplicate of learnings in other projects (learnings/duplicates.py). What a
 key gets back, and what it forgets, is limited to the copies it may read: a key limited to
 some projects never learns another project's copy exists, and never deletes it."""
 
@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.audit.service import record
 from memory_service.auth.service import Principal
 from memory_service.errors import NotFound
+from memory_service.learnings.duplicates import unlink_before_delete
 from memory_service.models import Learning, Project
-from memory_service.recall.dedup import unlink_before_delete
 from memory_service.recall.schemas import Learning as LearningOut
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
 from memory_service.handoffs.parsing import parse_handoff
-from memory_service.handoffs.poison import instruction_flags
 from memory_service.handoffs.schemas import Delivery
-from memory_service.handoffs.screening import field_flags, inline
-from memory_service.handoffs.textnorm import flatten, strip_hidden_markup
+from memory_service.hygiene.poison import instruction_flags
+from memory_service.hygiene.screening import field_flags, inline
+from memory_service.hygiene.textnorm import flatten, strip_hidden_markup
 from memory_service.inbox import service as inbox
 from memory_service.models import Learning, Project
 from memory_service.recall.schemas import Brief, BriefRequest, SearchResult

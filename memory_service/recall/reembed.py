@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
 from memory_service.embeddings import Embedder
+from memory_service.learnings.embedding_text import embedding_text
 from memory_service.models import Learning
-from memory_service.recall.text import embedding_text
 from memory_service.vectors import as_param
 
 

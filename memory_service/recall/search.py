@@ -20,7 +20,7 @@ from memory_service.auth.service import Principal
 from memory_service.db import statement
 from memory_service.embeddings import Embedder
 from memory_service.errors import Forbidden, ServiceUnavailable
-from memory_service.handoffs.textsearch import for_text_search
+from memory_service.hygiene.textsearch import for_text_search
 from memory_service.models import TS_CONFIG, Project
 from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
 from memory_service.recall.schemas import SearchResult

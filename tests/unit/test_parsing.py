@@ -18,8 +18,8 @@ from memory_service.handoffs.parsing import (
     heading_kind,
     parse_handoff,
 )
-from memory_service.handoffs.redaction import redact
-from memory_service.handoffs.sanitize import sanitize_text
+from memory_service.hygiene.redaction import redact
+from memory_service.hygiene.sanitize import sanitize_text
 
 DEV_SET = Path(__file__).resolve().parents[1] / "data" / "dev_eval.json"
 

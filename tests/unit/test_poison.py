@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from memory_service.handoffs import poison
-from memory_service.handoffs.poison import instruction_flags
-from memory_service.handoffs.screening import inline, screen
-from memory_service.handoffs.textnorm import (
+from memory_service.hygiene import poison
+from memory_service.hygiene.poison import instruction_flags
+from memory_service.hygiene.screening import inline, screen
+from memory_service.hygiene.textnorm import (
     flatten,
     fold_to_latin,
     normalize,

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.redaction_eval import evaluate, leaked
-from memory_service.handoffs.redaction import context, engine, formats, placeholder, redact, values
-from memory_service.handoffs.sanitize import sanitize_text
+from memory_service.hygiene.redaction import context, engine, formats, placeholder, redact, values
+from memory_service.hygiene.sanitize import sanitize_text
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEV_SET = DATA / "dev_eval.json"

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memory_service.handoffs.parsing import parse_handoff
-from memory_service.handoffs.redaction import redact
-from memory_service.handoffs.sanitize import sanitize_text
-from memory_service.handoffs.textsearch import MAX_ATS, MAX_RUN, MAX_STARTS, for_text_search
+from memory_service.hygiene.redaction import redact
+from memory_service.hygiene.sanitize import sanitize_text
+from memory_service.hygiene.textsearch import MAX_ATS, MAX_RUN, MAX_STARTS, for_text_search
 
 DEV_SET = Path(__file__).resolve().parents[1] / "data" / "dev_eval.json"
 # Where the parser may start a token (the module's definition, written independently).

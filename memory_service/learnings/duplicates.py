@@ -9,6 +9,7 @@ distinct dev-set learnings of one kind, below that of the same bullet re-worded 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from sqlalchemy import text
@@ -19,10 +20,12 @@ from memory_service.models import Learning
 from memory_service.vectors import as_params, hnsw_order
 
 NEAR_DUPLICATE_SIMILARITY = 0.93
-_CANONICAL = (
-    "team_id = :team AND kind = :kind AND canonical_id IS NULL AND visibility = :visibility "
-    "AND (:visibility = 'team' OR project_id = :project)"
-)
+
+
+def text_hash(text: str) -> str:
+    """A learning's `content_hash`: the same for texts that differ only in case and spacing,
+    which are linked as duplicates without comparing embeddings."""
+    return hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()
 
 
 async def link_duplicates(

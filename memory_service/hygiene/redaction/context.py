@@ -16,7 +16,7 @@ import binascii
 import re
 from collections.abc import Callable, Iterator
 
-from memory_service.handoffs.redaction.engine import (
+from memory_service.hygiene.redaction.engine import (
     Hit,
     Judge,
     Rule,
@@ -26,7 +26,7 @@ from memory_service.handoffs.redaction.engine import (
     quoted,
     value_of,
 )
-from memory_service.handoffs.redaction.values import (
+from memory_service.hygiene.redaction.values import (
     is_code_reference,
     is_function_word,
     is_path,

@@ -24,8 +24,8 @@ long run of word characters.
 
 from __future__ import annotations
 
-from memory_service.handoffs.redaction import context, formats
-from memory_service.handoffs.redaction.engine import Stage, apply, placeholder
+from memory_service.hygiene.redaction import context, formats
+from memory_service.hygiene.redaction.engine import Stage, apply, placeholder
 
 __all__ = ["placeholder", "redact"]
 

@@ -32,7 +32,7 @@ from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
-from memory_service.handoffs.redaction.engine import Hit, Rule, Stage, always, contains_any
+from memory_service.hygiene.redaction.engine import Hit, Rule, Stage, always, contains_any
 
 _TOKEN_CHAR = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _MAX_STRETCH = 512

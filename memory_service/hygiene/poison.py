@@ -31,12 +31,14 @@ import base64
 import binascii
 import codecs
 import contextlib
+import itertools
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from memory_service.handoffs.textnorm import fold_to_latin, normalize
+from memory_service.hygiene.textnorm import fold_to_latin, normalize
 
 OVERRIDE = "overrides the agent's instructions"
 ROLE = "tries to change the agent's role"
@@ -111,31 +113,44 @@ def _skip_escape_or_comment(pattern: str, i: int) -> int | None:
     return None
 
 
-def _split_top(pattern: str) -> list[str]:
-    """`pattern` cut at its top-level `|`s."""
-    parts, depth, in_class, start, i = [], 0, False, 0, 0
+def _class_end(pattern: str, start: int) -> int:
+    """Index just past the character class that opens at `start`."""
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1  # a `]` right after `[` or `[^` is a literal
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
+
+
+def _structure(pattern: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """Index, character and depth of each `(`, `)` and `|` of `pattern` from `start` on that is
+    not in a character class, an escape or a comment. The depth counts the groups open around
+    the character (a `(` and its `)` are outside their own group)."""
+    depth, i = 0, start
     while i < len(pattern):
-        if not in_class and (skip := _skip_escape_or_comment(pattern, i)) is not None:
+        if (skip := _skip_escape_or_comment(pattern, i)) is not None:
             i = skip
             continue
         c = pattern[i]
-        if c == "\\":
-            i += 2
+        if c == "[":
+            i = _class_end(pattern, i)
             continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
+        if c in "()|":
+            if c == ")":
+                depth -= 1
+            yield i, c, depth
+            if c == "(":
+                depth += 1
         i += 1
-    parts.append(pattern[start:])
-    return parts
+
+
+def _split_top(pattern: str) -> list[str]:
+    """`pattern` cut at its top-level `|`s."""
+    bars = [i for i, c, depth in _structure(pattern) if c == "|" and depth == 0]
+    return [pattern[a + 1 : b] for a, b in itertools.pairwise([-1, *bars, len(pattern)])]
 
 
 def _element_end(pattern: str, start: int) -> int:
@@ -143,35 +158,11 @@ def _element_end(pattern: str, start: int) -> int:
     if (skip := _skip_escape_or_comment(pattern, start)) is not None:
         return skip
     if pattern[start] == "[":
-        i = start + 1
-        if i < len(pattern) and pattern[i] == "^":
-            i += 1
-        i += 1  # a `]` right after `[` or `[^` is a literal
-        while i < len(pattern) and pattern[i] != "]":
-            i += 2 if pattern[i] == "\\" else 1
-        return i + 1
+        return _class_end(pattern, start)
     if pattern[start] != "(":
         return start + 1
-    depth, in_class, i = 0, False, start
-    while i < len(pattern):
-        if not in_class and (skip := _skip_escape_or_comment(pattern, i)) is not None:
-            if pattern[i] != "\\" and depth == 0:
-                return skip
-            i = skip
-            continue
-        c = pattern[i]
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return len(pattern)
+    closed = (i for i, c, depth in _structure(pattern, start) if c == ")" and depth == 0)
+    return next(closed, len(pattern) - 1) + 1
 
 
 def _quantifier(pattern: str, i: int) -> tuple[bool, int]:

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from memory_service.handoffs.poison import instruction_flags
-from memory_service.handoffs.textnorm import flatten, strip_hidden_markup
+from memory_service.hygiene.poison import instruction_flags
+from memory_service.hygiene.textnorm import flatten, strip_hidden_markup
 
 # The fields a delivery and the brief show besides the body.
 HEADER_FIELDS = ("topic", "sender", "tool", "branch", "head")
