@@ -14,8 +14,8 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
-from pydantic import BaseModel
 from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
