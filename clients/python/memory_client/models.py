@@ -133,6 +133,11 @@ class SearchResult(_Model):
     created_at: datetime
     occurrences: int = 1
     projects: list[str] = Field(default_factory=list)
+    last_seen_at: datetime | None = None
+    # Reads like an instruction to an agent: shown only as quoted data under a warning (servers
+    # before issue 15 leave these out).
+    flagged: bool = False
+    flag_reason: str | None = None
 
 
 class SearchResponse(_Model):
