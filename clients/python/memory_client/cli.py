@@ -26,7 +26,7 @@ from memory_client.errors import (
     ConnectionFailed,
     MemoryClientError,
 )
-from memory_client.frontmatter import field
+from memory_client.frontmatter import checkout_fields, field
 from memory_client.importer import discover, run_import
 from memory_client.integrations import claude_code, codex
 from memory_client.models import KINDS, Kind
@@ -64,14 +64,7 @@ def _workspace(args: argparse.Namespace) -> Workspace:
             check_worktree(worktree)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    return Workspace(
-        project=project or ws.project,
-        worktree=worktree or ws.worktree,
-        branch=ws.branch,
-        head=ws.head,
-        root=ws.root,
-        in_git=ws.in_git,
-    )
+    return ws.named(project, worktree)
 
 
 def _emit(args: argparse.Namespace, model: BaseModel | dict[str, Any], text: str) -> None:
@@ -122,19 +115,15 @@ def cmd_handoff_write(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     # Front matter the agent wrote wins over what the CLI guesses; explicit options win over
     # both (the server applies request fields over front matter).
-    recipient = args.to or (None if field(body, "to") else ws.worktree)
     with _client() as client:
         result = client.create_handoff(
             ws.project,
             body,
-            recipient=recipient,
-            sender=None if field(body, "from") else ws.worktree,
             topic=args.topic,
             tool=args.tool or (None if field(body, "session_tool", "tool") else _detected_tool()),
-            branch=None if field(body, "branch") else ws.branch,
-            head=None if field(body, "head") else ws.head,
             session_id=args.session_id,
             visibility=args.visibility,
+            **checkout_fields(body, ws, recipient=args.to),
         )
     _emit(args, result, render.created(result))
     return 0
