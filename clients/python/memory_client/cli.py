@@ -438,23 +438,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return handler(args)
-    except UsageError as exc:
-        print(f"memory: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ConfigurationError as exc:
-        print(f"memory: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (UsageError, ConfigurationError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except ConnectionFailed as exc:
-        print(f"memory: {exc}. Is the server running (`make run`)?", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        return _fail(f"{exc}. Is the server running (`make run`)?", EXIT_UNREACHABLE)
     except AuthenticationError as exc:
-        print(f"memory: {exc.message}; check MEMORY_API_KEY or the config file", file=sys.stderr)
-        return EXIT_API
+        return _fail(f"{exc.message}; check MEMORY_API_KEY or the config file", EXIT_API)
     except APIError as exc:
-        print(f"memory: {exc}", file=sys.stderr)
-        return EXIT_API
+        return _fail(str(exc), EXIT_API)
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"memory: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
