@@ -196,6 +196,9 @@ def _json_ready(value: Any) -> Any:
 
 
 # --- one builder per route ----------------------------------------------------------------
+# Their keyword parameters and JSON bodies mirror the server's request schemas (HandoffCreate,
+# ClaimRequest, SearchRequest, BriefRequest) field for field; tests/clients/test_contract.py
+# checks every body against the server's OpenAPI document.
 
 
 def create_handoff(
