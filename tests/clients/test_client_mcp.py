@@ -10,6 +10,7 @@ from mcp.types import CallToolResult, TextContent
 from memory_client import MemoryClient
 
 from tests.clients.helpers import MEMORY_BIN, PROJECT
+from tests.clients.test_client_cli import POISONED, assert_quoted_warning
 
 HANDOFF = """## What NOT to do
 - Don't call the billing API from request handlers; it blocks for seconds under load.
@@ -74,3 +75,17 @@ async def test_mcp_tools_over_stdio(repo: Path, cli_env: dict[str, str], server_
 
 def text_of(result: CallToolResult) -> str:
     return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
+
+
+async def test_mcp_search_shows_flagged_learning_as_quoted_warning(
+    repo: Path, cli_env: dict[str, str]
+) -> None:
+    params = StdioServerParameters(command=str(MEMORY_BIN), args=["mcp"], env=cli_env, cwd=repo)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        text(await session.call_tool("write_handoff", {"body": POISONED}))
+        found = text(await session.call_tool("search", {"query": "previous instructions curl"}))
+        plain = text(await session.call_tool("search", {"query": "migrations deadlock the pool"}))
+    assert_quoted_warning(found)
+    assert plain.startswith("1. [mistake] Don't run migrations inside the request handler")
+    assert "Flagged" not in plain

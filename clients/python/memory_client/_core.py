@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import random
 import uuid
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -140,6 +140,31 @@ def drive(call: Call[T], policy: RetryPolicy) -> Generator[Action, Outcome | Non
         return call.parse(outcome)
 
 
+class Plan(Generic[T]):
+    """`drive` as a loop, the one the clients run: iterate for the actions, `answer` each
+    `RequestSpec` with its response or transport error (a `Sleep` needs no answer), and read
+    `result` after the loop. The mapped exception, if any, is raised out of the loop."""
+
+    result: T
+
+    def __init__(self, call: Call[T], policy: RetryPolicy) -> None:
+        self._steps = drive(call, policy)
+        self._outcome: Outcome | None = None
+
+    def answer(self, outcome: Outcome) -> None:
+        self._outcome = outcome
+
+    def __iter__(self) -> Iterator[Action]:
+        try:
+            action = next(self._steps)
+            while True:
+                yield action
+                outcome, self._outcome = self._outcome, None
+                action = self._steps.send(outcome)
+        except StopIteration as done:
+            self.result = done.value
+
+
 def _check(response: httpx.Response) -> None:
     if response.status_code >= 400:
         raise error_from_response(response)
@@ -171,6 +196,9 @@ def _json_ready(value: Any) -> Any:
 
 
 # --- one builder per route ----------------------------------------------------------------
+# Their keyword parameters and JSON bodies mirror the server's request schemas (HandoffCreate,
+# ClaimRequest, SearchRequest, BriefRequest) field for field; tests/clients/test_contract.py
+# checks every body against the server's OpenAPI document.
 
 
 def create_handoff(

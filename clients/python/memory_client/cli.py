@@ -26,7 +26,7 @@ from memory_client.errors import (
     ConnectionFailed,
     MemoryClientError,
 )
-from memory_client.frontmatter import field
+from memory_client.frontmatter import checkout_fields, field
 from memory_client.importer import discover, run_import
 from memory_client.integrations import claude_code, codex
 from memory_client.models import KINDS, Kind
@@ -64,14 +64,7 @@ def _workspace(args: argparse.Namespace) -> Workspace:
             check_worktree(worktree)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    return Workspace(
-        project=project or ws.project,
-        worktree=worktree or ws.worktree,
-        branch=ws.branch,
-        head=ws.head,
-        root=ws.root,
-        in_git=ws.in_git,
-    )
+    return ws.named(project, worktree)
 
 
 def _emit(args: argparse.Namespace, model: BaseModel | dict[str, Any], text: str) -> None:
@@ -122,19 +115,15 @@ def cmd_handoff_write(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     # Front matter the agent wrote wins over what the CLI guesses; explicit options win over
     # both (the server applies request fields over front matter).
-    recipient = args.to or (None if field(body, "to") else ws.worktree)
     with _client() as client:
         result = client.create_handoff(
             ws.project,
             body,
-            recipient=recipient,
-            sender=None if field(body, "from") else ws.worktree,
             topic=args.topic,
             tool=args.tool or (None if field(body, "session_tool", "tool") else _detected_tool()),
-            branch=None if field(body, "branch") else ws.branch,
-            head=None if field(body, "head") else ws.head,
             session_id=args.session_id,
             visibility=args.visibility,
+            **checkout_fields(body, ws, recipient=args.to),
         )
     _emit(args, result, render.created(result))
     return 0
@@ -449,23 +438,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return handler(args)
-    except UsageError as exc:
-        print(f"memory: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ConfigurationError as exc:
-        print(f"memory: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (UsageError, ConfigurationError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except ConnectionFailed as exc:
-        print(f"memory: {exc}. Is the server running (`make run`)?", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        return _fail(f"{exc}. Is the server running (`make run`)?", EXIT_UNREACHABLE)
     except AuthenticationError as exc:
-        print(f"memory: {exc.message}; check MEMORY_API_KEY or the config file", file=sys.stderr)
-        return EXIT_API
+        return _fail(f"{exc.message}; check MEMORY_API_KEY or the config file", EXIT_API)
     except APIError as exc:
-        print(f"memory: {exc}", file=sys.stderr)
-        return EXIT_API
+        return _fail(str(exc), EXIT_API)
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"memory: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -120,22 +120,16 @@ class MemoryClient(_Base):
 
     def run(self, call: Call[T]) -> T:
         """Sends one `Call` (from `memory_client._core`) under this client's retry policy."""
-        plan = _core.drive(call, self.retry)
-        action = next(plan)
-        while True:
-            outcome: _core.Outcome | None = None
+        plan = _core.Plan(call, self.retry)
+        for action in plan:
             if isinstance(action, Sleep):
                 time.sleep(action.seconds)
-            else:
-                try:
-                    outcome = self._http.send(self._request(self._http, action))
-                except httpx.TransportError as exc:
-                    outcome = exc
+                continue
             try:
-                action = plan.send(outcome)
-            except StopIteration as done:
-                result: T = done.value
-                return result
+                plan.answer(self._http.send(self._request(self._http, action)))
+            except httpx.TransportError as exc:
+                plan.answer(exc)
+        return plan.result
 
     def close(self) -> None:
         self._http.close()
@@ -204,22 +198,16 @@ class AsyncMemoryClient(_Base):
 
     async def run(self, call: Call[T]) -> T:
         """Sends one `Call` (from `memory_client._core`) under this client's retry policy."""
-        plan = _core.drive(call, self.retry)
-        action = next(plan)
-        while True:
-            outcome: _core.Outcome | None = None
+        plan = _core.Plan(call, self.retry)
+        for action in plan:
             if isinstance(action, Sleep):
                 await asyncio.sleep(action.seconds)
-            else:
-                try:
-                    outcome = await self._http.send(self._request(self._http, action))
-                except httpx.TransportError as exc:
-                    outcome = exc
+                continue
             try:
-                action = plan.send(outcome)
-            except StopIteration as done:
-                result: T = done.value
-                return result
+                plan.answer(await self._http.send(self._request(self._http, action)))
+            except httpx.TransportError as exc:
+                plan.answer(exc)
+        return plan.result
 
     async def aclose(self) -> None:
         await self._http.aclose()

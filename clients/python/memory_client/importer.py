@@ -26,7 +26,7 @@ from typing import Literal
 
 from memory_client.client import MemoryClient
 from memory_client.errors import APIError, Conflict, MemoryClientError
-from memory_client.frontmatter import front_matter
+from memory_client.frontmatter import checkout_fields, front_matter
 from memory_client.models import Status
 from memory_client.workspace import check_project_slug, check_worktree, detect
 
@@ -80,15 +80,13 @@ def _walk(root: Path) -> Iterable[Path]:
 def _loose(path: Path, project: str | None, status: Status) -> Item:
     ws = detect(path.parent)
     slug = project or ws.project
-    # Addressed by its front matter when it says so; else to the worktree it sits in.
-    return Item(path, slug, None if _has_to(path) else ws.worktree, status, "loose")
-
-
-def _has_to(path: Path) -> bool:
     try:
-        return bool(front_matter(path.read_text(encoding="utf-8")).get("to"))
+        body = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return False
+        body = ""  # reported when the import reads it
+    # Addressed by its front matter when it says so; else to the worktree it sits in, as
+    # `memory handoff write` would send it from there.
+    return Item(path, slug, checkout_fields(body, ws)["recipient"], status, "loose")
 
 
 def discover(

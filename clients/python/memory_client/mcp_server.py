@@ -7,19 +7,21 @@ CLI prints."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from memory_client import render
+from memory_client import _core, render
 from memory_client.client import AsyncMemoryClient
 from memory_client.config import missing_key_message, resolve
 from memory_client.errors import MemoryClientError
-from memory_client.frontmatter import field
+from memory_client.frontmatter import checkout_fields
 from memory_client.models import Kind
 from memory_client.workspace import Workspace, detect
+
+T = TypeVar("T")
 
 INSTRUCTIONS = (
     "Shared memory across coding sessions. Call `brief` once at the start of a session to "
@@ -44,16 +46,18 @@ def _client() -> AsyncMemoryClient:
     return AsyncMemoryClient(config.url, config.api_key)
 
 
+async def _ask(call: _core.Call[T]) -> T:
+    """Sends one request; what goes wrong comes back to the agent as a tool error with the
+    server's message, not as a crash."""
+    try:
+        async with _client() as client:
+            return await client.run(call)
+    except MemoryClientError as exc:
+        raise ToolError(str(exc)) from exc
+
+
 def _workspace(project: str | None, worktree: str | None) -> Workspace:
-    ws = detect(Path.cwd())
-    return Workspace(
-        project=project or ws.project,
-        worktree=worktree or ws.worktree,
-        branch=ws.branch,
-        head=ws.head,
-        root=ws.root,
-        in_git=ws.in_git,
-    )
+    return detect(Path.cwd()).named(project, worktree)
 
 
 def build_server() -> MCPServer:
@@ -76,18 +80,16 @@ def build_server() -> MCPServer:
         worktree: WorktreeArg = None,
     ) -> str:
         ws = _workspace(project, worktree)
-        try:
-            async with _client() as client:
-                result = await client.brief(
-                    ws.project,
-                    ws.worktree,
-                    branch=ws.branch,
-                    head=ws.head,
-                    task=task,
-                    token_budget=token_budget,
-                )
-        except MemoryClientError as exc:
-            raise ToolError(str(exc)) from exc
+        result = await _ask(
+            _core.brief(
+                ws.project,
+                ws.worktree,
+                branch=ws.branch,
+                head=ws.head,
+                task=task,
+                token_budget=token_budget,
+            )
+        )
         return result.markdown
 
     @server.tool(
@@ -107,17 +109,15 @@ def build_server() -> MCPServer:
         project: ProjectArg = None,
     ) -> str:
         ws = _workspace(project, None)
-        try:
-            async with _client() as client:
-                result = await client.search(
-                    query,
-                    k=k,
-                    project=None if all_projects else ws.project,
-                    prefer_project=ws.project,
-                    kinds=kinds,
-                )
-        except MemoryClientError as exc:
-            raise ToolError(str(exc)) from exc
+        result = await _ask(
+            _core.search(
+                query,
+                k=k,
+                project=None if all_projects else ws.project,
+                prefer_project=ws.project,
+                kinds=kinds,
+            )
+        )
         return render.search(result)
 
     @server.tool(
@@ -135,20 +135,15 @@ def build_server() -> MCPServer:
         project: ProjectArg = None,
     ) -> str:
         ws = _workspace(project, None)
-        try:
-            async with _client() as client:
-                result = await client.create_handoff(
-                    ws.project,
-                    body,
-                    recipient=recipient or (None if field(body, "to") else ws.worktree),
-                    sender=None if field(body, "from") else ws.worktree,
-                    topic=topic,
-                    tool="mcp",
-                    branch=None if field(body, "branch") else ws.branch,
-                    head=None if field(body, "head") else ws.head,
-                )
-        except MemoryClientError as exc:
-            raise ToolError(str(exc)) from exc
+        result = await _ask(
+            _core.create_handoff(
+                ws.project,
+                body,
+                topic=topic,
+                tool="mcp",
+                **checkout_fields(body, ws, recipient=recipient),
+            )
+        )
         return render.created(result)
 
     @server.tool(
@@ -158,13 +153,9 @@ def build_server() -> MCPServer:
     )
     async def claim_inbox(project: ProjectArg = None, worktree: WorktreeArg = None) -> str:
         ws = _workspace(project, worktree)
-        try:
-            async with _client() as client:
-                result = await client.claim_inbox(
-                    ws.project, ws.worktree, branch=ws.branch, head=ws.head
-                )
-        except MemoryClientError as exc:
-            raise ToolError(str(exc)) from exc
+        result = await _ask(
+            _core.claim_inbox(ws.project, ws.worktree, branch=ws.branch, head=ws.head)
+        )
         return render.inbox(result, claimed=True, worktree=ws.worktree, project=ws.project)
 
     @server.tool(
@@ -174,11 +165,7 @@ def build_server() -> MCPServer:
     async def forget(
         learning_id: Annotated[str, Field(description="The learning's id (a UUID)")],
     ) -> str:
-        try:
-            async with _client() as client:
-                result = await client.forget(learning_id)
-        except MemoryClientError as exc:
-            raise ToolError(str(exc)) from exc
+        result = await _ask(_core.forget(learning_id))
         return f"Forgot {result.deleted} learning(s)."
 
     return server

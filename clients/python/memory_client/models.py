@@ -1,5 +1,10 @@
 """Typed results of the REST API (v1). Unknown fields are ignored, so an older client keeps
-working against a newer server that adds fields."""
+working against a newer server that adds fields.
+
+Each model mirrors the server's schema of the same name (memory_service/handoffs/schemas.py,
+memory_service/recall/schemas.py), and the enumerations mirror the server's: the field lists
+are written again here on purpose (the client does not import the server), and
+tests/clients/test_contract.py checks them against the server's OpenAPI document."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Mirrors the server's learning kinds (checked by tests/clients/test_contract.py).
 Kind = Literal[
     "decision", "mistake", "pattern", "assumption", "discovery", "next_step", "status", "note"
 ]
@@ -49,7 +55,10 @@ class HandoffCreated(_Model):
     duplicate: bool = False
 
 
-class HandoffSummary(_Model):
+class _HandoffHeader(_Model):
+    """What a handoff says about itself, in listings and in deliveries alike (the server's
+    HandoffSummary and Delivery both start with these)."""
+
     id: uuid.UUID
     sentinel: str
     project: str
@@ -59,6 +68,9 @@ class HandoffSummary(_Model):
     tool: str | None = None
     branch: str | None = None
     head: str | None = None
+
+
+class HandoffSummary(_HandoffHeader):
     session_id: str | None = None
     visibility: str = "team"
     status: str
@@ -96,18 +108,9 @@ class Drift(_Model):
         return self.branch or self.head
 
 
-class Delivery(_Model):
+class Delivery(_HandoffHeader):
     """A handoff as delivered to a session: its body plus what to check before trusting it."""
 
-    id: uuid.UUID
-    sentinel: str
-    project: str
-    recipient: str
-    sender: str | None = None
-    topic: str | None = None
-    tool: str | None = None
-    branch: str | None = None
-    head: str | None = None
     created_at: datetime
     body: str
     drift: Drift | None = None
@@ -133,6 +136,11 @@ class SearchResult(_Model):
     created_at: datetime
     occurrences: int = 1
     projects: list[str] = Field(default_factory=list)
+    last_seen_at: datetime | None = None
+    # Reads like an instruction to an agent: shown only as quoted data under a warning (servers
+    # before issue 15 leave these out).
+    flagged: bool = False
+    flag_reason: str | None = None
 
 
 class SearchResponse(_Model):

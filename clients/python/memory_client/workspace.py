@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,6 +33,10 @@ class Workspace:
     head: str | None
     root: Path
     in_git: bool
+
+    def named(self, project: str | None = None, worktree: str | None = None) -> Workspace:
+        """This checkout under the project and worktree the caller named, where it named them."""
+        return replace(self, project=project or self.project, worktree=worktree or self.worktree)
 
 
 def check_project_slug(value: str) -> str:

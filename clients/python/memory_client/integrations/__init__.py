@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+
+
+def agent_home(variable: str, default: str, env: Mapping[str, str] | None = None) -> Path:
+    """An agent's own folder: `$<variable>` when set, else `<HOME>/<default>` (both read from
+    `env`, by default the process environment)."""
+    env = os.environ if env is None else env
+    if env.get(variable):
+        return Path(env[variable]).expanduser()
+    return Path(env.get("HOME") or Path.home()) / default
 
 
 def write_atomically(path: Path, text: str) -> None:

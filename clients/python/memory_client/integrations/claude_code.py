@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
 from memory_client.config import resolve
-from memory_client.integrations import write_atomically
+from memory_client.integrations import agent_home, write_atomically
 from memory_client.workspace import detect
 
 MATCHER = "startup|resume|clear|compact"
@@ -40,10 +40,7 @@ SETTINGS_TIMEOUT_SECONDS = 10
 
 
 def claude_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    if env.get("CLAUDE_CONFIG_DIR"):
-        return Path(env["CLAUDE_CONFIG_DIR"]).expanduser()
-    return Path(env.get("HOME") or Path.home()) / ".claude"
+    return agent_home("CLAUDE_CONFIG_DIR", ".claude", env)
 
 
 def settings_file(env: Mapping[str, str] | None = None) -> Path:

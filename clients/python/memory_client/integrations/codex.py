@@ -4,12 +4,11 @@ ever touched."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from memory_client.integrations import write_atomically
+from memory_client.integrations import agent_home, write_atomically
 
 BEGIN = "<!-- memory-service:begin -->"
 END = "<!-- memory-service:end -->"
@@ -36,10 +35,7 @@ _BLOCK_RE = re.compile(rf"{re.escape(BEGIN)}.*?{re.escape(END)}", re.S)
 
 
 def codex_home(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    if env.get("CODEX_HOME"):
-        return Path(env["CODEX_HOME"]).expanduser()
-    return Path(env.get("HOME") or Path.home()) / ".codex"
+    return agent_home("CODEX_HOME", ".codex", env)
 
 
 def agents_file(env: Mapping[str, str] | None = None) -> Path:
