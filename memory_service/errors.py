@@ -34,29 +34,43 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
-# Documented on every operation: what any request may end with.
+# Every status a request may end with: its error code and what it means. The subclasses below,
+# the responses documented on every operation and the errors FastAPI raises itself (405, ...)
+# all take their code from here, so a status never has two names.
+STATUSES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "Malformed request"),
+    401: ("unauthorized", "Missing, invalid or revoked API key"),
+    403: ("forbidden", "The key lacks a scope or may not use this project"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "Body too large"),
+    415: ("unsupported_media_type", "Unsupported content type"),
+    422: ("validation_error", "Invalid input"),
+    429: ("rate_limited", "Rate limited (see Retry-After)"),
+    503: ("unavailable", "Database or model not available; retry"),
+}
+
+# Documented on every operation: what any request may end with (405 is the router's own).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": description}
-    for status, description in {
-        400: "Malformed request",
-        401: "Missing, invalid or revoked API key",
-        403: "The key lacks a scope or may not use this project",
-        404: "Not found",
-        409: "Conflict",
-        413: "Body too large",
-        415: "Unsupported content type",
-        422: "Invalid input",
-        429: "Rate limited (see Retry-After)",
-        503: "Database or model not available; retry",
-    }.items()
+    for status, (_, description) in STATUSES.items()
+    if status != 405
 }
 
 
 class MemoryServiceError(Exception):
-    """Base of every error a request can end with; subclasses fix the status and code."""
+    """Base of every error a request can end with; a subclass names its status
+    (`class Gone(MemoryServiceError, status=410)`) and takes that status's code."""
 
     status_code = 500
     code = "internal_error"
+
+    def __init_subclass__(cls, *, status: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+            cls.code = STATUSES[status][0]
 
     def __init__(
         self,
@@ -74,64 +88,44 @@ class MemoryServiceError(Exception):
             self.code = code
 
 
-class BadRequest(MemoryServiceError):
-    status_code = 400
-    code = "bad_request"
+class BadRequest(MemoryServiceError, status=400):
+    """Unreadable request: a cursor not passed back as given, a malformed header."""
 
 
-class Unauthorized(MemoryServiceError):
-    status_code = 401
-    code = "unauthorized"
+class Unauthorized(MemoryServiceError, status=401):
+    """No API key, or one that is unknown or revoked."""
 
 
-class Forbidden(MemoryServiceError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(MemoryServiceError, status=403):
+    """The key lacks the scope, or is limited to other projects."""
 
 
-class NotFound(MemoryServiceError):
-    status_code = 404
-    code = "not_found"
+class NotFound(MemoryServiceError, status=404):
+    """Nothing by that id, or nothing the key may see (existence is not revealed)."""
 
 
-class Conflict(MemoryServiceError):
-    status_code = 409
-    code = "conflict"
+class Conflict(MemoryServiceError, status=409):
+    """The request contradicts what is stored (an Idempotency-Key reused)."""
 
 
-class PayloadTooLarge(MemoryServiceError):
-    status_code = 413
-    code = "payload_too_large"
+class PayloadTooLarge(MemoryServiceError, status=413):
+    """A body, or the learnings it yields, over the configured limit."""
 
 
-class InvalidInput(MemoryServiceError):
-    status_code = 422
-    code = "validation_error"
+class UnsupportedMediaType(MemoryServiceError, status=415):
+    """A body in a content type the route does not read."""
 
 
-class RateLimited(MemoryServiceError):
-    status_code = 429
-    code = "rate_limited"
+class InvalidInput(MemoryServiceError, status=422):
+    """A value the schema accepts but the domain refuses."""
 
 
-class ServiceUnavailable(MemoryServiceError):
-    status_code = 503
-    code = "unavailable"
+class RateLimited(MemoryServiceError, status=429):
+    """Too many requests from this key this minute."""
 
 
-_CODES_BY_STATUS = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "rate_limited",
-    503: "unavailable",
-}
+class ServiceUnavailable(MemoryServiceError, status=503):
+    """The database or the model is not available, or a search ran out of time; retry."""
 
 
 def envelope(
@@ -168,7 +162,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _CODES_BY_STATUS.get(exc.status_code, "http_error")
+        code = STATUSES[exc.status_code][0] if exc.status_code in STATUSES else "http_error"
         headers = dict(exc.headers) if exc.headers else None
         return envelope(exc.status_code, code, str(exc.detail), None, headers)
 
@@ -194,19 +188,19 @@ def install_error_handlers(app: FastAPI) -> None:
             # A deadlock or serialization failure: PostgreSQL rolled this request back in
             # favour of a concurrent one. Nothing changed; the same request can be sent again.
             log.info("transaction rolled back by a concurrent one: %s", exc.orig)
-            return envelope(
-                503,
+            code, message, retry_after = (
                 "concurrent_conflict",
                 "the request collided with a concurrent one and changed nothing; retry it",
-                headers={"Retry-After": "1"},
+                "1",
             )
-        log.warning("database unavailable: %s", exc.orig)
-        return envelope(
-            503,
-            "database_unavailable",
-            "the database is not reachable right now; retry shortly",
-            headers={"Retry-After": "2"},
-        )
+        else:
+            log.warning("database unavailable: %s", exc.orig)
+            code, message, retry_after = (
+                "database_unavailable",
+                "the database is not reachable right now; retry shortly",
+                "2",
+            )
+        return envelope(503, code, message, headers={"Retry-After": retry_after})
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from memory_service.deps import EmbedderDep, Reader, SessionDep, StateDep, Writer
 from memory_service.errors import (
     InvalidInput,
-    MemoryServiceError,
     PayloadTooLarge,
+    UnsupportedMediaType,
     validation_details,
 )
 from memory_service.handoffs import service
@@ -35,11 +35,6 @@ _MARKDOWN_TYPES = ("text/markdown", "text/plain", "text/x-markdown")
 # Room for JSON escaping and the other fields around a body at the size limit.
 _JSON_OVERHEAD = 2
 MAX_IDEMPOTENCY_KEY = 200
-
-
-class UnsupportedMediaType(MemoryServiceError):
-    status_code = 415
-    code = "unsupported_media_type"
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
