@@ -53,6 +53,9 @@ def replica_url(settings: Settings) -> Iterator[str]:
                 "-D",
                 str(data),
                 "-R",
+                # A fast checkpoint: the default waits for a spread one, which on a busy
+                # machine took past the timeout (CI, 2026-12-04).
+                "--checkpoint=fast",
                 "-X",
                 "stream",
                 "-h",
