@@ -238,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Default: a fresh in-process service on a temporary embedded PostgreSQL. With --url: "
         "a running server, whose results then also include what the key's team already holds.",
     )
-    ev.add_argument("dataset", help="evaluation dataset (JSON, format in DESIGN.md)")
+    ev.add_argument(
+        "dataset", help="evaluation dataset (JSON, format in docs/evaluation-format.md)"
+    )
     ev.add_argument("--url", help="evaluate the server at this base URL instead")
     ev.add_argument("--api-key", help="read+write key for --url")
     ev.add_argument("--modes", default="hybrid,vector,text", help="comma list of search modes")

@@ -2,7 +2,7 @@
 `POST /v1/search` in each mode, and report recall@5, MRR@10, nDCG@10 (overall and per query
 type) plus client-side search latency.
 
-The dataset format is fixed in DESIGN.md ("Evaluation dataset format"). A result is relevant
+The dataset format is fixed in docs/evaluation-format.md. A result is relevant
 when its `text` contains one of the query's `relevant` substrings, verbatim (case and spacing
 included: the substrings are copied from the handoff bodies, and a parser that mangles them
 should show up here as a miss, not be papered over).
@@ -67,10 +67,10 @@ NonEmpty = Field(min_length=1)
 
 
 class DatasetHandoff(BaseModel):
-    """A handoff as the dataset format has it (DESIGN.md), not `HandoffCreate`, whose optional
-    fields it resembles: the format has its own names and meanings (`worktree` is the inbox,
-    `recipient` free prose, `created` a string), ignores unknown fields where the API refuses
-    them, and the service checks lengths and formats itself when the handoff is posted
+    """A handoff as the dataset format has it (docs/evaluation-format.md), not `HandoffCreate`,
+    whose optional fields it resembles: the format has its own names and meanings (`worktree` is
+    the inbox, `recipient` free prose, `created` a string), ignores unknown fields where the API
+    refuses them, and the service checks lengths and formats itself when the handoff is posted
     (`handoff_request` maps one onto the other)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -169,8 +169,8 @@ def parse_dataset(data: Any, source: str = "dataset") -> Dataset:
         if len(errors) > 20:
             lines.append(f"  ... and {len(errors) - 20} more")
         raise DatasetError(
-            f"{source} is not a valid evaluation dataset (see DESIGN.md, "
-            f"'Evaluation dataset format'):\n" + "\n".join(lines)
+            f"{source} is not a valid evaluation dataset "
+            f"(see docs/evaluation-format.md):\n" + "\n".join(lines)
         ) from None
 
 
