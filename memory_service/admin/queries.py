@@ -52,7 +52,7 @@ async def keys_by_team(session: AsyncSession) -> list[tuple[str, ApiKey]]:
         .join(Team, Team.id == ApiKey.team_id)
         .order_by(Team.name, ApiKey.created_at)
     )
-    return [(name, key) for name, key in rows.tuples()]
+    return [(name, key) for name, key in rows]
 
 
 async def revoke(session: AsyncSession, key: ApiKey) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.audit.schemas import EventFilter
 from memory_service.models import AuditEvent
 
 # A Core INSERT of a statement built once, not an ORM add + flush: one is written per search
@@ -21,32 +21,23 @@ async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
 
 
 async def events(
-    session: AsyncSession,
-    team_id: uuid.UUID,
-    *,
-    action: str | None,
-    key_id: uuid.UUID | None,
-    target_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    before_id: int | None,
+    session: AsyncSession, team_id: uuid.UUID, wanted: EventFilter
 ) -> list[AuditEvent]:
-    """The team's events, newest first; `action` "handoff" matches every handoff.* action."""
+    """The team's events, newest first."""
     query = select(AuditEvent).where(AuditEvent.team_id == team_id)
-    if action is not None:
+    if wanted.action is not None:
         query = query.where(
-            (AuditEvent.action == action) | AuditEvent.action.startswith(action + ".")
+            (AuditEvent.action == wanted.action) | AuditEvent.action.startswith(wanted.action + ".")
         )
-    if key_id is not None:
-        query = query.where(AuditEvent.key_id == key_id)
-    if target_id is not None:
-        query = query.where(AuditEvent.target_id == target_id)
-    if since is not None:
-        query = query.where(AuditEvent.created_at >= since)
-    if until is not None:
-        query = query.where(AuditEvent.created_at < until)
-    if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)
-    query = query.order_by(AuditEvent.id.desc()).limit(limit)
+    if wanted.key_id is not None:
+        query = query.where(AuditEvent.key_id == wanted.key_id)
+    if wanted.target_id is not None:
+        query = query.where(AuditEvent.target_id == wanted.target_id)
+    if wanted.since is not None:
+        query = query.where(AuditEvent.created_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(AuditEvent.created_at < wanted.until)
+    if wanted.before_id is not None:
+        query = query.where(AuditEvent.id < wanted.before_id)
+    query = query.order_by(AuditEvent.id.desc()).limit(wanted.limit)
     return list(await session.scalars(query))

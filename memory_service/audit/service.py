@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.audit import queries
+from memory_service.audit.schemas import EventFilter
 from memory_service.auth import policy
 from memory_service.auth.service import Principal
 from memory_service.hygiene.clean import clean_text
@@ -77,28 +77,9 @@ async def record(
 
 
 async def list_events(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    action: str | None,
-    key_id: uuid.UUID | None,
-    target_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    before_id: int | None,
+    session: AsyncSession, principal: Principal, wanted: EventFilter
 ) -> list[AuditEvent]:
     """The team's events: team-wide, so only for admin keys without a project limit (the
     trail names every project's handoffs, searches and keys)."""
     policy.require_team_admin(principal)
-    return await queries.events(
-        session,
-        principal.team_id,
-        action=action,
-        key_id=key_id,
-        target_id=target_id,
-        since=since,
-        until=until,
-        limit=limit,
-        before_id=before_id,
-    )
+    return await queries.events(session, principal.team_id, wanted)

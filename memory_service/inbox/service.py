@@ -41,18 +41,15 @@ def drift(handoff: Handoff, branch: str | None, head: str | None) -> Drift:
     )
 
 
+# What a delivery says as the handoff's row has it.
+_AS_STORED = ("id", "sentinel", "recipient", "sender", "topic", "tool", "branch", "head")
+
+
 def delivery(handoff: Handoff, project: str, drift_: Drift | None = None) -> Delivery:
     screened = screen(handoff.body, {name: getattr(handoff, name) for name in HEADER_FIELDS})
     return Delivery(
-        id=handoff.id,
-        sentinel=handoff.sentinel,
+        **{name: getattr(handoff, name) for name in _AS_STORED},
         project=project,
-        recipient=handoff.recipient,
-        sender=handoff.sender,
-        topic=handoff.topic,
-        tool=handoff.tool,
-        branch=handoff.branch,
-        head=handoff.head,
         created_at=handoff.created_at,
         body=screened.body,
         drift=drift_,

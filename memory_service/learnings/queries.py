@@ -38,7 +38,7 @@ async def cluster(
         .where(Learning.team_id == team_id, or_(Learning.id == root, Learning.canonical_id == root))
         .order_by(Learning.canonical_id.is_not(None), Learning.created_at, Learning.id)
     )
-    return [(learning, slug) for learning, slug in rows.tuples()]
+    return [(learning, slug) for learning, slug in rows]
 
 
 async def delete_cluster(session: AsyncSession, team_id: uuid.UUID, root: uuid.UUID) -> int:

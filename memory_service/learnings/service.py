@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 
+# What the response says as the learning's row has it.
+_AS_STORED = ("id", "kind", "text", "section", "handoff_id", "created_at", "embedding_model")
+
+
 async def _find(
     session: AsyncSession, principal: Principal, learning_id: uuid.UUID
 ) -> tuple[Learning, str]:
@@ -71,17 +75,13 @@ async def get_learning(
             canonical_id, occurrences = None, max(len(copies), 1)
         else:
             canonical_id, occurrences = first.id, 1
-    return LearningOut(
-        id=learning.id,
-        kind=learning.kind,
-        text=learning.text,
-        section=learning.section,
-        project=slug,
-        handoff_id=learning.handoff_id,
-        created_at=learning.created_at,
-        occurrences=occurrences,
-        canonical_id=canonical_id,
-        embedding_model=learning.embedding_model,
+    return LearningOut.model_validate(
+        {
+            **{name: getattr(learning, name) for name in _AS_STORED},
+            "project": slug,
+            "occurrences": occurrences,
+            "canonical_id": canonical_id,
+        }
     )
 
 

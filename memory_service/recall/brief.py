@@ -281,7 +281,7 @@ async def _readable_ids(session: AsyncSession, principal: Principal) -> list[uui
     rows = await session.execute(
         select(Project.id, Project.slug).where(Project.team_id == principal.team_id)
     )
-    return [project_id for project_id, slug in rows.tuples() if principal.may_access(slug)]
+    return [project_id for project_id, slug in rows if principal.may_access(slug)]
 
 
 async def build_brief(
