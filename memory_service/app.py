@@ -39,6 +39,7 @@ from memory_service.learnings.routes import router as learnings_router
 from memory_service.metrics import MetricsMiddleware
 from memory_service.ratelimit import RateLimiter
 from memory_service.recall.routes import router as recall_router
+from memory_service.recall.stats import SearchStats
 from memory_service.state import AppState
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         registry=CollectorRegistry(),
         limiter=RateLimiter(settings.rate_limit_per_minute),
         liveness=DatabaseLiveness(settings.liveness_db_grace_s),
+        search_stats=SearchStats(),
     )
 
     @asynccontextmanager

@@ -118,7 +118,7 @@ def cmd_eval(_: Settings, args: argparse.Namespace) -> int:
 async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
     from memory_service.db import session_factory
     from memory_service.embeddings import Embedder
-    from memory_service.recall.reembed import reembed
+    from memory_service.learnings.service import reembed
 
     async with operator_engine(settings) as engine:
         embedder = Embedder.from_settings(settings).load()

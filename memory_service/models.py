@@ -52,6 +52,13 @@ HANDOFF_STATUSES = values(HandoffStatus)
 TS_CONFIG = "english"
 
 
+def _of_team(column: str, table: str, *, ondelete: str = "CASCADE") -> ForeignKeyConstraint:
+    """A reference to a row of `table` of the same team (every key is (team_id, id))."""
+    return ForeignKeyConstraint(
+        ["team_id", column], [f"{table}.team_id", f"{table}.id"], ondelete=ondelete
+    )
+
+
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
@@ -101,9 +108,7 @@ class Handoff(Base):
     __tablename__ = "handoffs"
     __table_args__ = (
         PrimaryKeyConstraint("team_id", "id"),
-        ForeignKeyConstraint(
-            ["team_id", "project_id"], ["projects.team_id", "projects.id"], ondelete="CASCADE"
-        ),
+        _of_team("project_id", "projects"),
         CheckConstraint(_in("status", HANDOFF_STATUSES), name="status"),
         CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
         # What a start-up claim scans: the unread handoffs of one worktree, oldest first.
@@ -166,18 +171,10 @@ class Learning(Base):
     __tablename__ = "learnings"
     __table_args__ = (
         PrimaryKeyConstraint("team_id", "id"),
-        ForeignKeyConstraint(
-            ["team_id", "handoff_id"], ["handoffs.team_id", "handoffs.id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(
-            ["team_id", "project_id"], ["projects.team_id", "projects.id"], ondelete="CASCADE"
-        ),
+        _of_team("handoff_id", "handoffs"),
+        _of_team("project_id", "projects"),
         # Only the pointer is cleared when the canonical row goes; team_id must stay.
-        ForeignKeyConstraint(
-            ["team_id", "canonical_id"],
-            ["learnings.team_id", "learnings.id"],
-            ondelete="SET NULL (canonical_id)",
-        ),
+        _of_team("canonical_id", "learnings", ondelete="SET NULL (canonical_id)"),
         CheckConstraint(_in("kind", LEARNING_KINDS), name="kind"),
         CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
         Index("ix_learnings_team_id_project_id_kind", "team_id", "project_id", "kind"),

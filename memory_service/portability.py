@@ -54,12 +54,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import DefaultClause
 
 from memory_service.db import session_factory
-from memory_service.handoffs.prepare import META_FIELDS, content_hash
+from memory_service.handoffs.service import META_FIELDS, content_hash
 from memory_service.hygiene.clean import clean_field, clean_text, redaction_warning
 from memory_service.hygiene.poison import instruction_flags
 from memory_service.hygiene.textsearch import for_text_search
 from memory_service.ids import new_id
-from memory_service.learnings.duplicates import text_hash
+from memory_service.learnings.service import text_hash
 from memory_service.models import (
     HANDOFF_STATUSES,
     LEARNING_KINDS,

@@ -15,7 +15,7 @@ from memory_service.models import Project
 
 
 def check_access(principal: Principal, slug: str) -> None:
-    if principal.projects is not None and slug not in principal.projects:
+    if not principal.may_access(slug):
         raise Forbidden(f"this API key is not allowed on project {slug}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -10,9 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from memory_service.config import Settings
 from memory_service.db import EmbeddedPostgres
 from memory_service.embeddings import Embedder
-from memory_service.health.liveness import DatabaseLiveness
 from memory_service.ratelimit import RateLimiter
-from memory_service.recall.stats import SearchStats
+
+if TYPE_CHECKING:
+    # Named for their types only: every route imports this module (through deps.py), so a
+    # runtime import of a package from here would close a loop; the app builds both.
+    from memory_service.health.liveness import DatabaseLiveness
+    from memory_service.recall.stats import SearchStats
 
 
 @dataclass
@@ -23,6 +28,8 @@ class AppState:
     limiter: RateLimiter
     # When the primary database was last seen answering, for /healthz.
     liveness: DatabaseLiveness
+    # How many learnings each team has (per project and kind), for search's choice of plan.
+    search_stats: SearchStats
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     read_engine: AsyncEngine | None = None
@@ -32,5 +39,3 @@ class AppState:
     embedded: EmbeddedPostgres | None = None
     database_url: str | None = None
     admin_key_created: bool = field(default=False)
-    # How many learnings each team has (per project and kind), for search's choice of plan.
-    search_stats: SearchStats = field(default_factory=SearchStats)

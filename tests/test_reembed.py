@@ -10,7 +10,7 @@ from memory_service.config import Settings
 from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.embeddings import Embedder
 from memory_service.learnings.embedding_text import embedding_text
-from memory_service.recall.reembed import pending, reembed
+from memory_service.learnings.reembed import pending, reembed
 from tests.conftest import MakeKey, auth
 
 BODY = "## Decisions\n" + "".join(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.admin import queries
 from memory_service.audit.service import OPERATOR, Actor, Operator, record
 from memory_service.auth import policy
 from memory_service.auth.service import CreatedKey, Principal, create_key, get_or_create_team
@@ -23,14 +23,9 @@ from memory_service.tenancy import act_as_system
 
 
 async def _own_team(session: AsyncSession, principal: Principal) -> Team:
-    team = await session.scalar(select(Team).where(Team.id == principal.team_id))
+    team = await queries.team(session, principal.team_id)
     assert team is not None  # the key was just authenticated, its team exists
     return team
-
-
-async def _team_named(session: AsyncSession, name: str) -> Team | None:
-    """Any team by name: the caller has put the transaction in system mode."""
-    return await session.scalar(select(Team).where(Team.name == name))
 
 
 async def _require_operator(session: AsyncSession, principal: Principal, operator: str) -> None:
@@ -43,7 +38,7 @@ async def create_team(
 ) -> Team:
     await _require_operator(session, principal, operator)
     await act_as_system(session)
-    if await _team_named(session, name) is not None:
+    if await queries.team_named(session, name) is not None:
         raise Conflict(f"team `{name}` already exists")
     return await _new_team(session, principal, name)
 
@@ -66,7 +61,7 @@ async def _new_team(session: AsyncSession, actor: Actor, name: str) -> Team:
 async def list_teams(session: AsyncSession, principal: Principal, *, operator: str) -> list[Team]:
     await _require_operator(session, principal, operator)
     await act_as_system(session)
-    return list(await session.scalars(select(Team).order_by(Team.name)))
+    return await queries.teams(session)
 
 
 async def new_key(
@@ -86,7 +81,7 @@ async def new_key(
     if team is not None and team != target.name:
         policy.require_operator(principal, target.name, operator)
         await act_as_system(session)
-        other = await _team_named(session, team)
+        other = await queries.team_named(session, team)
         if other is None:
             raise NotFound(f"no team `{team}`")
         target = other
@@ -119,32 +114,18 @@ async def _new_key(
 
 async def list_keys(session: AsyncSession, principal: Principal) -> list[ApiKey]:
     policy.require_team_admin(principal)
-    return list(
-        await session.scalars(
-            select(ApiKey).where(ApiKey.team_id == principal.team_id).order_by(ApiKey.created_at)
-        )
-    )
+    return await queries.keys(session, principal.team_id)
 
 
 async def _own_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
-    key = await session.scalar(
-        select(ApiKey).where(ApiKey.team_id == principal.team_id, ApiKey.id == key_id)
-    )
+    key = await queries.key(session, principal.team_id, key_id)
     if key is None:
         raise NotFound(f"no API key {key_id}")
     return key
 
 
-async def _revoke(session: AsyncSession, key: ApiKey) -> None:
-    await session.execute(
-        update(ApiKey)
-        .where(ApiKey.team_id == key.team_id, ApiKey.id == key.id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-    )
-
-
 async def _revoke_and_record(session: AsyncSession, actor: Actor, key: ApiKey) -> None:
-    await _revoke(session, key)
+    await queries.revoke(session, key)
     await record(
         session,
         actor,
@@ -176,7 +157,7 @@ async def rotate(
     policy.ensure_may_grant(principal, old.scopes, old.projects)
     team = await _own_team(session, principal)
     created = await create_key(session, team, old.scopes, name=old.name, projects=old.projects)
-    await _revoke(session, old)
+    await queries.revoke(session, old)
     # One row for the whole rotation: no key.create or key.revoke of its own.
     await record(
         session,
@@ -204,25 +185,18 @@ async def operator_new_key(
     projects: list[str] | None = None,
 ) -> CreatedKey:
     """A key of team `team`, which is created if it does not exist yet."""
-    target = await _team_named(session, team) or await _new_team(session, OPERATOR, team)
+    target = await queries.team_named(session, team) or await _new_team(session, OPERATOR, team)
     return await _new_key(session, OPERATOR, target, scopes, name=name, projects=projects)
 
 
 async def operator_list_keys(session: AsyncSession) -> list[tuple[str, ApiKey]]:
     """Every key with its team's name, by team, oldest first."""
-    rows = await session.execute(
-        select(Team.name, ApiKey)
-        .join(Team, Team.id == ApiKey.team_id)
-        .order_by(Team.name, ApiKey.created_at)
-    )
-    return [(team, key) for team, key in rows.tuples()]
+    return await queries.keys_by_team(session)
 
 
 async def operator_revoke(session: AsyncSession, prefix: str) -> ApiKey | None:
     """Revokes the active key with `prefix` (prefixes are unique); None when there is none."""
-    key = await session.scalar(
-        select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)).with_for_update()
-    )
+    key = await queries.active_key_for_update(session, prefix)
     if key is not None:
         await _revoke_and_record(session, OPERATOR, key)
     return key

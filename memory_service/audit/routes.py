@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from memory_service.audit import service
+from memory_service.audit.schemas import AuditEventOut, AuditPage, EventFilter
 from memory_service.deps import Admin, SessionDep
 from memory_service.errors import BadRequest
 
@@ -25,21 +25,6 @@ def _before_id(cursor: str | None) -> int | None:
     if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > _MAX_EVENT_ID:
         raise BadRequest("invalid cursor; pass back `next_cursor` unchanged")
     return int(cursor)
-
-
-class AuditEventOut(BaseModel):
-    id: int
-    key_id: uuid.UUID | None
-    action: str
-    target_type: str | None
-    target_id: str | None
-    details: dict[str, Any]
-    created_at: datetime
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEventOut]
-    next_cursor: str | None
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -60,13 +45,15 @@ async def audit(
     events = await service.list_events(
         session,
         principal,
-        action=action,
-        key_id=key_id,
-        target_id=target_id,
-        since=since,
-        until=until,
-        limit=limit + 1,
-        before_id=_before_id(cursor),
+        EventFilter(
+            action=action,
+            key_id=key_id,
+            target_id=target_id,
+            since=since,
+            until=until,
+            limit=limit + 1,
+            before_id=_before_id(cursor),
+        ),
     )
     page = events[:limit]
     return AuditPage(

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.audit import queries
+from memory_service.audit.schemas import EventFilter
 from memory_service.auth import policy
 from memory_service.auth.service import Principal
 from memory_service.hygiene.clean import clean_text
 from memory_service.models import AuditEvent
-
-_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -65,10 +63,8 @@ async def record(
         key_id, details = None, {"via": actor.via, **(details or {})}
     else:
         team_id, key_id = team_id or actor.team_id, actor.key_id
-    # A Core INSERT of a statement built once, not an ORM add + flush: one is written per
-    # search and brief too, and the unit of work's bookkeeping cost more than the statement.
-    await session.execute(
-        _INSERT,
+    await queries.insert_event(
+        session,
         {
             "team_id": team_id,
             "key_id": key_id,
@@ -81,35 +77,9 @@ async def record(
 
 
 async def list_events(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    action: str | None,
-    key_id: uuid.UUID | None,
-    target_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    before_id: int | None,
+    session: AsyncSession, principal: Principal, wanted: EventFilter
 ) -> list[AuditEvent]:
     """The team's events: team-wide, so only for admin keys without a project limit (the
     trail names every project's handoffs, searches and keys)."""
     policy.require_team_admin(principal)
-    query = select(AuditEvent).where(AuditEvent.team_id == principal.team_id)
-    if action is not None:
-        # "handoff" matches every handoff.* action.
-        query = query.where(
-            (AuditEvent.action == action) | AuditEvent.action.startswith(action + ".")
-        )
-    if key_id is not None:
-        query = query.where(AuditEvent.key_id == key_id)
-    if target_id is not None:
-        query = query.where(AuditEvent.target_id == target_id)
-    if since is not None:
-        query = query.where(AuditEvent.created_at >= since)
-    if until is not None:
-        query = query.where(AuditEvent.created_at < until)
-    if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)
-    query = query.order_by(AuditEvent.id.desc()).limit(limit)
-    return list(await session.scalars(query))
+    return await queries.events(session, principal.team_id, wanted)

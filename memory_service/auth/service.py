@@ -6,9 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from memory_service.auth import queries
 from memory_service.auth.keys import generate_key, hash_key, parse_scopes, split_prefix
 from memory_service.ids import new_id
 from memory_service.models import ApiKey, Team
@@ -34,6 +34,11 @@ class Principal:
     def has(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
 
+    def may_access(self, slug: str) -> bool:
+        """The one per-project access rule: a key limited to projects acts only on those.
+        Whether a refusal is a 403 or a 404 (hiding that the thing exists) is the caller's."""
+        return self.projects is None or slug in self.projects
+
 
 @dataclass(frozen=True)
 class CreatedKey:
@@ -45,7 +50,7 @@ async def get_or_create_team(session: AsyncSession, name: str) -> Team:
     """Finds a team by name across all teams: an operator action (CLI, bootstrap, admin of the
     operator team). It leaves the transaction in system mode."""
     await act_as_system(session)
-    team = await session.scalar(select(Team).where(Team.name == name))
+    team = await queries.team_named(session, name)
     if team is None:
         team = Team(id=new_id(), name=name)
         session.add(team)
@@ -83,12 +88,7 @@ async def authenticate(conn: AsyncConnection, plaintext: str) -> Principal | Non
     prefix = split_prefix(plaintext)
     if prefix is None:
         return None
-    row = (
-        await conn.execute(
-            text("SELECT team_id, id, scopes, projects FROM memory_authenticate(:p, :h, :r)"),
-            {"p": prefix, "h": hash_key(plaintext), "r": _LAST_USED_RESOLUTION},
-        )
-    ).first()
+    row = await queries.authenticate(conn, prefix, hash_key(plaintext), _LAST_USED_RESOLUTION)
     if row is None:
         return None
     return Principal(
@@ -104,8 +104,8 @@ async def bootstrap_admin_key(session: AsyncSession) -> CreatedKey | None:
     """On an empty database: team `default` and its first admin key. Concurrent first starts
     (several replicas) serialise on an advisory lock, so exactly one of them creates it."""
     await act_as_system(session)
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _BOOTSTRAP_LOCK})
-    if await session.scalar(select(func.count()).select_from(Team)):
+    await queries.lock(session, _BOOTSTRAP_LOCK)
+    if await queries.any_team(session):
         return None
     team = await get_or_create_team(session, DEFAULT_TEAM)
     return await create_key(session, team, ["read", "write", "admin"], name="bootstrap admin")

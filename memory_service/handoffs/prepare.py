@@ -19,8 +19,7 @@ from memory_service.hygiene.clean import clean_field, clean_text, redaction_warn
 from memory_service.hygiene.poison import instruction_flags
 from memory_service.hygiene.sanitize import sanitize_text
 from memory_service.hygiene.textsearch import for_text_search
-from memory_service.learnings.duplicates import text_hash
-from memory_service.learnings.embedding_text import embedding_text
+from memory_service.learnings.service import embedding_text, text_hash
 from memory_service.names import check_visible, check_worktree
 from memory_service.vocabulary import HandoffStatus, Visibility, values
 

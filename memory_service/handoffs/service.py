@@ -11,26 +11,32 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.audit.service import record
 from memory_service.auth.service import Principal
-from memory_service.db import advisory_key
 from memory_service.embeddings import Embedder
 from memory_service.errors import BadRequest, Conflict, NotFound
+from memory_service.handoffs import queries
+from memory_service.handoffs.parsing import parse_handoff
+from memory_service.handoffs.prepare import META_FIELDS as META_FIELDS
 from memory_service.handoffs.prepare import PreparedHandoff, in_range, prepare_handoff
+from memory_service.handoffs.prepare import content_hash as content_hash
 from memory_service.handoffs.schemas import HandoffCreate
 from memory_service.handoffs.sentinel import sentinel_for
 from memory_service.ids import new_id
-from memory_service.learnings.duplicates import link_duplicates, unlink_before_delete
-from memory_service.models import Handoff, Learning, Project
+from memory_service.learnings.service import link_duplicates, unlink_before_delete
+from memory_service.models import Handoff, Learning
 from memory_service.projects import check_access, get_or_create_project
 from memory_service.vocabulary import HandoffStatus
+
+
+def title(body: str) -> str | None:
+    """A handoff's title as the parser reads it from the markdown (None without one)."""
+    return parse_handoff(body).title
 
 
 @dataclass
@@ -104,10 +110,7 @@ async def store_handoff(
     await link_duplicates(session, learnings)
     await session.flush()  # the handoff's row, which the learnings' foreign key needs
     if learnings:
-        # One multi-row INSERT through Core: the ORM's unit of work (identity map, state
-        # tracking, per-object events) cost ~0.3 ms of the event loop per learning, for
-        # objects that are only read back for the response.
-        await session.execute(insert(_LEARNINGS), [_row(x) for x in learnings])
+        await queries.insert_learnings(session, learnings)
     return Stored(
         handoff=handoff,
         project=prepared.project,
@@ -116,26 +119,20 @@ async def store_handoff(
     )
 
 
-async def _lock(session: AsyncSession, *parts: str) -> None:
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(*parts)})
-
-
 async def _by_idempotency_key(
     session: AsyncSession, principal: Principal, key: str, prepared: PreparedHandoff
 ) -> Stored | None:
     """The handoff stored under `key`, when the same request stored it; a Conflict when
     another request did."""
-    await _lock(session, str(principal.team_id), "idem", key)
-    existing = await session.scalar(
-        select(Handoff).where(Handoff.team_id == principal.team_id, Handoff.idempotency_key == key)
-    )
+    await queries.lock(session, str(principal.team_id), "idem", key)
+    existing = await queries.by_idempotency_key(session, principal.team_id, key)
     if existing is None:
         return None
     if existing.request_hash != prepared.request_hash:
         # The first handoff's id only for a key that may read it: a key limited to other
         # projects learns nothing about it.
-        slug = await _slug(session, existing)
-        readable = principal.projects is None or slug in principal.projects
+        slug = await queries.project_slug(session, existing)
+        readable = principal.may_access(slug or "")
         raise Conflict(
             "this Idempotency-Key was already used with a different request",
             details={"handoff_id": str(existing.id)} if readable else None,
@@ -148,16 +145,8 @@ async def _unread_twin(
 ) -> Stored | None:
     """The same body, still unread by the same recipient: returned instead of a second copy."""
     recipient, content_hash = prepared.recipient, prepared.content_hash
-    await _lock(session, str(team_id), str(project_id), recipient, content_hash)
-    twin = await session.scalar(
-        select(Handoff).where(
-            Handoff.team_id == team_id,
-            Handoff.project_id == project_id,
-            Handoff.recipient == recipient,
-            Handoff.content_hash == content_hash,
-            Handoff.status == HandoffStatus.unread,
-        )
-    )
+    await queries.lock(session, str(team_id), str(project_id), recipient, content_hash)
+    twin = await queries.unread_twin(session, team_id, project_id, recipient, content_hash)
     if twin is None:
         return None
     stored = await _stored(session, twin, duplicate=True)
@@ -229,43 +218,18 @@ def _learnings(
     ]
 
 
-_LEARNINGS = cast(Table, Learning.__table__)
-_LEARNING_COLUMNS = [c.key for c in _LEARNINGS.columns if c.computed is None]
-
-
-def _row(learning: Learning) -> dict[str, Any]:
-    return {key: getattr(learning, key) for key in _LEARNING_COLUMNS}
-
-
-async def _slug(session: AsyncSession, handoff: Handoff) -> str | None:
-    return await session.scalar(
-        select(Project.slug).where(
-            Project.team_id == handoff.team_id, Project.id == handoff.project_id
-        )
-    )
-
-
 async def _stored(session: AsyncSession, handoff: Handoff, *, duplicate: bool) -> Stored:
-    learnings = list(
-        await session.scalars(
-            select(Learning)
-            .where(Learning.team_id == handoff.team_id, Learning.handoff_id == handoff.id)
-            .order_by(Learning.position)
-        )
-    )
     return Stored(
         handoff=handoff,
-        project=await _slug(session, handoff) or "",
-        learnings=learnings,
+        project=await queries.project_slug(session, handoff) or "",
+        learnings=await queries.learnings_of(session, handoff),
         duplicate=duplicate,
         warnings=list(handoff.warnings),
     )
 
 
 async def get_handoff(session: AsyncSession, principal: Principal, handoff_id: uuid.UUID) -> Stored:
-    handoff = await session.scalar(
-        select(Handoff).where(Handoff.team_id == principal.team_id, Handoff.id == handoff_id)
-    )
+    handoff = await queries.get(session, principal.team_id, handoff_id)
     if handoff is None:
         raise NotFound(f"no handoff {handoff_id}")
     stored = await _stored(session, handoff, duplicate=False)
@@ -275,7 +239,7 @@ async def get_handoff(session: AsyncSession, principal: Principal, handoff_id: u
 
 def check_access_or_hide(principal: Principal, slug: str, handoff_id: uuid.UUID) -> None:
     # A key limited to other projects learns nothing, not even that the handoff exists.
-    if principal.projects is not None and slug not in principal.projects:
+    if not principal.may_access(slug):
         raise NotFound(f"no handoff {handoff_id}")
 
 
@@ -284,9 +248,7 @@ async def delete_handoff(
 ) -> None:
     stored = await get_handoff(session, principal, handoff_id)
     await unlink_before_delete(session, principal.team_id, [x.id for x in stored.learnings])
-    # Learnings go with it (ON DELETE CASCADE on the composite foreign key).
-    await session.delete(stored.handoff)
-    await session.flush()
+    await queries.delete(session, stored.handoff)
     await record(session, principal, "handoff.delete", target_type="handoff", target_id=handoff_id)
 
 
@@ -331,27 +293,18 @@ async def list_handoffs(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[tuple[Handoff, str]], str | None]:
-    query = (
-        select(Handoff, Project.slug)
-        .join(Project, (Project.team_id == Handoff.team_id) & (Project.id == Handoff.project_id))
-        .where(Handoff.team_id == principal.team_id)
-    )
     if project is not None:
         check_access(principal, project)
-        query = query.where(Project.slug == project)
-    if principal.projects is not None:
-        query = query.where(Project.slug.in_(principal.projects))
-    if recipient is not None:
-        query = query.where(Handoff.recipient == recipient)
-    if status is not None:
-        query = query.where(Handoff.status == status)
-    if cursor is not None:
-        when, ident = decode_cursor(cursor)
-        query = query.where(
-            (Handoff.received_at < when) | ((Handoff.received_at == when) & (Handoff.id < ident))
-        )
-    query = query.order_by(Handoff.received_at.desc(), Handoff.id.desc()).limit(limit + 1)
-    rows = [(h, slug) for h, slug in (await session.execute(query)).all()]
+    rows = await queries.page(
+        session,
+        principal.team_id,
+        project=project,
+        readable=principal.projects,
+        recipient=recipient,
+        status=status,
+        after=decode_cursor(cursor) if cursor is not None else None,
+        limit=limit + 1,
+    )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

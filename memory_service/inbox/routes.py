@@ -29,15 +29,4 @@ async def peek(
 async def claim(body: ClaimRequest, session: SessionDep, principal: Reader) -> Inbox:
     """Take delivery of the worktree's unread handoffs: each is returned by exactly one claim
     and is read afterwards. `drift` says whether the branch or HEAD moved since it was written."""
-    deliveries = await service.claim_and_record(
-        session,
-        principal,
-        service.Claim(
-            project=body.project,
-            worktree=body.worktree,
-            branch=body.branch,
-            head=body.head,
-            session_id=body.session_id,
-        ),
-    )
-    return Inbox(handoffs=deliveries)
+    return Inbox(handoffs=await service.claim_and_record(session, principal, body))

@@ -5,19 +5,17 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
+from typing import Protocol
 
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.audit.service import record
 from memory_service.auth.service import Principal
 from memory_service.handoffs.schemas import Delivery, Drift
 from memory_service.hygiene.screening import HEADER_FIELDS, screen
+from memory_service.inbox import queries
 from memory_service.models import Handoff
 from memory_service.projects import check_access, find_project
-from memory_service.vocabulary import HandoffStatus
 
 _MIN_SHA = 7
 
@@ -43,18 +41,15 @@ def drift(handoff: Handoff, branch: str | None, head: str | None) -> Drift:
     )
 
 
+# What a delivery says as the handoff's row has it.
+_AS_STORED = ("id", "sentinel", "recipient", "sender", "topic", "tool", "branch", "head")
+
+
 def delivery(handoff: Handoff, project: str, drift_: Drift | None = None) -> Delivery:
     screened = screen(handoff.body, {name: getattr(handoff, name) for name in HEADER_FIELDS})
     return Delivery(
-        id=handoff.id,
-        sentinel=handoff.sentinel,
+        **{name: getattr(handoff, name) for name in _AS_STORED},
         project=project,
-        recipient=handoff.recipient,
-        sender=handoff.sender,
-        topic=handoff.topic,
-        tool=handoff.tool,
-        branch=handoff.branch,
-        head=handoff.head,
         created_at=handoff.created_at,
         body=screened.body,
         drift=drift_,
@@ -71,69 +66,42 @@ async def peek(
     found = await find_project(session, principal.team_id, project)
     if found is None:
         return []
-    rows = await session.scalars(
-        select(Handoff)
-        .where(
-            Handoff.team_id == principal.team_id,
-            Handoff.project_id == found.id,
-            Handoff.recipient == worktree,
-            Handoff.status == HandoffStatus.unread,
-        )
-        .order_by(Handoff.created_at, Handoff.id)
-    )
+    rows = await queries.unread(session, principal.team_id, found.id, worktree)
     return [delivery(h, project) for h in rows]
 
 
-@dataclass(frozen=True)
-class Claim:
-    project: str
-    worktree: str
-    branch: str | None = None
-    head: str | None = None
-    session_id: str | None = None
+class Claim(Protocol):
+    """What a claim names: the body of `POST /v1/inbox/claim` (`ClaimRequest`) or of a brief
+    (`BriefRequest`), taken as they are."""
+
+    @property
+    def project(self) -> str: ...
+    @property
+    def worktree(self) -> str: ...
+    @property
+    def branch(self) -> str | None: ...
+    @property
+    def head(self) -> str | None: ...
+    @property
+    def session_id(self) -> str | None: ...
 
 
 async def claim(session: AsyncSession, principal: Principal, request: Claim) -> list[Delivery]:
-    """Marks the worktree's unread handoffs read and returns them. FOR UPDATE SKIP LOCKED makes
-    concurrent claims (from any number of server processes) take disjoint sets: a handoff
-    another claim is taking is skipped, never delivered twice."""
+    """Marks the worktree's unread handoffs read and returns them, each to exactly one claim
+    (queries.mark_read)."""
     check_access(principal, request.project)
     found = await find_project(session, principal.team_id, request.project)
     if found is None:
         return []
     claimer = request.session_id or f"key:{principal.prefix}"
-    result = await session.execute(
-        text(
-            """
-            UPDATE handoffs AS h
-               SET status = 'read', claimed_at = now(), claimed_by = :claimer,
-                   claim_branch = :branch, claim_head = :head
-              FROM (SELECT team_id, id FROM handoffs
-                     WHERE team_id = :team AND project_id = :project
-                       AND recipient = :worktree AND status = 'unread'
-                     ORDER BY created_at, id
-                     FOR UPDATE SKIP LOCKED) AS picked
-             WHERE h.team_id = picked.team_id AND h.id = picked.id
-            RETURNING h.id
-            """
-        ),
-        {
-            "claimer": claimer[:500],
-            "branch": request.branch,
-            "head": request.head,
-            "team": principal.team_id,
-            "project": found.id,
-            "worktree": request.worktree,
-        },
-    )
-    ids: list[uuid.UUID] = [row[0] for row in result]
-    if not ids:
-        return []
-    rows = await session.scalars(
-        select(Handoff)
-        .where(Handoff.team_id == principal.team_id, Handoff.id.in_(ids))
-        .order_by(Handoff.created_at, Handoff.id)
-        .execution_options(populate_existing=True)
+    rows = await queries.mark_read(
+        session,
+        principal.team_id,
+        found.id,
+        request.worktree,
+        claimer=claimer[:500],
+        branch=request.branch,
+        head=request.head,
     )
     return [delivery(h, request.project, drift(h, request.branch, request.head)) for h in rows]
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from memory_service.deps import Reader, SessionDep, Writer
 from memory_service.learnings import service
-from memory_service.recall.schemas import Forgotten, Learning
+from memory_service.learnings.schemas import Forgotten, Learning
 
 router = APIRouter(prefix="/v1", tags=["learnings"])
 

@@ -8,34 +8,47 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.audit.service import record
 from memory_service.auth.service import Principal
 from memory_service.errors import NotFound
+from memory_service.learnings import queries
+from memory_service.learnings.duplicates import link_duplicates as link_duplicates
+from memory_service.learnings.duplicates import text_hash as text_hash
 from memory_service.learnings.duplicates import unlink_before_delete
-from memory_service.models import Learning, Project
-from memory_service.recall.schemas import Learning as LearningOut
+from memory_service.learnings.embedding_text import embedding_text as embedding_text
+from memory_service.learnings.reembed import reembed as reembed
+from memory_service.learnings.schemas import Learning as LearningOut
+from memory_service.models import Learning
+
+# Also published here for the other packages (architecture.md: they import `service` and
+# `schemas` only): `link_duplicates` and `unlink_before_delete` for the handoffs' write and
+# delete, `text_hash` and `embedding_text` for what a write or an import stores, `reembed` for
+# the CLI.
+__all__ = [
+    "embedding_text",
+    "forget",
+    "get_learning",
+    "link_duplicates",
+    "reembed",
+    "text_hash",
+    "unlink_before_delete",
+]
+
+
+# What the response says as the learning's row has it.
+_AS_STORED = ("id", "kind", "text", "section", "handoff_id", "created_at", "embedding_model")
 
 
 async def _find(
     session: AsyncSession, principal: Principal, learning_id: uuid.UUID
 ) -> tuple[Learning, str]:
-    row = (
-        await session.execute(
-            select(Learning, Project.slug)
-            .join(
-                Project,
-                (Project.team_id == Learning.team_id) & (Project.id == Learning.project_id),
-            )
-            .where(Learning.team_id == principal.team_id, Learning.id == learning_id)
-        )
-    ).first()
+    found = await queries.with_slug(session, principal.team_id, learning_id)
     # A key limited to other projects learns nothing, not even that the learning exists.
-    if row is None or (principal.projects is not None and row[1] not in principal.projects):
+    if found is None or not principal.may_access(found[1]):
         raise NotFound(f"no learning {learning_id}")
-    return row[0], row[1]
+    return found
 
 
 async def _readable_copies(
@@ -44,18 +57,8 @@ async def _readable_copies(
     """Every learning of `learning`'s cluster (its canonical learning and the canonical's
     near-duplicates) that the key may read, canonical first, then oldest first."""
     root = learning.canonical_id or learning.id
-    query = (
-        select(Learning)
-        .join(Project, (Project.team_id == Learning.team_id) & (Project.id == Learning.project_id))
-        .where(
-            Learning.team_id == principal.team_id,
-            or_(Learning.id == root, Learning.canonical_id == root),
-        )
-        .order_by(Learning.canonical_id.is_not(None), Learning.created_at, Learning.id)
-    )
-    if principal.projects is not None:
-        query = query.where(Project.slug.in_(principal.projects))
-    return list(await session.scalars(query))
+    copies = await queries.cluster(session, principal.team_id, root)
+    return [copy for copy, slug in copies if principal.may_access(slug)]
 
 
 async def get_learning(
@@ -72,17 +75,13 @@ async def get_learning(
             canonical_id, occurrences = None, max(len(copies), 1)
         else:
             canonical_id, occurrences = first.id, 1
-    return LearningOut(
-        id=learning.id,
-        kind=learning.kind,
-        text=learning.text,
-        section=learning.section,
-        project=slug,
-        handoff_id=learning.handoff_id,
-        created_at=learning.created_at,
-        occurrences=occurrences,
-        canonical_id=canonical_id,
-        embedding_model=learning.embedding_model,
+    return LearningOut.model_validate(
+        {
+            **{name: getattr(learning, name) for name in _AS_STORED},
+            "project": slug,
+            "occurrences": occurrences,
+            "canonical_id": canonical_id,
+        }
     )
 
 
@@ -108,17 +107,9 @@ async def _delete_cluster(
 ) -> int:
     learning, _ = await _find(session, principal, learning_id)
     if principal.projects is None:
-        root = learning.canonical_id or learning.id
-        result = await session.execute(
-            delete(Learning).where(
-                Learning.team_id == principal.team_id,
-                or_(Learning.id == root, Learning.canonical_id == root),
-            )
+        return await queries.delete_cluster(
+            session, principal.team_id, learning.canonical_id or learning.id
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
     ids = [x.id for x in await _readable_copies(session, principal, learning)]
     await unlink_before_delete(session, principal.team_id, ids)
-    result = await session.execute(
-        delete(Learning).where(Learning.team_id == principal.team_id, Learning.id.in_(ids))
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return await queries.delete_ids(session, principal.team_id, ids)

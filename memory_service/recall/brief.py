@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
-from memory_service.handoffs.parsing import parse_handoff
+from memory_service.handoffs import service as handoffs
 from memory_service.handoffs.schemas import Delivery
 from memory_service.hygiene.poison import instruction_flags
 from memory_service.hygiene.screening import field_flags, inline
@@ -69,7 +69,7 @@ def _handoff_header(d: Delivery) -> str:
             return _FLAGGED
         return inline(value[:limit])
 
-    title = show(*(("topic", d.topic) if d.topic else ("title", parse_handoff(d.body).title)))
+    title = show(*(("topic", d.topic) if d.topic else ("title", handoffs.title(d.body))))
     sender = show("sender", d.sender)
     by = f" from {sender}" if sender and sender != _FLAGGED else ""
     heading = title if title and title != _FLAGGED else "handoff"
@@ -278,12 +278,10 @@ async def _project_learnings(
 
 
 async def _readable_ids(session: AsyncSession, principal: Principal) -> list[uuid.UUID]:
-    rows = await session.scalars(
-        select(Project.id).where(
-            Project.team_id == principal.team_id, Project.slug.in_(principal.projects or ())
-        )
+    rows = await session.execute(
+        select(Project.id, Project.slug).where(Project.team_id == principal.team_id)
     )
-    return list(rows)
+    return [project_id for project_id, slug in rows if principal.may_access(slug)]
 
 
 async def build_brief(
@@ -294,17 +292,7 @@ async def build_brief(
     *,
     stats: SearchStats | None = None,
 ) -> Brief:
-    deliveries = await inbox.claim(
-        session,
-        principal,
-        inbox.Claim(
-            project=request.project,
-            worktree=request.worktree,
-            branch=request.branch,
-            head=request.head,
-            session_id=request.session_id,
-        ),
-    )
+    deliveries = await inbox.claim(session, principal, request)
     if request.task:
         # No kinds filter in the query itself: whether the task is about anything stored is
         # judged against every kind (a task reads like a next step more than like a mistake).

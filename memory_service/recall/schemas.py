@@ -1,4 +1,4 @@
-"""Request and response shapes of /v1/search, /v1/brief and /v1/learnings."""
+"""Request and response shapes of /v1/search and /v1/brief."""
 
 from __future__ import annotations
 
@@ -52,23 +52,6 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     results: list[SearchResult]
-
-
-class Learning(BaseModel):
-    id: uuid.UUID
-    kind: Kind
-    text: str
-    section: str
-    project: str
-    handoff_id: uuid.UUID
-    created_at: datetime
-    occurrences: int
-    canonical_id: uuid.UUID | None
-    embedding_model: str
-
-
-class Forgotten(BaseModel):
-    deleted: int = Field(description="Learnings removed: this one and its near-duplicates")
 
 
 class BriefRequest(BaseModel):

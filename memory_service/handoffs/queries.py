@@ -1,0 +1,121 @@
+"""Every statement the handoffs package runs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.db import advisory_key
+from memory_service.models import Handoff, Learning, Project
+from memory_service.vocabulary import HandoffStatus
+
+_LEARNINGS = cast(Table, Learning.__table__)
+_LEARNING_COLUMNS = [c.key for c in _LEARNINGS.columns if c.computed is None]
+
+
+async def lock(session: AsyncSession, *parts: str) -> None:
+    """An advisory lock on `parts` until the transaction ends."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(*parts)})
+
+
+async def by_idempotency_key(session: AsyncSession, team_id: uuid.UUID, key: str) -> Handoff | None:
+    return await session.scalar(
+        select(Handoff).where(Handoff.team_id == team_id, Handoff.idempotency_key == key)
+    )
+
+
+async def unread_twin(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    project_id: uuid.UUID,
+    recipient: str,
+    content_hash: str,
+) -> Handoff | None:
+    return await session.scalar(
+        select(Handoff).where(
+            Handoff.team_id == team_id,
+            Handoff.project_id == project_id,
+            Handoff.recipient == recipient,
+            Handoff.content_hash == content_hash,
+            Handoff.status == HandoffStatus.unread,
+        )
+    )
+
+
+async def insert_learnings(session: AsyncSession, learnings: list[Learning]) -> None:
+    """One multi-row INSERT through Core: the ORM's unit of work (identity map, state tracking,
+    per-object events) cost ~0.3 ms of the event loop per learning, for objects that are only
+    read back for the response."""
+    rows: list[dict[str, Any]] = [
+        {key: getattr(x, key) for key in _LEARNING_COLUMNS} for x in learnings
+    ]
+    await session.execute(insert(_LEARNINGS), rows)
+
+
+async def project_slug(session: AsyncSession, handoff: Handoff) -> str | None:
+    return await session.scalar(
+        select(Project.slug).where(
+            Project.team_id == handoff.team_id, Project.id == handoff.project_id
+        )
+    )
+
+
+async def learnings_of(session: AsyncSession, handoff: Handoff) -> list[Learning]:
+    return list(
+        await session.scalars(
+            select(Learning)
+            .where(Learning.team_id == handoff.team_id, Learning.handoff_id == handoff.id)
+            .order_by(Learning.position)
+        )
+    )
+
+
+async def get(session: AsyncSession, team_id: uuid.UUID, handoff_id: uuid.UUID) -> Handoff | None:
+    return await session.scalar(
+        select(Handoff).where(Handoff.team_id == team_id, Handoff.id == handoff_id)
+    )
+
+
+async def delete(session: AsyncSession, handoff: Handoff) -> None:
+    # Learnings go with it (ON DELETE CASCADE on the composite foreign key).
+    await session.delete(handoff)
+    await session.flush()
+
+
+async def page(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    *,
+    project: str | None,
+    readable: tuple[str, ...] | None,
+    recipient: str | None,
+    status: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[Handoff, str]]:
+    """Handoffs with their project's slug, newest first, from after `after` (a position of
+    the previous page); `readable`: only these projects (None: all)."""
+    query = (
+        select(Handoff, Project.slug)
+        .join(Project, (Project.team_id == Handoff.team_id) & (Project.id == Handoff.project_id))
+        .where(Handoff.team_id == team_id)
+    )
+    if project is not None:
+        query = query.where(Project.slug == project)
+    if readable is not None:
+        query = query.where(Project.slug.in_(readable))
+    if recipient is not None:
+        query = query.where(Handoff.recipient == recipient)
+    if status is not None:
+        query = query.where(Handoff.status == status)
+    if after is not None:
+        when, ident = after
+        query = query.where(
+            (Handoff.received_at < when) | ((Handoff.received_at == when) & (Handoff.id < ident))
+        )
+    query = query.order_by(Handoff.received_at.desc(), Handoff.id.desc()).limit(limit)
+    return [(h, slug) for h, slug in (await session.execute(query)).all()]
