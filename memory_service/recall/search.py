@@ -22,31 +22,23 @@ from memory_service.embeddings import Embedder
 from memory_service.errors import Forbidden, ServiceUnavailable
 from memory_service.hygiene.textsearch import for_text_search
 from memory_service.models import TS_CONFIG, Project
-from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
-from memory_service.recall.schemas import SearchResult
-from memory_service.recall.stats import (
+from memory_service.recall.ranking import (
     COMMON_TERM_ROWS,
     COMMON_TERM_SHARE,
+    DEFAULT_RANKING,
+    EXACT_SCAN_ALWAYS_ROWS,
+    EXACT_SCAN_COST_RATIO,
+    EXACT_SCAN_MAX_ROWS,
+    HNSW_EF_SEARCH,
+    HNSW_ITERATIVE_SCAN,
     HYBRID_COMMON_TERM_ROWS,
     HYBRID_COMMON_TERM_SHARE,
-    SearchStats,
+    Ranking,
 )
+from memory_service.recall.schemas import SearchResult
+from memory_service.recall.stats import SearchStats
 from memory_service.tenancy import set_local
 from memory_service.vectors import as_param, hnsw_order
-
-# The vector leg scans the rows behind the filters exactly (recall 1.0, ~1 us a row through
-# the btree) when that is cheaper than HNSW with iterative scanning: always up to
-# EXACT_SCAN_ALWAYS_ROWS, and for a selective filter (which HNSW pays for with more rounds of
-# scanning) while rows^2 <= EXACT_SCAN_COST_RATIO x all rows of the table, never above
-# EXACT_SCAN_MAX_ROWS. Measured at 10k learnings: exact 9.7 ms vs HNSW 3.9 ms unfiltered;
-# 2.5k rows behind a filter, 4.0 vs 4.2 ms (bench/RESULTS.md).
-EXACT_SCAN_ALWAYS_ROWS = 4_000
-EXACT_SCAN_COST_RATIO = 1_000
-EXACT_SCAN_MAX_ROWS = 20_000
-# The HNSW beam. At 100k learnings the vector leg's 50 candidates hold 99.7 % of the exact top
-# 10 at 100 (without a filter and with a kind filter; 100 % at 200, 97.8 % at pgvector's default
-# of 40), for ~1 ms less per search than 200 (bench/levers.py ef; bench/RESULTS.md).
-HNSW_EF_SEARCH = 100
 
 
 @dataclass(frozen=True)
@@ -263,7 +255,7 @@ async def _search(
         # after the fact; iterative scanning keeps going until enough rows pass the filters
         # instead of returning a handful.
         local["hnsw.ef_search"] = str(HNSW_EF_SEARCH)
-        local["hnsw.iterative_scan"] = "relaxed_order"
+        local["hnsw.iterative_scan"] = HNSW_ITERATIVE_SCAN
     await set_local(session, local)
     projects = await _project_ids(session, principal, q)
     scope = projects.scope
