@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.recall import sql
+
 # The numbers (times to live, common-term thresholds) with their measurements: recall/ranking.py.
 from memory_service.recall.ranking import (
     COMMON_TERM_ROWS,
@@ -87,10 +89,8 @@ class SearchStats:
         if cached is not None and self._usable(cached, ttl, ("common", share)):
             return cached[1]
         with self._refresh(("common", share)):
-            # Through the owner's function (migration 0003): pg_stats hides a table's
-            # statistics from a role its row-level security policy binds.
             terms = await session.scalar(
-                text("SELECT memory_common_terms(:share, :min_rows)"),
+                text(sql.COMMON_TERMS),
                 {"share": share, "min_rows": COMMON_TERMS_MIN_ROWS},
             )
         common = list(terms or [])
@@ -104,9 +104,7 @@ class SearchStats:
         now = time.monotonic()
         if self._table is not None and now - self._table[0] < self.ttl_s:
             return self._table[1]
-        estimate = await session.scalar(
-            text("SELECT reltuples FROM pg_class WHERE oid = 'learnings'::regclass")
-        )
+        estimate = await session.scalar(text(sql.TABLE_ROWS))
         rows = max(int(estimate or 0), 0)
         self._table = (now, rows)
         return rows
@@ -135,13 +133,7 @@ class SearchStats:
             self._teams.move_to_end(team_id)
             return cached[1]
         with self._refresh(("counts", team_id)):
-            rows = await session.execute(
-                text(
-                    "SELECT project_id, kind, count(*) AS n FROM learnings "
-                    "WHERE team_id = :team GROUP BY project_id, kind"
-                ),
-                {"team": team_id},
-            )
+            rows = await session.execute(text(sql.TEAM_COUNTS), {"team": team_id})
         counts: Counts = {(row.project_id, row.kind): int(row.n) for row in rows}
         self._teams[team_id] = (now, counts)
         self._teams.move_to_end(team_id)

@@ -1,7 +1,7 @@
 """When the vector leg scans the filtered rows exactly instead of walking the HNSW index."""
 
+from memory_service.recall.plan import exact_scan_is_cheaper
 from memory_service.recall.ranking import EXACT_SCAN_ALWAYS_ROWS, EXACT_SCAN_MAX_ROWS
-from memory_service.recall.search import exact_scan_is_cheaper
 
 
 def test_small_sets_are_always_scanned_exactly() -> None:
