@@ -59,7 +59,7 @@ from bench.recall import _recall_by_distance, service_hnsw_settings, vec
 from bench.run import search_bodies
 from bench.server import ServerProcess, postmaster_pid
 from memory_service.embeddings import Embedder
-from memory_service.recall.search import HNSW_EF_SEARCH
+from memory_service.recall.ranking import HNSW_EF_SEARCH
 from memory_service.vectors import hnsw_order
 
 K = 10

@@ -27,10 +27,11 @@ PGVECTOR_DEFAULT_EF_SEARCH = 40
 def service_hnsw_settings() -> dict[str, str]:
     """The settings the service applies before an HNSW scan (read from its code, so a tuning
     change there is measured here)."""
-    from memory_service.recall import search
+    from memory_service.recall import ranking
 
-    ef = getattr(search, "HNSW_EF_SEARCH", PGVECTOR_DEFAULT_EF_SEARCH)
-    return {"hnsw.ef_search": str(ef), "hnsw.iterative_scan": "relaxed_order"}
+    ef = getattr(ranking, "HNSW_EF_SEARCH", PGVECTOR_DEFAULT_EF_SEARCH)
+    scan = getattr(ranking, "HNSW_ITERATIVE_SCAN", "relaxed_order")
+    return {"hnsw.ef_search": str(ef), "hnsw.iterative_scan": scan}
 
 
 def vec(values: npt.NDArray[np.float32]) -> str:

@@ -48,10 +48,9 @@ from bench.server import ServerProcess, embedded_uri
 from memory_service.db import libpq_url
 
 # Imported now, at start: bench.recall reads the service's search settings (ef_search, the
-# similarity floor) from these modules, and the values must be those of the code the server
+# similarity floor) from this module, and the values must be those of the code the server
 # subprocess is about to load, not of an edit made while the suite runs.
 from memory_service.recall import ranking as _ranking  # noqa: F401
-from memory_service.recall import search as _search  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS: dict[str, dict[str, Any]] = {

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, pool
 from memory_service import migrate
 from memory_service.db import libpq_url, sync_url
 from memory_service.models import Base
+from memory_service.recall import sql
 
 
 def _tables(url: str) -> set[str]:
@@ -74,3 +75,41 @@ def test_schema_details(database_url: str) -> None:
                 (table,),
             ).fetchone()
             assert first == ("team_id",), table
+
+
+def test_0007_leaves_the_functions_of_the_source(database_url: str) -> None:
+    """A database migrated with 0003 before its edit held another `memory_text_candidates`;
+    0007 replaces it with recall/sql.py's definitions."""
+    migrate.upgrade(database_url)
+    migrate.downgrade(database_url, "0006")
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        conn.execute(f"DROP FUNCTION {sql.TEXT_CANDIDATES_SIGNATURE}")
+        # The signature 0003 created before its edit.
+        conn.execute(
+            "CREATE FUNCTION memory_text_candidates(q tsquery, n integer, visible_project uuid,"
+            " scope uuid[], kinds text[], since timestamptz) RETURNS TABLE (id uuid)"
+            " LANGUAGE sql STABLE AS $$ SELECT NULL::uuid WHERE false $$"
+        )
+    migrate.upgrade(database_url)
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        functions = conn.execute(
+            "SELECT p.oid::regprocedure::text, p.prorows, p.prosrc,"
+            " has_function_privilege('memory_app', p.oid, 'EXECUTE') FROM pg_proc p"
+            " WHERE p.proname IN ('memory_text_candidates', 'memory_common_terms')"
+            " ORDER BY 1"
+        ).fetchall()
+    assert functions == [
+        (
+            "memory_common_terms(double precision,double precision)",
+            0,
+            sql.COMMON_TERMS_FUNCTION.split("$$")[1],
+            True,
+        ),
+        (
+            "memory_text_candidates(tsquery,tsquery,integer,uuid,uuid[],text[],"
+            "timestamp with time zone)",
+            50,
+            sql.TEXT_CANDIDATES_FUNCTION.split("$$")[1],
+            True,
+        ),
+    ]

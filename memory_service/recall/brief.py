@@ -18,6 +18,7 @@ from memory_service.hygiene.screening import field_flags, inline
 from memory_service.hygiene.textnorm import flatten, strip_hidden_markup
 from memory_service.inbox import service as inbox
 from memory_service.models import Learning, Project
+from memory_service.recall.ranking import BRIEF_LEARNINGS, BRIEF_SEARCH_RESULTS
 from memory_service.recall.schemas import Brief, BriefRequest, SearchResult
 from memory_service.recall.search import Query, search
 from memory_service.recall.stats import SearchStats
@@ -300,12 +301,12 @@ async def build_brief(
             session,
             embedder,
             principal,
-            Query(text=request.task, k=40, prefer_project=request.project),
+            Query(text=request.task, k=BRIEF_SEARCH_RESULTS, prefer_project=request.project),
             stats=stats,
         )
-        candidates = [r for r in found if r.kind in BRIEF_KINDS][:20]
+        candidates = [r for r in found if r.kind in BRIEF_KINDS][:BRIEF_LEARNINGS]
     else:
-        candidates = await _project_learnings(session, principal, request.project, 20)
+        candidates = await _project_learnings(session, principal, request.project, BRIEF_LEARNINGS)
     budget = _Budget(embedder, request.token_budget)
     budget.add(f"# Session brief: {request.project} ({request.worktree})\n\n{PREAMBLE}\n")
     if deliveries:

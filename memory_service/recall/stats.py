@@ -25,25 +25,17 @@ from contextlib import contextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-DEFAULT_TTL_S = 60.0
-MAX_TEAMS = 4096
-# Common terms: a query term found in more than this share of all learnings, and in more than
-# COMMON_TERM_ROWS of them, is left out of the full-text candidate lookup (not out of the
-# scores): the lookup ranks every row it finds, so its cost follows how many rows a term
-# matches. Only once the table is big enough for the lookup to cost something, so small
-# corpora (and the evaluation sets) rank as before.
-COMMON_TERM_SHARE = 0.005
-COMMON_TERM_ROWS = 500
-# In hybrid mode the vector leg finds what a narrower text lookup misses: terms in more than
-# 0.2 % of learnings (and 200 rows) are left out there. At 100k learnings that cut PostgreSQL's
-# CPU per hybrid search from 16 to 12 ms with the dev set's hybrid scores unchanged inside that
-# database (text mode alone lost 0.025 R@5 with it, so text mode keeps 0.5 %). The row floor
-# matters below 100k: with only the share, and pruning from 20k rows on, a 10k table's
-# lookup ranked every row holding any query term (5-19 ms, more than at 100k; RESULTS.md).
-HYBRID_COMMON_TERM_SHARE = 0.002
-HYBRID_COMMON_TERM_ROWS = 200
-COMMON_TERMS_MIN_ROWS = 5_000
-COMMON_TERMS_TTL_S = 600.0
+from memory_service.recall import sql
+
+# The numbers (times to live, common-term thresholds) with their measurements: recall/ranking.py.
+from memory_service.recall.ranking import (
+    COMMON_TERM_ROWS,
+    COMMON_TERM_SHARE,
+    COMMON_TERMS_MIN_ROWS,
+    COMMON_TERMS_TTL_S,
+    STATS_MAX_TEAMS,
+    STATS_TTL_S,
+)
 
 Counts = dict[tuple[uuid.UUID, str], int]
 
@@ -54,7 +46,7 @@ class SearchStats:
     ANALYZE left them), refreshed every ten minutes; per process. `ttl_s=0`: on every call
     (but for calls made while another is refreshing the same value, which get the old one)."""
 
-    def __init__(self, ttl_s: float = DEFAULT_TTL_S, max_teams: int = MAX_TEAMS) -> None:
+    def __init__(self, ttl_s: float = STATS_TTL_S, max_teams: int = STATS_MAX_TEAMS) -> None:
         self.ttl_s = ttl_s
         self.max_teams = max_teams
         self._teams: OrderedDict[uuid.UUID, tuple[float, Counts]] = OrderedDict()
@@ -97,10 +89,8 @@ class SearchStats:
         if cached is not None and self._usable(cached, ttl, ("common", share)):
             return cached[1]
         with self._refresh(("common", share)):
-            # Through the owner's function (migration 0003): pg_stats hides a table's
-            # statistics from a role its row-level security policy binds.
             terms = await session.scalar(
-                text("SELECT memory_common_terms(:share, :min_rows)"),
+                text(sql.COMMON_TERMS),
                 {"share": share, "min_rows": COMMON_TERMS_MIN_ROWS},
             )
         common = list(terms or [])
@@ -114,9 +104,7 @@ class SearchStats:
         now = time.monotonic()
         if self._table is not None and now - self._table[0] < self.ttl_s:
             return self._table[1]
-        estimate = await session.scalar(
-            text("SELECT reltuples FROM pg_class WHERE oid = 'learnings'::regclass")
-        )
+        estimate = await session.scalar(text(sql.TABLE_ROWS))
         rows = max(int(estimate or 0), 0)
         self._table = (now, rows)
         return rows
@@ -145,13 +133,7 @@ class SearchStats:
             self._teams.move_to_end(team_id)
             return cached[1]
         with self._refresh(("counts", team_id)):
-            rows = await session.execute(
-                text(
-                    "SELECT project_id, kind, count(*) AS n FROM learnings "
-                    "WHERE team_id = :team GROUP BY project_id, kind"
-                ),
-                {"team": team_id},
-            )
+            rows = await session.execute(text(sql.TEAM_COUNTS), {"team": team_id})
         counts: Counts = {(row.project_id, row.kind): int(row.n) for row in rows}
         self._teams[team_id] = (now, counts)
         self._teams.move_to_end(team_id)

@@ -1,10 +1,7 @@
 """When the vector leg scans the filtered rows exactly instead of walking the HNSW index."""
 
-from memory_service.recall.search import (
-    EXACT_SCAN_ALWAYS_ROWS,
-    EXACT_SCAN_MAX_ROWS,
-    exact_scan_is_cheaper,
-)
+from memory_service.recall.plan import exact_scan_is_cheaper
+from memory_service.recall.ranking import EXACT_SCAN_ALWAYS_ROWS, EXACT_SCAN_MAX_ROWS
 
 
 def test_small_sets_are_always_scanned_exactly() -> None:

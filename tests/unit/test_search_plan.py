@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from memory_service.db import statement
-from memory_service.recall.search import _text_array
+from memory_service.recall.statement import _text_array
 
 
 def test_text_array_literal_quotes_every_element() -> None:
