@@ -16,7 +16,7 @@ import psycopg
 from memory_service.auth.keys import split_prefix
 from memory_service.config import Settings
 from memory_service.db import libpq_url
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 PROJECT = "github.com/acme/widgets"
 VIA = {"via": "memory-service CLI"}

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 PROJECT = "github.com/acme/widgets"
 LIMIT_S = 1.0
@@ -153,11 +153,6 @@ async def db_clock(app: FastAPI) -> AsyncIterator[DatabaseClock]:
     yield clock
     for target, name, fn in listeners:
         event.remove(target, name, fn)
-
-
-@pytest.fixture
-async def key(make_key: MakeKey) -> str:
-    return await make_key()
 
 
 def _count(url: str, table: str) -> int:

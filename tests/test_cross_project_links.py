@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 P1 = "github.com/acme/api"
 P2 = "github.com/acme/web"

@@ -11,7 +11,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,18 +30,12 @@ from memory_service.auth.service import create_key, get_or_create_team
 from memory_service.config import Settings
 from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.handoffs.parsing import parse_handoff
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth, free_port
 
 pytestmark = pytest.mark.slow
 
 PROJECT = "github.com/acme/ledger"
 STARTUP_TIMEOUT = 120.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -51,7 +44,7 @@ class Server:
 
     database_url: str
     workdir: Path
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
 

@@ -20,7 +20,7 @@ from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 PROJECT = "github.com/acme/widgets"
 DEV_SET = Path(__file__).resolve().parent / "data" / "dev_eval.json"
@@ -61,11 +61,6 @@ def count(url: str, table: str) -> int:
         row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
     assert row is not None
     return int(row[0])
-
-
-@pytest.fixture
-async def key(make_key: MakeKey) -> str:
-    return await make_key()
 
 
 async def test_write_json_splits_into_typed_learnings(

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
 

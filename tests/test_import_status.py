@@ -4,17 +4,11 @@ file-based inbox stores it as read, so no session receives it again."""
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from tests.conftest import MakeKey, auth
+from tests.helpers import auth
 
 PROJECT = "github.com/acme/widgets"
 BODY = "## Decisions\n- Keep the importer idempotent; reruns happen.\n"
-
-
-@pytest.fixture
-async def key(make_key: MakeKey) -> str:
-    return await make_key()
 
 
 async def test_write_as_read_is_never_delivered(client: httpx.AsyncClient, key: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import pytest
 
 from memory_service.config import Settings
 from memory_service.inbox.service import same_commit
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth, free_port
 
 PROJECT = "gitlab.com/acme/chat"
 SHA = "9e3b43ec0b66ab9c231122757aa573d80c0526a8"
@@ -142,19 +141,13 @@ async def test_concurrent_claimers_get_each_handoff_exactly_once(
     assert set(delivered.values()) == {1}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
     """Two real server processes (uvicorn) on the one test database."""
     procs = []
     urls = []
     for i in range(2):
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "MEMORY_DATABASE_URL": str(settings.database_url),

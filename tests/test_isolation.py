@@ -22,7 +22,7 @@ from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.deps import Reader, SessionDep
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 PROJECT = "github.com/acme/widgets"
 

@@ -24,7 +24,7 @@ from memory_service import migrate
 from memory_service.config import Settings
 from memory_service.db import create_engine, libpq_url
 from memory_service.portability import FORMAT, PortabilityError, export_team, import_lines
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 WIDGETS = "github.com/acme/widgets"
 GADGETS = "gitlab.com/acme/gadgets"

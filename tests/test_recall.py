@@ -14,7 +14,7 @@ import pytest
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.recall.stats import SearchStats
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 DEV_SET = Path(__file__).resolve().parent / "data" / "dev_eval.json"
 A = "github.com/acme/api"

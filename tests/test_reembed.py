@@ -11,7 +11,7 @@ from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.embeddings import Embedder
 from memory_service.learnings.embedding_text import embedding_text
 from memory_service.recall.reembed import pending, reembed
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 BODY = "## Decisions\n" + "".join(
     f"- Decision number {i} about caching layer {i}.\n" for i in range(7)

@@ -11,7 +11,7 @@ from asgi_lifespan import LifespanManager
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 A = "github.com/acme/api"
 B = "github.com/acme/web"

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.clients.helpers import MEMORY_BIN, free_port, make_repo
-from tests.conftest import MakeKey
+from tests.clients.helpers import MEMORY_BIN, make_repo
+from tests.helpers import free_port
 
 
 @pytest.fixture(scope="package")
@@ -53,11 +53,6 @@ def server_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-
-
-@pytest.fixture
-async def key(make_key: MakeKey) -> str:
-    return await make_key(scopes="read,write")
 
 
 @pytest.fixture

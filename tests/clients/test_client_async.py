@@ -32,8 +32,8 @@ from memory_client._core import DEFAULT_RETRY
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
-from tests.clients.helpers import PROJECT, FlakyAsyncTransport, Step
-from tests.conftest import MakeKey
+from tests.clients.helpers import FlakyAsyncTransport, Step
+from tests.helpers import PROJECT, MakeKey
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05)
 BODY = """---

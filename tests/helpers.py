@@ -1,0 +1,61 @@
+"""Plain helpers the test modules share (fixtures stay in conftest.py): the key type and its
+header, a free port, and writing a handoff over HTTP with sensible defaults."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+MakeKey = Callable[..., Awaitable[str]]
+"""The `make_key` fixture: `await make_key(team="alpha", scopes="read,write", projects=None)`
+returns a new key's plaintext."""
+
+PROJECT = "github.com/acme/widgets"
+RECIPIENT = "widgets"
+BODY = "## Decisions\n- Cache prices for 5 minutes; longer TTLs served stale prices.\n"
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def post_handoff(
+    client: httpx.AsyncClient,
+    key: str,
+    *,
+    project: str = PROJECT,
+    recipient: str | None = RECIPIENT,
+    body: str = BODY,
+    idempotency_key: str | None = None,
+    **fields: Any,
+) -> httpx.Response:
+    """POST /v1/handoffs as JSON and return the response as it is. `recipient=None` leaves the
+    recipient out (the server then takes it from the front matter or the sender); any other
+    keyword is one more field of the request body."""
+    payload: dict[str, Any] = {"project": project, "body": body, **fields}
+    if recipient is not None:
+        payload["recipient"] = recipient
+    headers = auth(key)
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return await client.post("/v1/handoffs", json=payload, headers=headers)
+
+
+async def write_handoff(
+    client: httpx.AsyncClient, key: str, *, expect: int = 201, **fields: Any
+) -> dict[str, Any]:
+    """`post_handoff`, asserting the status is `expect` (201, stored, unless told); returns
+    the response's JSON."""
+    response = await post_handoff(client, key, **fields)
+    assert response.status_code == expect, response.text[:1000]
+    result: dict[str, Any] = response.json()
+    return result
