@@ -31,10 +31,10 @@ def free_port() -> int:
 async def post_handoff(
     client: httpx.AsyncClient,
     key: str,
-    *,
     project: str = PROJECT,
-    recipient: str | None = RECIPIENT,
     body: str = BODY,
+    *,
+    recipient: str | None = RECIPIENT,
     idempotency_key: str | None = None,
     **fields: Any,
 ) -> httpx.Response:
@@ -51,11 +51,17 @@ async def post_handoff(
 
 
 async def write_handoff(
-    client: httpx.AsyncClient, key: str, *, expect: int = 201, **fields: Any
+    client: httpx.AsyncClient,
+    key: str,
+    project: str = PROJECT,
+    body: str = BODY,
+    *,
+    expect: int = 201,
+    **fields: Any,
 ) -> dict[str, Any]:
     """`post_handoff`, asserting the status is `expect` (201, stored, unless told); returns
     the response's JSON."""
-    response = await post_handoff(client, key, **fields)
+    response = await post_handoff(client, key, project, body, **fields)
     assert response.status_code == expect, response.text[:1000]
     result: dict[str, Any] = response.json()
     return result

@@ -3,7 +3,7 @@ poisoned memories."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 import httpx
 from asgi_lifespan import LifespanManager
@@ -11,20 +11,13 @@ from asgi_lifespan import LifespanManager
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
-from tests.helpers import MakeKey, auth
+from tests.helpers import MakeKey, auth, post_handoff
 
 A = "github.com/acme/api"
 B = "github.com/acme/web"
 
 
-async def write(
-    client: httpx.AsyncClient, key: str, project: str, body: str, **extra: Any
-) -> httpx.Response:
-    return await client.post(
-        "/v1/handoffs",
-        json={"project": project, "recipient": "main", "body": body, **extra},
-        headers=auth(key),
-    )
+write = partial(post_handoff, recipient="main")
 
 
 async def test_project_limited_key(client: httpx.AsyncClient, make_key: MakeKey) -> None:
