@@ -16,9 +16,8 @@ import psycopg
 from memory_service.auth.keys import split_prefix
 from memory_service.config import Settings
 from memory_service.db import libpq_url
-from tests.helpers import MakeKey, auth
+from tests.helpers import PROJECT, MakeKey, auth, write_handoff
 
-PROJECT = "github.com/acme/widgets"
 VIA = {"via": "memory-service CLI"}
 
 
@@ -82,13 +81,7 @@ async def test_http_routes_audit_rows(
     for _ in range(2):  # idempotent, and audited each time
         response = await client.delete(f"/v1/admin/keys/{rotated['id']}", headers=auth(admin))
         assert response.status_code == 204
-    handoff = (
-        await client.post(
-            "/v1/handoffs",
-            json={"project": PROJECT, "recipient": "widgets", "body": "## Decisions\n- Use Redis."},
-            headers=auth(writer),
-        )
-    ).json()
+    handoff = await write_handoff(client, writer, body="## Decisions\n- Use Redis.")
     before = len(audit_rows(settings))  # the handoff's own row is its route's business
     learning = handoff["learnings"][0]["id"]
     forgotten = await client.delete(f"/v1/learnings/{learning}", headers=auth(writer))

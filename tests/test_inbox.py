@@ -17,7 +17,7 @@ import pytest
 
 from memory_service.config import Settings
 from memory_service.inbox.service import same_commit
-from tests.helpers import MakeKey, auth, free_port
+from tests.helpers import MakeKey, auth, free_port, write_handoff
 
 PROJECT = "gitlab.com/acme/chat"
 SHA = "9e3b43ec0b66ab9c231122757aa573d80c0526a8"
@@ -26,19 +26,11 @@ SHA = "9e3b43ec0b66ab9c231122757aa573d80c0526a8"
 async def _write(client: httpx.AsyncClient, key: str, n: int, worktree: str = "chat") -> list[str]:
     ids = []
     for i in range(n):
-        response = await client.post(
-            "/v1/handoffs",
-            json={
-                "project": PROJECT,
-                "recipient": worktree,
-                "body": f"## Next Steps\n- step {i}",
-                "branch": "feat/x",
-                "head": SHA,
-            },
-            headers=auth(key),
+        body = f"## Next Steps\n- step {i}"
+        created = await write_handoff(
+            client, key, PROJECT, body, recipient=worktree, branch="feat/x", head=SHA
         )
-        assert response.status_code == 201
-        ids.append(response.json()["id"])
+        ids.append(created["id"])
     return ids
 
 
@@ -192,17 +184,11 @@ async def test_writes_and_claims_across_two_server_processes(
 
     async def write(i: int, base: str) -> str:
         async with httpx.AsyncClient(base_url=base, timeout=60) as remote:
-            response = await remote.post(
-                "/v1/handoffs",
-                json={
-                    "project": PROJECT,
-                    "recipient": "chat",
-                    "body": f"## Next Steps\n- step {i}",
-                },
-                headers={**auth(key), "Idempotency-Key": f"write-{i}"},
+            body = f"## Next Steps\n- step {i}"
+            created = await write_handoff(
+                remote, key, PROJECT, body, recipient="chat", idempotency_key=f"write-{i}"
             )
-            assert response.status_code == 201, response.text
-            return str(response.json()["id"])
+            return str(created["id"])
 
     # Each handoff is sent to both processes at once with one Idempotency-Key, as a client
     # retrying against another replica would: one handoff each, never two.
