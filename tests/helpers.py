@@ -1,13 +1,21 @@
 """Plain helpers the test modules share (fixtures stay in conftest.py): the key type and its
-header, a free port, and writing a handoff over HTTP with sensible defaults."""
+header, a free port, an app served in-process, and writing a handoff over HTTP with sensible
+defaults."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
 MakeKey = Callable[..., Awaitable[str]]
 """The `make_key` fixture: `await make_key(team="alpha", scopes="read,write", projects=None)`
@@ -26,6 +34,36 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_ready(
+    url: str,
+    deadline: float,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
+    """Polls the server at `url` until /readyz answers 200; fails the test at `deadline` (a
+    `time.monotonic()` value) or as soon as `proc` has exited, with the tail of `log`."""
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+            tail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+            pytest.fail(f"server at {url} did not start:\n{tail}")
+        time.sleep(0.2)
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` started (its lifespan run) behind an httpx client, for a test that needs an app
+    of its own (other settings, another embedder) besides the `client` fixture's."""
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield client
 
 
 async def post_handoff(

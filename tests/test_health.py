@@ -5,31 +5,20 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
-from tests.helpers import MakeKey, auth
+from tests.helpers import MakeKey, auth, serve
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
-
-
-@asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
@@ -57,21 +46,19 @@ class _SlowLoadingEmbedder(Embedder):
 async def test_readyz_waits_for_model(settings: Settings, embedder: Embedder) -> None:
     slow = _SlowLoadingEmbedder(embedder)
     app = create_app(settings, embedder=slow)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            waiting = await client.get("/readyz")
-            assert waiting.status_code == 503
-            assert waiting.json()["error"]["details"]["model"] == "loading"
-            assert (await client.get("/healthz")).status_code == 200
-            slow.release.set()
-            for _ in range(100):
-                if (await client.get("/readyz")).status_code == 200:
-                    break
-                import asyncio
+    async with serve(app) as client:
+        waiting = await client.get("/readyz")
+        assert waiting.status_code == 503
+        assert waiting.json()["error"]["details"]["model"] == "loading"
+        assert (await client.get("/healthz")).status_code == 200
+        slow.release.set()
+        for _ in range(100):
+            if (await client.get("/readyz")).status_code == 200:
+                break
+            import asyncio
 
-                await asyncio.sleep(0.05)
-            assert (await client.get("/readyz")).status_code == 200
+            await asyncio.sleep(0.05)
+        assert (await client.get("/readyz")).status_code == 200
 
 
 async def test_readyz_503_when_database_unreachable(tmp_path: Path, embedder: Embedder) -> None:
@@ -82,20 +69,18 @@ async def test_readyz_503_when_database_unreachable(tmp_path: Path, embedder: Em
         bootstrap_admin_key=False,
     )
     app = create_app(settings, embedder=embedder)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            response = await client.get("/readyz")
-            assert response.status_code == 503
-            body = response.json()["error"]
-            assert body["code"] == "not_ready"
-            assert body["details"]["database"].startswith("unavailable")
-            # A request needing the database is a 503 with the envelope, not a 500.
-            search = await client.get(
-                "/v1/handoffs", headers={"Authorization": "Bearer mem_abcdefgh_x"}
-            )
-            assert search.status_code == 503
-            assert search.json()["error"]["code"] == "database_unavailable"
+    async with serve(app) as client:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()["error"]
+        assert body["code"] == "not_ready"
+        assert body["details"]["database"].startswith("unavailable")
+        # A request needing the database is a 503 with the envelope, not a 500.
+        search = await client.get(
+            "/v1/handoffs", headers={"Authorization": "Bearer mem_abcdefgh_x"}
+        )
+        assert search.status_code == 503
+        assert search.json()["error"]["code"] == "database_unavailable"
 
 
 def _unreachable(tmp_path: Path, **settings: Any) -> Settings:
