@@ -17,7 +17,7 @@ import pytest
 
 from memory_service.config import Settings
 from memory_service.inbox.service import same_commit
-from tests.helpers import MakeKey, auth, free_port, write_handoff
+from tests.helpers import MakeKey, auth, free_port, wait_ready, write_handoff
 
 PROJECT = "gitlab.com/acme/chat"
 SHA = "9e3b43ec0b66ab9c231122757aa573d80c0526a8"
@@ -159,15 +159,8 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
         urls.append(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 180
-        for url in urls:
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+        for url, proc in zip(urls, procs, strict=True):
+            wait_ready(url, deadline, proc)
         yield urls
     finally:
         for proc in procs:
