@@ -4,8 +4,10 @@ defaults."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +18,8 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+
+from memory_service.config import Settings
 
 MakeKey = Callable[..., Awaitable[str]]
 """The `make_key` fixture: `await make_key(team="alpha", scopes="read,write", projects=None)`
@@ -34,6 +38,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def unreachable_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings of a server whose database never answers (nothing listens on port 1)."""
+    return Settings(
+        database_url="postgresql://nobody@127.0.0.1:1/none?connect_timeout=1",
+        data_dir=data_dir,
+        migrate_on_start=False,
+        bootstrap_admin_key=False,
+        **overrides,
+    )
+
+
+def service_cli(
+    settings: Settings, *args: str, stdin: str | None = None, timeout: float = 180, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m memory_service ARGS`, the operator's CLI, on the test database (`env`: more
+    variables); never raises on a failing exit code, the test looks at it."""
+    return subprocess.run(
+        [sys.executable, "-m", "memory_service", *args],
+        env={**os.environ, "MEMORY_DATABASE_URL": str(settings.database_url), **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def wait_ready(

@@ -6,7 +6,6 @@ import asyncio
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -16,9 +15,7 @@ from sqlalchemy.exc import OperationalError
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
-from tests.helpers import MakeKey, auth, serve
-
-UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+from tests.helpers import MakeKey, auth, serve, unreachable_settings
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
@@ -62,13 +59,7 @@ async def test_readyz_waits_for_model(settings: Settings, embedder: Embedder) ->
 
 
 async def test_readyz_503_when_database_unreachable(tmp_path: Path, embedder: Embedder) -> None:
-    settings = Settings(
-        database_url="postgresql://nobody@127.0.0.1:1/none?connect_timeout=1",
-        data_dir=tmp_path,
-        migrate_on_start=False,
-        bootstrap_admin_key=False,
-    )
-    app = create_app(settings, embedder=embedder)
+    app = create_app(unreachable_settings(tmp_path), embedder=embedder)
     async with serve(app) as client:
         response = await client.get("/readyz")
         assert response.status_code == 503
@@ -83,22 +74,12 @@ async def test_readyz_503_when_database_unreachable(tmp_path: Path, embedder: Em
         assert search.json()["error"]["code"] == "database_unavailable"
 
 
-def _unreachable(tmp_path: Path, **settings: Any) -> Settings:
-    return Settings(
-        database_url=UNREACHABLE,
-        data_dir=tmp_path,
-        migrate_on_start=False,
-        bootstrap_admin_key=False,
-        **settings,
-    )
-
-
 async def test_healthz_503_once_database_unreachable_longer_than_grace(
     tmp_path: Path, embedder: Embedder
 ) -> None:
     """Liveness: a server whose database has been gone for longer than the grace says so,
     so that a supervisor restarts it."""
-    app = create_app(_unreachable(tmp_path, liveness_db_grace_s=0.5), embedder=embedder)
+    app = create_app(unreachable_settings(tmp_path, liveness_db_grace_s=0.5), embedder=embedder)
     async with serve(app) as client:
         deadline = time.monotonic() + 30
         while (response := await client.get("/healthz")).status_code == 200:
@@ -116,7 +97,7 @@ async def test_healthz_503_once_database_unreachable_longer_than_grace(
 async def test_healthz_ignores_the_database_with_grace_0(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    app = create_app(_unreachable(tmp_path, liveness_db_grace_s=0), embedder=embedder)
+    app = create_app(unreachable_settings(tmp_path, liveness_db_grace_s=0), embedder=embedder)
     async with serve(app) as client:
         assert (await client.get("/readyz")).status_code == 503  # records the failure
         liveness = app.state.memory.liveness
