@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -26,6 +26,7 @@ from memory_service.auth.service import create_key, get_or_create_team
 from memory_service.config import Settings
 from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.embeddings import Embedder
+from tests.helpers import MakeKey
 
 TABLES = ("audit_events", "learnings", "handoffs", "projects", "api_keys", "teams")
 
@@ -119,9 +120,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-MakeKey = Callable[..., Awaitable[str]]
-
-
 @pytest.fixture
 def make_key(settings: Settings) -> MakeKey:
     """Creates a key (and its team, if new) straight in the database; returns the plaintext."""
@@ -142,5 +140,7 @@ def make_key(settings: Settings) -> MakeKey:
     return make
 
 
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+@pytest.fixture
+async def key(make_key: MakeKey) -> str:
+    """A fresh read-and-write key of team alpha, for the tests that need just one."""
+    return await make_key()

@@ -17,7 +17,7 @@ from memory_service.auth.service import Principal
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.errors import Forbidden
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 P1 = "github.com/acme/api"
 P2 = "github.com/acme/web"

@@ -5,9 +5,6 @@ create` / `keys revoke`), which carry no key and say `via` in their details, as 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import httpx
@@ -16,9 +13,8 @@ import psycopg
 from memory_service.auth.keys import split_prefix
 from memory_service.config import Settings
 from memory_service.db import libpq_url
-from tests.conftest import MakeKey, auth
+from tests.helpers import PROJECT, MakeKey, auth, service_cli, write_handoff
 
-PROJECT = "github.com/acme/widgets"
 VIA = {"via": "memory-service CLI"}
 
 
@@ -46,17 +42,6 @@ def key_row(settings: Settings, prefix: str) -> tuple[str, bool]:
     return row[0], row[1]
 
 
-def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "memory_service", *args],
-        env={**os.environ, "MEMORY_DATABASE_URL": str(settings.database_url)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 async def test_http_routes_audit_rows(
     client: httpx.AsyncClient, make_key: MakeKey, settings: Settings
 ) -> None:
@@ -82,13 +67,7 @@ async def test_http_routes_audit_rows(
     for _ in range(2):  # idempotent, and audited each time
         response = await client.delete(f"/v1/admin/keys/{rotated['id']}", headers=auth(admin))
         assert response.status_code == 204
-    handoff = (
-        await client.post(
-            "/v1/handoffs",
-            json={"project": PROJECT, "recipient": "widgets", "body": "## Decisions\n- Use Redis."},
-            headers=auth(writer),
-        )
-    ).json()
+    handoff = await write_handoff(client, writer, body="## Decisions\n- Use Redis.")
     before = len(audit_rows(settings))  # the handoff's own row is its route's business
     learning = handoff["learnings"][0]["id"]
     forgotten = await client.delete(f"/v1/learnings/{learning}", headers=auth(writer))
@@ -182,7 +161,7 @@ async def test_http_routes_audit_rows(
 
 
 def test_cli_keys_create_and_revoke_are_audited(settings: Settings) -> None:
-    created = run_cli(
+    created = service_cli(
         settings, "keys", "create", "--team", "cli-team", "--scopes", "read,write", "--name", "ci"
     )
     assert created.returncode == 0, created.stderr
@@ -206,11 +185,11 @@ def test_cli_keys_create_and_revoke_are_audited(settings: Settings) -> None:
     ]
 
     # A second key in the same team: the team exists, only the key is new.
-    again = run_cli(settings, "keys", "create", "--team", "cli-team", "--scopes", "read")
+    again = service_cli(settings, "keys", "create", "--team", "cli-team", "--scopes", "read")
     assert again.returncode == 0, again.stderr
     assert [r[0] for r in audit_rows(settings)] == ["team.create", "key.create", "key.create"]
 
-    revoked = run_cli(settings, "keys", "revoke", prefix)
+    revoked = service_cli(settings, "keys", "revoke", prefix)
     assert revoked.returncode == 0, revoked.stderr
     assert revoked.stdout.strip() == f"revoked {prefix}"
     assert key_row(settings, prefix) == (key_id, True)
@@ -225,12 +204,12 @@ def test_cli_keys_create_and_revoke_are_audited(settings: Settings) -> None:
 
     # Nothing to revoke: an error, and no row.
     count = len(audit_rows(settings))
-    missing = run_cli(settings, "keys", "revoke", prefix)
+    missing = service_cli(settings, "keys", "revoke", prefix)
     assert missing.returncode == 1
     assert f"no active key with prefix {prefix}" in missing.stderr
     assert len(audit_rows(settings)) == count
 
-    listed = run_cli(settings, "keys", "list")
+    listed = service_cli(settings, "keys", "list")
     assert listed.returncode == 0, listed.stderr
     lines = sorted(listed.stdout.splitlines())
     assert len(lines) == 2

@@ -3,9 +3,7 @@ rows, the CLI creates keys, and the first start bootstraps an admin key."""
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth, service_cli
 
 PROJECT = "github.com/acme/widgets"
 HANDOFF = {"project": PROJECT, "recipient": "widgets", "body": "## Decisions\n- Use Postgres."}
@@ -120,25 +118,8 @@ async def test_teams_never_see_each_other(client: httpx.AsyncClient, make_key: M
 
 
 def test_cli_creates_a_key_printed_once(settings: Settings) -> None:
-    env = {**os.environ, "MEMORY_DATABASE_URL": str(settings.database_url)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "memory_service",
-            "keys",
-            "create",
-            "--team",
-            "cli-team",
-            "--scopes",
-            "read,write",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = service_cli(settings, "keys", "create", "--team", "cli-team", "--scopes", "read,write")
+    assert result.returncode == 0, result.stderr
     key = result.stdout.strip()
     assert key.startswith("mem_")
     assert "shown only this once" in result.stderr
@@ -151,23 +132,7 @@ def test_cli_creates_a_key_printed_once(settings: Settings) -> None:
     assert row[0] == ["read", "write"]
     assert key not in row[1]  # only a hash is stored
 
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "memory_service",
-            "keys",
-            "create",
-            "--team",
-            "x",
-            "--scopes",
-            "read,root",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = service_cli(settings, "keys", "create", "--team", "x", "--scopes", "read,root")
     assert bad.returncode == 2
     assert "scopes must be" in bad.stderr
 

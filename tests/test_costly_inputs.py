@@ -34,9 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import PROJECT, MakeKey, auth, write_handoff
 
-PROJECT = "github.com/acme/widgets"
 LIMIT_S = 1.0
 # Elapsed time after which PostgreSQL cancels a statement: a guard, well above LIMIT_S so that a
 # busy machine never trips it.
@@ -155,11 +154,6 @@ async def db_clock(app: FastAPI) -> AsyncIterator[DatabaseClock]:
         event.remove(target, name, fn)
 
 
-@pytest.fixture
-async def key(make_key: MakeKey) -> str:
-    return await make_key()
-
-
 def _count(url: str, table: str) -> int:
     with psycopg.connect(libpq_url(url)) as conn:
         row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
@@ -213,13 +207,8 @@ async def test_many_hostile_bullets_cost_under_a_second_of_database_time(
     body = body[: settings.max_body_bytes - 100]
     body = body[: body.rindex("\n") + 1]
     db_clock.reset()
-    response = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "recipient": "widgets", "body": body},
-        headers=auth(key),
-    )
-    assert response.status_code == 201, response.text[:500]
-    assert len(response.json()["learnings"]) > n * 0.9
+    created = await write_handoff(client, key, body=body)
+    assert len(created["learnings"]) > n * 0.9
     assert db_clock.total < LIMIT_S, db_clock.report()
 
 
@@ -227,16 +216,9 @@ async def test_many_hostile_bullets_cost_under_a_second_of_database_time(
 async def test_hostile_query_costs_under_a_second_of_database_time(
     client: httpx.AsyncClient, key: str, settings: Settings, db_clock: DatabaseClock, unit: str
 ) -> None:
-    seeded = await client.post(
-        "/v1/handoffs",
-        json={
-            "project": PROJECT,
-            "recipient": "widgets",
-            "body": f"## Notes\n- {repeat(unit, 3000)}\n- Cache the price list for 5 minutes.",
-        },
-        headers=auth(key),
+    await write_handoff(
+        client, key, body=f"## Notes\n- {repeat(unit, 3000)}\n- Cache the price list for 5 minutes."
     )
-    assert seeded.status_code == 201, seeded.text[:500]
     query = repeat(unit, settings.max_query_chars)
     requests: list[tuple[str, dict[str, Any]]] = [
         ("/v1/search", {"query": query, "mode": "hybrid"}),
@@ -264,13 +246,7 @@ async def test_too_many_learnings_is_413_before_anything_is_embedded(
 
     monkeypatch.setattr(embedder, "aencode", never)
     body = "## Notes\n" + "".join(f"- point number {i}\n" for i in range(10_000))
-    response = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "recipient": "widgets", "body": body},
-        headers=auth(key),
-    )
-    assert response.status_code == 413, response.text[:500]
-    error = response.json()["error"]
+    error = (await write_handoff(client, key, body=body, expect=413))["error"]
     assert error["code"] == "too_many_learnings"
     assert error["details"] == {
         "learnings": 10_000,
@@ -329,9 +305,4 @@ async def test_the_limit_is_exact_and_handoffs_keep_their_own(
     body = "## Notes\n" + "".join(f"- point {i}: keep it short.\n" for i in range(50))
     body += "\n" + "Background. " * ((settings.max_body_bytes - len(body) - 200) // 12)
     assert len(body.encode()) > settings.max_request_bytes
-    response = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "recipient": "widgets", "body": body},
-        headers=auth(key),
-    )
-    assert response.status_code == 201, response.text[:300]
+    await write_handoff(client, key, body=body)

@@ -4,11 +4,12 @@ shows p1's copy. (Issue 15, point 2.)"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import httpx
 
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth, post_handoff, write_handoff
 
 P1 = "github.com/acme/api"
 P2 = "github.com/acme/web"
@@ -17,14 +18,7 @@ BODY = f"## What NOT to do\n{MISTAKE}\n"
 QUERY = "caching error responses in the CDN"
 
 
-async def _write(client: httpx.AsyncClient, key: str, project: str, **extra: Any) -> Any:
-    response = await client.post(
-        "/v1/handoffs",
-        json={"project": project, "recipient": "main", "body": BODY} | extra,
-        headers=auth(key),
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
+_write = partial(write_handoff, recipient="main", body=BODY)
 
 
 async def _search(client: httpx.AsyncClient, key: str, **fields: Any) -> list[dict[str, Any]]:
@@ -137,27 +131,15 @@ async def test_idempotency_conflict_and_listing_reveal_nothing_of_other_projects
 ) -> None:
     full = await make_key()
     limited = await make_key(projects=[P1])
-    headers = {"Idempotency-Key": "retry-1"}
-    first = await client.post(
-        "/v1/handoffs",
-        json={"project": P2, "recipient": "main", "body": BODY},
-        headers={**auth(full), **headers},
-    )
+    retry = partial(post_handoff, recipient="main", body=BODY, idempotency_key="retry-1")
+    first = await retry(client, full, P2)
     assert first.status_code == 201
-    reused = await client.post(
-        "/v1/handoffs",
-        json={"project": P1, "recipient": "main", "body": BODY},
-        headers={**auth(limited), **headers},
-    )
+    reused = await retry(client, limited, P1)
     assert reused.status_code == 409
     assert first.json()["id"] not in reused.text
     assert reused.json()["error"]["details"] is None
     # A key that may read the first handoff is told which one it was.
-    own = await client.post(
-        "/v1/handoffs",
-        json={"project": P1, "recipient": "main", "body": BODY},
-        headers={**auth(full), **headers},
-    )
+    own = await retry(client, full, P1)
     assert own.status_code == 409
     assert own.json()["error"]["details"] == {"handoff_id": first.json()["id"]}
 

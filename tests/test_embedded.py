@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import pytest
 
 from memory_service import embedded_handles
 from memory_service.db import EmbeddedPostgres, default_shared_buffers_mb
+from tests.helpers import free_port
 
 STARTUP_TIMEOUT = 180.0
 
@@ -105,15 +105,9 @@ def test_prune_drops_dead_and_reused_pids_only(tmp_path: Path) -> None:
             proc.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _run(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`memory-service run` on the embedded PostgreSQL in `data_dir`."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "MEMORY_DATABASE_URL"}
     env.update(
         MEMORY_DATA_DIR=str(data_dir),

@@ -28,7 +28,7 @@ from memory_service.evaluation import (
     score_query,
     search_request,
 )
-from tests.conftest import MakeKey
+from tests.helpers import MakeKey
 
 
 def dcg(*ranks: int) -> float:

@@ -11,12 +11,11 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,18 +30,12 @@ from memory_service.auth.service import create_key, get_or_create_team
 from memory_service.config import Settings
 from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.handoffs.parsing import parse_handoff
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth, free_port, post_handoff, write_handoff
 
 pytestmark = pytest.mark.slow
 
 PROJECT = "github.com/acme/ledger"
 STARTUP_TIMEOUT = 120.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -51,7 +44,7 @@ class Server:
 
     database_url: str
     workdir: Path
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -126,11 +119,23 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
+StartServer = Callable[..., Awaitable[Server]]
+
+
 @pytest.fixture
-def servers(tmp_path: Path) -> Iterator[list[Server]]:
-    """Every server a test starts is stopped afterwards, whatever happened."""
+def start_server(tmp_path: Path) -> Iterator[StartServer]:
+    """`await start_server(database_url, env={...})`: a server started and ready. Every server
+    a test starts is stopped afterwards, whatever happened."""
     started: list[Server] = []
-    yield started
+
+    async def start(database_url: str, env: dict[str, str] | None = None) -> Server:
+        server = Server(database_url, tmp_path, env=env or {})
+        started.append(server)
+        server.start()
+        await asyncio.to_thread(server.wait_ready)
+        return server
+
+    yield start
     for server in started:
         server.stop()
 
@@ -152,6 +157,14 @@ topic: ledger batch {i}
 - Batch {i}: reconcile account {i} against the bank statement.
 - Batch {i}: add an alert when settlement {i} lags more than an hour.
 """
+
+
+async def write_ledger(http: httpx.AsyncClient, key: str, i: int) -> dict[str, Any]:
+    """Handoff `i` of the ledger batch, under its own Idempotency-Key (a retry of it is the
+    same request)."""
+    return await write_handoff(
+        http, key, PROJECT, _body(i), recipient="ledger", idempotency_key=f"kill-{i}"
+    )
 
 
 def _connect(url: str) -> psycopg.Connection[Any]:
@@ -201,26 +214,18 @@ def assert_every_handoff_whole(url: str) -> int:
 
 
 async def test_sigkill_mid_ingest_leaves_no_half_written_handoff(
-    settings: Settings, make_key: MakeKey, servers: list[Server], tmp_path: Path
+    settings: Settings, make_key: MakeKey, start_server: StartServer
 ) -> None:
     url = str(settings.database_url)
     key = await make_key()
-    server = Server(url, tmp_path)
-    servers.append(server)
-    server.start()
-    await asyncio.to_thread(server.wait_ready)
+    server = await start_server(url)
 
     n = 32
     acknowledged: list[str] = []
 
     async def write(http: httpx.AsyncClient, i: int) -> None:
-        response = await http.post(
-            "/v1/handoffs",
-            json={"project": PROJECT, "recipient": "ledger", "body": _body(i)},
-            headers={**auth(key), "Idempotency-Key": f"kill-{i}"},
-        )
-        assert response.status_code == 201, response.text
-        acknowledged.append(response.json()["id"])
+        created = await write_ledger(http, key, i)
+        acknowledged.append(created["id"])
 
     async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
         writes = [asyncio.create_task(write(http, i)) for i in range(n)]
@@ -251,19 +256,11 @@ async def test_sigkill_mid_ingest_leaves_no_half_written_handoff(
 
     # A restarted server serves, and clients retrying their cut-off writes with the same
     # Idempotency-Key end with every handoff stored exactly once.
-    restarted = Server(url, tmp_path)
-    servers.append(restarted)
-    restarted.start()
-    await asyncio.to_thread(restarted.wait_ready)
+    restarted = await start_server(url)
     async with httpx.AsyncClient(base_url=restarted.url, timeout=120) as http:
         for i in range(n):
-            response = await http.post(
-                "/v1/handoffs",
-                json={"project": PROJECT, "recipient": "ledger", "body": _body(i)},
-                headers={**auth(key), "Idempotency-Key": f"kill-{i}"},
-            )
-            assert response.status_code == 201, response.text
-            assert response.json()["duplicate"] == (response.json()["id"] in ids)
+            created = await write_ledger(http, key, i)
+            assert created["duplicate"] == (created["id"] in ids)
         listing = await http.get(
             "/v1/handoffs", params={"project": PROJECT, "limit": 200}, headers=auth(key)
         )
@@ -353,20 +350,15 @@ async def _key_at(url: str, team: str = "ops") -> str:
 
 
 async def test_postgres_restart_turns_readyz_503_then_200(
-    own_postgres: OwnPostgres, servers: list[Server], tmp_path: Path
+    own_postgres: OwnPostgres, start_server: StartServer
 ) -> None:
     key = await _key_at(own_postgres.url)
-    server = Server(own_postgres.url, tmp_path)
-    servers.append(server)
-    server.start()
-    await asyncio.to_thread(server.wait_ready)
+    server = await start_server(own_postgres.url)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
 
         async def write(text: str) -> httpx.Response:
-            return await http.post(
-                "/v1/handoffs",
-                json={"project": PROJECT, "recipient": "ledger", "body": f"## Decisions\n- {text}"},
-                headers=auth(key),
+            return await post_handoff(
+                http, key, PROJECT, f"## Decisions\n- {text}", recipient="ledger"
             )
 
         assert (await write("Settlements run every hour.")).status_code == 201
@@ -401,14 +393,11 @@ async def test_postgres_restart_turns_readyz_503_then_200(
 
 
 async def test_postgres_down_longer_than_the_grace_turns_healthz_503_then_200(
-    own_postgres: OwnPostgres, servers: list[Server], tmp_path: Path
+    own_postgres: OwnPostgres, start_server: StartServer
 ) -> None:
     """Liveness: a database gone for longer than MEMORY_LIVENESS_DB_GRACE_S makes /healthz
     a 503 (a supervisor would restart the server); once it is back, /healthz is 200 again."""
-    server = Server(own_postgres.url, tmp_path, env={"MEMORY_LIVENESS_DB_GRACE_S": "1.5"})
-    servers.append(server)
-    server.start()
-    await asyncio.to_thread(server.wait_ready)
+    server = await start_server(own_postgres.url, env={"MEMORY_LIVENESS_DB_GRACE_S": "1.5"})
     await asyncio.to_thread(server.wait_status, "/healthz", 200, 30)
 
     await asyncio.to_thread(own_postgres.stop)
@@ -449,14 +438,11 @@ class _TimeoutReleasesLock(httpx.BaseTransport):
 
 
 async def test_write_retried_after_client_timeout_is_stored_once(
-    settings: Settings, make_key: MakeKey, servers: list[Server], tmp_path: Path
+    settings: Settings, make_key: MakeKey, start_server: StartServer
 ) -> None:
     url = str(settings.database_url)
     key = await make_key()
-    server = Server(url, tmp_path)
-    servers.append(server)
-    server.start()
-    await asyncio.to_thread(server.wait_ready)
+    server = await start_server(url)
     body = _body(7)
 
     # A slow database: the first attempt's INSERT waits behind this lock (reads still pass)

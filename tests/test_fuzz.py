@@ -36,7 +36,7 @@ from memory_service.config import Settings
 from memory_service.embeddings import Embedder
 from memory_service.errors import BadRequest
 from memory_service.handoffs.service import decode_cursor, encode_cursor
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 EXAMPLES = int(os.environ.get("MEMORY_FUZZ_EXAMPLES", "25"))
 CHECKS = [

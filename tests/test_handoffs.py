@@ -14,15 +14,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from asgi_lifespan import LifespanManager
 
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import PROJECT, MakeKey, auth, post_handoff, serve, write_handoff
 
-PROJECT = "github.com/acme/widgets"
 DEV_SET = Path(__file__).resolve().parent / "data" / "dev_eval.json"
 BODY = """---
 from: claude-code (session 3)
@@ -63,19 +61,10 @@ def count(url: str, table: str) -> int:
     return int(row[0])
 
 
-@pytest.fixture
-async def key(make_key: MakeKey) -> str:
-    return await make_key()
-
-
 async def test_write_json_splits_into_typed_learnings(
     client: httpx.AsyncClient, key: str, settings: Settings
 ) -> None:
-    response = await client.post(
-        "/v1/handoffs", json={"project": PROJECT, "body": BODY}, headers=auth(key)
-    )
-    assert response.status_code == 201, response.text
-    created = response.json()
+    created = await write_handoff(client, key, body=BODY, recipient=None)
     assert created["project"] == PROJECT
     assert created["recipient"] == "widgets"
     assert created["created_at"].startswith("2026-01-12T17:42:09")
@@ -120,12 +109,7 @@ async def test_write_markdown_form(client: httpx.AsyncClient, key: str) -> None:
 
 
 async def test_explicit_fields_override_front_matter(client: httpx.AsyncClient, key: str) -> None:
-    response = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "body": BODY, "recipient": "widgets-2", "branch": "main"},
-        headers=auth(key),
-    )
-    created = response.json()
+    created = await write_handoff(client, key, body=BODY, recipient="widgets-2", branch="main")
     assert created["recipient"] == "widgets-2"
     stored = (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).json()
     assert stored["branch"] == "main"
@@ -141,14 +125,11 @@ async def test_created_more_than_a_day_ahead_becomes_arrival_time_with_a_warning
     for ahead, kept in ((timedelta(days=3), False), (timedelta(hours=12), True)):
         when = (now + ahead).isoformat()
         body = f"## Decisions\n- Prices are cached ({ahead})."
-        payload: dict[str, Any] = {"project": PROJECT, "recipient": "w"}
         if via == "created_at":
-            payload.update(body=body, created_at=when)
+            created = await write_handoff(client, key, body=body, recipient="w", created_at=when)
         else:
-            payload.update(body=f"---\ncreated: {when}\n---\n{body}")
-        response = await client.post("/v1/handoffs", json=payload, headers=auth(key))
-        assert response.status_code == 201, response.text
-        created = response.json()
+            body = f"---\ncreated: {when}\n---\n{body}"
+            created = await write_handoff(client, key, body=body, recipient="w")
         stored = datetime.fromisoformat(created["created_at"])
         warned = [w for w in created["warnings"] if "more than a day in the future" in w]
         if kept:
@@ -164,13 +145,7 @@ async def test_malformed_front_matter_kept_with_warning(
     client: httpx.AsyncClient, key: str
 ) -> None:
     body = "---\nfrom: [unclosed\nto: x: y: z\n---\n## Decisions\n- Keep the body anyway.\n"
-    response = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "recipient": "widgets", "body": body},
-        headers=auth(key),
-    )
-    assert response.status_code == 201
-    created = response.json()
+    created = await write_handoff(client, key, body=body)
     assert any("front matter" in w for w in created["warnings"])
     stored = (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).json()
     assert stored["body"] == body
@@ -180,44 +155,30 @@ async def test_malformed_front_matter_kept_with_warning(
 async def test_recipient_defaults_to_sender_else_422(
     client: httpx.AsyncClient, key: str, settings: Settings
 ) -> None:
-    ok = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "sender": "widgets", "body": "Just a note."},
-        headers=auth(key),
-    )
-    assert ok.status_code == 201
-    assert ok.json()["recipient"] == "widgets"
-    bad = await client.post(
-        "/v1/handoffs", json={"project": PROJECT, "body": "No one to send to."}, headers=auth(key)
-    )
-    assert bad.status_code == 422
+    ok = await write_handoff(client, key, body="Just a note.", recipient=None, sender="widgets")
+    assert ok["recipient"] == "widgets"
+    await write_handoff(client, key, body="No one to send to.", recipient=None, expect=422)
     assert count(str(settings.database_url), "handoffs") == 1
 
 
 async def test_idempotency_key(client: httpx.AsyncClient, key: str, settings: Settings) -> None:
-    payload = {"project": PROJECT, "recipient": "widgets", "body": BODY}
-    headers = {**auth(key), "Idempotency-Key": "write-1"}
-    first = await client.post("/v1/handoffs", json=payload, headers=headers)
-    again = await client.post("/v1/handoffs", json=payload, headers=headers)
-    assert first.status_code == again.status_code == 201
-    assert again.json()["id"] == first.json()["id"]
-    assert again.json()["duplicate"] is True
-    assert again.json()["learnings"] == first.json()["learnings"]
-    conflict = await client.post(
-        "/v1/handoffs", json={**payload, "body": BODY + "\n- more"}, headers=headers
+    first = await write_handoff(client, key, body=BODY, idempotency_key="write-1")
+    again = await write_handoff(client, key, body=BODY, idempotency_key="write-1")
+    assert again["id"] == first["id"]
+    assert again["duplicate"] is True
+    assert again["learnings"] == first["learnings"]
+    conflict = await write_handoff(
+        client, key, body=BODY + "\n- more", idempotency_key="write-1", expect=409
     )
-    assert conflict.status_code == 409
-    assert conflict.json()["error"]["code"] == "conflict"
+    assert conflict["error"]["code"] == "conflict"
     assert count(str(settings.database_url), "handoffs") == 1
 
 
 async def test_concurrent_retries_with_one_key_store_one_handoff(
     client: httpx.AsyncClient, key: str, settings: Settings
 ) -> None:
-    payload = {"project": PROJECT, "recipient": "widgets", "body": BODY}
-    headers = {**auth(key), "Idempotency-Key": "retry-storm"}
     responses = await asyncio.gather(
-        *[client.post("/v1/handoffs", json=payload, headers=headers) for _ in range(6)]
+        *[post_handoff(client, key, body=BODY, idempotency_key="retry-storm") for _ in range(6)]
     )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
@@ -227,24 +188,19 @@ async def test_concurrent_retries_with_one_key_store_one_handoff(
 async def test_identical_body_is_a_flagged_duplicate_while_unread(
     client: httpx.AsyncClient, key: str, settings: Settings
 ) -> None:
-    payload = {"project": PROJECT, "recipient": "widgets", "body": BODY}
-    first = (await client.post("/v1/handoffs", json=payload, headers=auth(key))).json()
-    second = (await client.post("/v1/handoffs", json=payload, headers=auth(key))).json()
+    first = await write_handoff(client, key, body=BODY)
+    second = await write_handoff(client, key, body=BODY)
     assert second["id"] == first["id"]
     assert second["duplicate"] is True
     assert any("identical" in w for w in second["warnings"])
     # To another recipient it is a new handoff.
-    other = (
-        await client.post(
-            "/v1/handoffs", json={**payload, "recipient": "widgets-2"}, headers=auth(key)
-        )
-    ).json()
+    other = await write_handoff(client, key, body=BODY, recipient="widgets-2")
     assert other["id"] != first["id"]
     # Once read, the same text again is a new delivery.
     await client.post(
         "/v1/inbox/claim", json={"project": PROJECT, "worktree": "widgets"}, headers=auth(key)
     )
-    third = (await client.post("/v1/handoffs", json=payload, headers=auth(key))).json()
+    third = await write_handoff(client, key, body=BODY)
     assert third["id"] != first["id"]
     assert third["duplicate"] is False
     assert count(str(settings.database_url), "handoffs") == 3
@@ -256,31 +212,20 @@ async def test_body_over_limit_is_413(
     small = settings.model_copy(update={"max_body_bytes": 2048})
     app = create_app(small, embedder=embedder)
     key = await make_key()
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            big = "## Notes\n" + "- word\n" * 400
-            for response in (
-                await client.post(
-                    "/v1/handoffs",
-                    json={"project": PROJECT, "recipient": "w", "body": big},
-                    headers=auth(key),
-                ),
-                await client.post(
-                    "/v1/handoffs",
-                    params={"project": PROJECT, "recipient": "w"},
-                    content=("x" * 10_000).encode(),
-                    headers={**auth(key), "Content-Type": "text/markdown"},
-                ),
-            ):
-                assert response.status_code == 413
-                assert response.json()["error"]["code"] == "payload_too_large"
-            ok = await client.post(
+    async with serve(app) as client:
+        big = "## Notes\n" + "- word\n" * 400
+        for response in (
+            await post_handoff(client, key, body=big, recipient="w"),
+            await client.post(
                 "/v1/handoffs",
-                json={"project": PROJECT, "recipient": "w", "body": "- fits"},
-                headers=auth(key),
-            )
-            assert ok.status_code == 201
+                params={"project": PROJECT, "recipient": "w"},
+                content=("x" * 10_000).encode(),
+                headers={**auth(key), "Content-Type": "text/markdown"},
+            ),
+        ):
+            assert response.status_code == 413
+            assert response.json()["error"]["code"] == "payload_too_large"
+        await write_handoff(client, key, body="- fits", recipient="w")
     assert count(str(settings.database_url), "handoffs") == 1
 
 
@@ -318,15 +263,7 @@ async def test_body_over_limit_is_413(
 async def test_bad_names_are_422_and_store_nothing(
     client: httpx.AsyncClient, key: str, settings: Settings, field: str, value: str
 ) -> None:
-    payload: dict[str, Any] = {
-        "project": PROJECT,
-        "recipient": "widgets",
-        "body": "- a",
-        field: value,
-    }
-    response = await client.post("/v1/handoffs", json=payload, headers=auth(key))
-    assert response.status_code == 422, response.text
-    error = response.json()["error"]
+    error = (await write_handoff(client, key, body="- a", expect=422, **{field: value}))["error"]
     assert error["code"] == "validation_error"
     assert field in error["message"]
     assert count(str(settings.database_url), "handoffs") == 0
@@ -351,16 +288,8 @@ async def test_invisible_characters_in_names_are_refused_everywhere(
             content=b"- a",
             headers={**auth(key), "Content-Type": "text/markdown"},
         ),
-        await client.post(
-            "/v1/handoffs",
-            json={"project": PROJECT, "body": f"---\nto: {worktree}\n---\n- a"},
-            headers=auth(key),
-        ),
-        await client.post(
-            "/v1/handoffs",
-            json={"project": PROJECT, "body": f"---\nfrom: {worktree}\n---\n- a"},
-            headers=auth(key),
-        ),
+        await post_handoff(client, key, body=f"---\nto: {worktree}\n---\n- a", recipient=None),
+        await post_handoff(client, key, body=f"---\nfrom: {worktree}\n---\n- a", recipient=None),
         await client.get("/v1/handoffs", params={"recipient": worktree}, headers=auth(key)),
         await client.get("/v1/handoffs", params={"project": project}, headers=auth(key)),
         await client.get(
@@ -395,13 +324,7 @@ async def test_ansi_and_control_characters_are_stripped(
     client: httpx.AsyncClient, key: str
 ) -> None:
     body = "## Gotchas\n- \x1b[31mred\x1b[0m text\x07 with a bell\x00 and NUL\r\n"
-    created = (
-        await client.post(
-            "/v1/handoffs",
-            json={"project": PROJECT, "recipient": "widgets", "body": body, "topic": "t\x1b[1mx"},
-            headers=auth(key),
-        )
-    ).json()
+    created = await write_handoff(client, key, body=body, topic="t\x1b[1mx")
     stored = (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).json()
     for text in (stored["body"], stored["topic"], created["learnings"][0]["text"]):
         assert "\x1b" not in text and "\x07" not in text and "\x00" not in text and "\r" not in text
@@ -416,10 +339,7 @@ async def test_bad_json_and_media_types(client: httpx.AsyncClient, key: str) -> 
     )
     assert broken.status_code == 422
     assert broken.json()["error"]["code"] == "validation_error"
-    unknown = await client.post(
-        "/v1/handoffs", json={"project": PROJECT, "body": "x", "colour": "red"}, headers=auth(key)
-    )
-    assert unknown.status_code == 422
+    await write_handoff(client, key, body="x", recipient=None, colour="red", expect=422)
     xml = await client.post(
         "/v1/handoffs", content=b"<a/>", headers={**auth(key), "Content-Type": "application/xml"}
     )
@@ -437,17 +357,9 @@ async def test_bad_json_and_media_types(client: httpx.AsyncClient, key: str) -> 
 async def test_list_filters_and_cursor(client: httpx.AsyncClient, key: str) -> None:
     ids = []
     for i in range(5):
-        created = await client.post(
-            "/v1/handoffs",
-            json={"project": PROJECT, "recipient": f"w{i % 2}", "body": f"- item {i}"},
-            headers=auth(key),
-        )
+        created = await post_handoff(client, key, body=f"- item {i}", recipient=f"w{i % 2}")
         ids.append(created.json()["id"])
-    await client.post(
-        "/v1/handoffs",
-        json={"project": "github.com/acme/other", "recipient": "w0", "body": "- other"},
-        headers=auth(key),
-    )
+    await post_handoff(client, key, "github.com/acme/other", "- other", recipient="w0")
     seen: list[str] = []
     cursor = None
     while True:
@@ -517,11 +429,7 @@ async def test_cursor_of_any_other_shape_is_400(
 async def test_delete_removes_learnings(
     client: httpx.AsyncClient, key: str, settings: Settings
 ) -> None:
-    created = (
-        await client.post(
-            "/v1/handoffs", json={"project": PROJECT, "body": BODY}, headers=auth(key)
-        )
-    ).json()
+    created = await write_handoff(client, key, body=BODY, recipient=None)
     assert count(str(settings.database_url), "learnings") > 0
     assert (
         await client.delete(f"/v1/handoffs/{created['id']}", headers=auth(key))
@@ -549,14 +457,15 @@ async def test_embedder_failure_is_503_and_leaves_nothing(
 ) -> None:
     key = await make_key()
     app = create_app(settings, embedder=_BrokenEmbedder(embedder))
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            response = await client.post(
-                "/v1/handoffs",
-                json={"project": "github.com/acme/new-project", "body": BODY},
-                headers={**auth(key), "Idempotency-Key": "k1"},
-            )
+    async with serve(app) as client:
+        response = await post_handoff(
+            client,
+            key,
+            "github.com/acme/new-project",
+            BODY,
+            recipient=None,
+            idempotency_key="k1",
+        )
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "embedding_unavailable"
     url = str(settings.database_url)
@@ -569,18 +478,11 @@ async def test_dev_set_secrets_never_reach_the_database(
     dataset = json.loads(DEV_SET.read_text())
     redactions = 0
     for handoff in dataset["handoffs"]:
-        response = await client.post(
-            "/v1/handoffs",
-            json={
-                "project": handoff["project"],
-                "recipient": handoff["worktree"],
-                "body": handoff["body"],
-            },
-            headers=auth(key),
+        created = await write_handoff(
+            client, key, handoff["project"], handoff["body"], recipient=handoff["worktree"]
         )
-        assert response.status_code == 201, response.text
-        redactions += response.json()["redactions"]
-        for learning in response.json()["learnings"]:
+        redactions += created["redactions"]
+        for learning in created["learnings"]:
             assert not any(s in learning["text"] for s in dataset["secrets"])
     assert redactions >= len(dataset["secrets"])
     with psycopg.connect(libpq_url(str(settings.database_url))) as conn:

@@ -5,31 +5,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
-
-UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
-
-
-@asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
+from tests.helpers import MakeKey, auth, serve, unreachable_settings
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
@@ -57,55 +43,35 @@ class _SlowLoadingEmbedder(Embedder):
 async def test_readyz_waits_for_model(settings: Settings, embedder: Embedder) -> None:
     slow = _SlowLoadingEmbedder(embedder)
     app = create_app(settings, embedder=slow)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            waiting = await client.get("/readyz")
-            assert waiting.status_code == 503
-            assert waiting.json()["error"]["details"]["model"] == "loading"
-            assert (await client.get("/healthz")).status_code == 200
-            slow.release.set()
-            for _ in range(100):
-                if (await client.get("/readyz")).status_code == 200:
-                    break
-                import asyncio
+    async with serve(app) as client:
+        waiting = await client.get("/readyz")
+        assert waiting.status_code == 503
+        assert waiting.json()["error"]["details"]["model"] == "loading"
+        assert (await client.get("/healthz")).status_code == 200
+        slow.release.set()
+        for _ in range(100):
+            if (await client.get("/readyz")).status_code == 200:
+                break
+            import asyncio
 
-                await asyncio.sleep(0.05)
-            assert (await client.get("/readyz")).status_code == 200
+            await asyncio.sleep(0.05)
+        assert (await client.get("/readyz")).status_code == 200
 
 
 async def test_readyz_503_when_database_unreachable(tmp_path: Path, embedder: Embedder) -> None:
-    settings = Settings(
-        database_url="postgresql://nobody@127.0.0.1:1/none?connect_timeout=1",
-        data_dir=tmp_path,
-        migrate_on_start=False,
-        bootstrap_admin_key=False,
-    )
-    app = create_app(settings, embedder=embedder)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            response = await client.get("/readyz")
-            assert response.status_code == 503
-            body = response.json()["error"]
-            assert body["code"] == "not_ready"
-            assert body["details"]["database"].startswith("unavailable")
-            # A request needing the database is a 503 with the envelope, not a 500.
-            search = await client.get(
-                "/v1/handoffs", headers={"Authorization": "Bearer mem_abcdefgh_x"}
-            )
-            assert search.status_code == 503
-            assert search.json()["error"]["code"] == "database_unavailable"
-
-
-def _unreachable(tmp_path: Path, **settings: Any) -> Settings:
-    return Settings(
-        database_url=UNREACHABLE,
-        data_dir=tmp_path,
-        migrate_on_start=False,
-        bootstrap_admin_key=False,
-        **settings,
-    )
+    app = create_app(unreachable_settings(tmp_path), embedder=embedder)
+    async with serve(app) as client:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()["error"]
+        assert body["code"] == "not_ready"
+        assert body["details"]["database"].startswith("unavailable")
+        # A request needing the database is a 503 with the envelope, not a 500.
+        search = await client.get(
+            "/v1/handoffs", headers={"Authorization": "Bearer mem_abcdefgh_x"}
+        )
+        assert search.status_code == 503
+        assert search.json()["error"]["code"] == "database_unavailable"
 
 
 async def test_healthz_503_once_database_unreachable_longer_than_grace(
@@ -113,7 +79,7 @@ async def test_healthz_503_once_database_unreachable_longer_than_grace(
 ) -> None:
     """Liveness: a server whose database has been gone for longer than the grace says so,
     so that a supervisor restarts it."""
-    app = create_app(_unreachable(tmp_path, liveness_db_grace_s=0.5), embedder=embedder)
+    app = create_app(unreachable_settings(tmp_path, liveness_db_grace_s=0.5), embedder=embedder)
     async with serve(app) as client:
         deadline = time.monotonic() + 30
         while (response := await client.get("/healthz")).status_code == 200:
@@ -131,7 +97,7 @@ async def test_healthz_503_once_database_unreachable_longer_than_grace(
 async def test_healthz_ignores_the_database_with_grace_0(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    app = create_app(_unreachable(tmp_path, liveness_db_grace_s=0), embedder=embedder)
+    app = create_app(unreachable_settings(tmp_path, liveness_db_grace_s=0), embedder=embedder)
     async with serve(app) as client:
         assert (await client.get("/readyz")).status_code == 503  # records the failure
         liveness = app.state.memory.liveness

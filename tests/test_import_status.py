@@ -4,27 +4,15 @@ file-based inbox stores it as read, so no session receives it again."""
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from tests.conftest import MakeKey, auth
+from tests.helpers import PROJECT, auth, write_handoff
 
-PROJECT = "github.com/acme/widgets"
 BODY = "## Decisions\n- Keep the importer idempotent; reruns happen.\n"
 
 
-@pytest.fixture
-async def key(make_key: MakeKey) -> str:
-    return await make_key()
-
-
 async def test_write_as_read_is_never_delivered(client: httpx.AsyncClient, key: str) -> None:
-    created = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "recipient": "widgets", "body": BODY, "status": "read"},
-        headers={**auth(key), "Idempotency-Key": "import-1"},
-    )
-    assert created.status_code == 201, created.text
-    hid = created.json()["id"]
+    created = await write_handoff(client, key, body=BODY, status="read", idempotency_key="import-1")
+    hid = created["id"]
 
     stored = (await client.get(f"/v1/handoffs/{hid}", headers=auth(key))).json()
     assert stored["status"] == "read"
@@ -48,27 +36,13 @@ async def test_write_as_read_is_never_delivered(client: httpx.AsyncClient, key: 
 async def test_status_defaults_to_unread_and_is_part_of_the_idempotent_request(
     client: httpx.AsyncClient, key: str
 ) -> None:
-    headers = {**auth(key), "Idempotency-Key": "import-2"}
-    first = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "recipient": "widgets", "body": BODY},
-        headers=headers,
-    )
-    assert first.status_code == 201
-    hid = first.json()["id"]
+    first = await write_handoff(client, key, body=BODY, idempotency_key="import-2")
+    hid = first["id"]
     stored = (await client.get(f"/v1/handoffs/{hid}", headers=auth(key))).json()
     assert stored["status"] == "unread" and stored["claimed_by"] is None
 
     # The same key with status "read" is a different request: refused, not silently merged.
-    again = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "recipient": "widgets", "body": BODY, "status": "read"},
-        headers=headers,
+    await write_handoff(
+        client, key, body=BODY, status="read", idempotency_key="import-2", expect=409
     )
-    assert again.status_code == 409
-    bad = await client.post(
-        "/v1/handoffs",
-        json={"project": PROJECT, "recipient": "widgets", "body": BODY, "status": "archived"},
-        headers=auth(key),
-    )
-    assert bad.status_code == 422
+    await write_handoff(client, key, body=BODY, status="archived", expect=422)

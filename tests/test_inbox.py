@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import pytest
 
 from memory_service.config import Settings
 from memory_service.inbox.service import same_commit
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth, free_port, wait_ready, write_handoff
 
 PROJECT = "gitlab.com/acme/chat"
 SHA = "9e3b43ec0b66ab9c231122757aa573d80c0526a8"
@@ -27,19 +26,11 @@ SHA = "9e3b43ec0b66ab9c231122757aa573d80c0526a8"
 async def _write(client: httpx.AsyncClient, key: str, n: int, worktree: str = "chat") -> list[str]:
     ids = []
     for i in range(n):
-        response = await client.post(
-            "/v1/handoffs",
-            json={
-                "project": PROJECT,
-                "recipient": worktree,
-                "body": f"## Next Steps\n- step {i}",
-                "branch": "feat/x",
-                "head": SHA,
-            },
-            headers=auth(key),
+        body = f"## Next Steps\n- step {i}"
+        created = await write_handoff(
+            client, key, PROJECT, body, recipient=worktree, branch="feat/x", head=SHA
         )
-        assert response.status_code == 201
-        ids.append(response.json()["id"])
+        ids.append(created["id"])
     return ids
 
 
@@ -142,19 +133,13 @@ async def test_concurrent_claimers_get_each_handoff_exactly_once(
     assert set(delivered.values()) == {1}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
     """Two real server processes (uvicorn) on the one test database."""
     procs = []
     urls = []
     for i in range(2):
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "MEMORY_DATABASE_URL": str(settings.database_url),
@@ -174,15 +159,8 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
         urls.append(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 180
-        for url in urls:
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+        for url, proc in zip(urls, procs, strict=True):
+            wait_ready(url, deadline, proc)
         yield urls
     finally:
         for proc in procs:
@@ -199,17 +177,11 @@ async def test_writes_and_claims_across_two_server_processes(
 
     async def write(i: int, base: str) -> str:
         async with httpx.AsyncClient(base_url=base, timeout=60) as remote:
-            response = await remote.post(
-                "/v1/handoffs",
-                json={
-                    "project": PROJECT,
-                    "recipient": "chat",
-                    "body": f"## Next Steps\n- step {i}",
-                },
-                headers={**auth(key), "Idempotency-Key": f"write-{i}"},
+            body = f"## Next Steps\n- step {i}"
+            created = await write_handoff(
+                remote, key, PROJECT, body, recipient="chat", idempotency_key=f"write-{i}"
             )
-            assert response.status_code == 201, response.text
-            return str(response.json()["id"])
+            return str(created["id"])
 
     # Each handoff is sent to both processes at once with one Idempotency-Key, as a client
     # retrying against another replica would: one handoff each, never two.

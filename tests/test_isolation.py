@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
@@ -22,9 +21,7 @@ from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.deps import Reader, SessionDep
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
-
-PROJECT = "github.com/acme/widgets"
+from tests.helpers import MakeKey, auth, serve, write_handoff
 
 # The owner-run full-text lookup (migration 0003), with no filter but the caller's team.
 TEXT_CANDIDATES = (
@@ -106,22 +103,11 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
 
     alpha = await make_key(team="alpha")
     beta = await make_key(team="beta")
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            for key, n in ((alpha, 2), (beta, 3)):
-                for i in range(n):
-                    response = await client.post(
-                        "/v1/handoffs",
-                        json={
-                            "project": PROJECT,
-                            "recipient": "w",
-                            "body": f"## Decisions\n- item {i}",
-                        },
-                        headers=auth(key),
-                    )
-                    assert response.status_code == 201
-            seen = (await client.post("/test/raw-sql", headers=auth(alpha))).json()
+    async with serve(app) as client:
+        for key, n in ((alpha, 2), (beta, 3)):
+            for i in range(n):
+                await write_handoff(client, key, body=f"## Decisions\n- item {i}", recipient="w")
+        seen = (await client.post("/test/raw-sql", headers=auth(alpha))).json()
 
     assert seen["who"] == "memory_app"
     assert seen["teams"] == [seen["team"]]
@@ -198,10 +184,8 @@ async def test_empty_db_role_warns_when_the_database_user_escapes_rls(
     owner of the tables, who ran the migrations) is reported at start."""
     caplog.set_level(logging.WARNING, logger="memory_service.app")
     app = create_app(settings.model_copy(update={"db_role": ""}), embedder=embedder)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            assert (await client.get("/readyz")).status_code == 200
+    async with serve(app) as client:
+        assert (await client.get("/readyz")).status_code == 200
     warnings = [r.getMessage() for r in caplog.records if "MEMORY_DB_ROLE is empty" in r.message]
     assert len(warnings) == 1
     assert "row-level security does not bind" in warnings[0]

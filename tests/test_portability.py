@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from memory_service import migrate
 from memory_service.config import Settings
 from memory_service.db import create_engine, libpq_url
 from memory_service.portability import FORMAT, PortabilityError, export_team, import_lines
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth, service_cli
 
 WIDGETS = "github.com/acme/widgets"
 GADGETS = "gitlab.com/acme/gadgets"
@@ -84,19 +82,7 @@ QUERIES = (
 def run_cli(
     settings: Settings, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "memory_service", *args],
-        env={
-            **os.environ,
-            "MEMORY_DATABASE_URL": str(settings.database_url),
-            "MEMORY_DATA_DIR": str(settings.data_dir),
-        },
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    return service_cli(settings, *args, stdin=stdin, MEMORY_DATA_DIR=str(settings.data_dir))
 
 
 def snapshot(url: str, team: str, *, versions: bool = False) -> dict[str, list[Any]]:

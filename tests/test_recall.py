@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,29 +15,14 @@ import pytest
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.recall.stats import SearchStats
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth, post_handoff, write_handoff
 
 DEV_SET = Path(__file__).resolve().parent / "data" / "dev_eval.json"
 A = "github.com/acme/api"
 B = "github.com/acme/web"
 
 
-async def post(
-    client: httpx.AsyncClient, key: str, project: str, body: str, **extra: Any
-) -> dict[str, Any]:
-    response = await client.post(
-        "/v1/handoffs",
-        json={
-            "project": project,
-            "recipient": extra.pop("recipient", "main"),
-            "body": body,
-            **extra,
-        },
-        headers=auth(key),
-    )
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+post = partial(write_handoff, recipient="main")
 
 
 async def search(
@@ -244,14 +230,12 @@ async def test_concurrent_repeats_are_all_counted(
     orders = [bullets, bullets[::-1], bullets[1:] + bullets[:1], bullets[2:] + bullets[:2]] * 2
     responses = await asyncio.gather(
         *[
-            client.post(
-                "/v1/handoffs",
-                json={
-                    "project": B,
-                    "recipient": f"worker-{i}",
-                    "body": "## What NOT to do\n" + "".join(f"- {b}\n" for b in order),
-                },
-                headers=auth(key),
+            post_handoff(
+                client,
+                key,
+                B,
+                "## What NOT to do\n" + "".join(f"- {b}\n" for b in order),
+                recipient=f"worker-{i}",
             )
             for i, order in enumerate(orders)
         ]
@@ -279,15 +263,13 @@ async def test_a_new_bullet_written_concurrently_is_stored_once(
     ]
     responses = await asyncio.gather(
         *[
-            client.post(
-                "/v1/handoffs",
-                json={
-                    "project": A if i % 2 else B,
-                    "recipient": f"worker-{i}",
-                    "body": "## What NOT to do\n"
-                    + "".join(f"- {b}\n" for b in (bullets if i % 2 else bullets[::-1])),
-                },
-                headers=auth(key),
+            post_handoff(
+                client,
+                key,
+                A if i % 2 else B,
+                "## What NOT to do\n"
+                + "".join(f"- {b}\n" for b in (bullets if i % 2 else bullets[::-1])),
+                recipient=f"worker-{i}",
             )
             for i in range(8)
         ]

@@ -8,7 +8,7 @@ import httpx
 
 from memory_service.audit.service import quoted_query
 from memory_service.hygiene.redaction import redact
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 GITLAB_TOKEN = "glpat-Xk3v9QmZ2pLr8TwY4nBs"
 PASSPHRASE = "hunter-horse-battery"

@@ -11,7 +11,7 @@ from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.embeddings import Embedder
 from memory_service.learnings.embedding_text import embedding_text
 from memory_service.learnings.reembed import pending, reembed
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, service_cli, write_handoff
 
 BODY = "## Decisions\n" + "".join(
     f"- Decision number {i} about caching layer {i}.\n" for i in range(7)
@@ -22,12 +22,7 @@ async def test_reembed_replaces_old_model_embeddings(
     client: httpx.AsyncClient, make_key: MakeKey, settings: Settings, embedder: Embedder
 ) -> None:
     key = await make_key()
-    response = await client.post(
-        "/v1/handoffs",
-        json={"project": "github.com/acme/api", "recipient": "api", "body": BODY},
-        headers=auth(key),
-    )
-    assert response.status_code == 201
+    await write_handoff(client, key, "github.com/acme/api", BODY, recipient="api")
     url = libpq_url(str(settings.database_url))
     with psycopg.connect(url) as conn:
         conn.execute(
@@ -56,18 +51,8 @@ async def test_reembed_replaces_old_model_embeddings(
 
 
 def test_reembed_command(settings: Settings) -> None:
-    import os
-    import subprocess
-    import sys
-
     with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
         conn.execute("UPDATE learnings SET embedding_model = 'old-model'")
-    result = subprocess.run(
-        [sys.executable, "-m", "memory_service", "reembed", "--batch-size", "50"],
-        env={**os.environ, "MEMORY_DATABASE_URL": str(settings.database_url)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    result = service_cli(settings, "reembed", "--batch-size", "50", timeout=300)
+    assert result.returncode == 0, result.stderr
     assert "re-embedded 0 learning(s) with all-MiniLM-L6-v2" in result.stdout

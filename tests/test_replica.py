@@ -20,7 +20,7 @@ from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth
 
 
 def _bin(name: str) -> str:

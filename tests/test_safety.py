@@ -3,28 +3,20 @@ poisoned memories."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 import httpx
-from asgi_lifespan import LifespanManager
 
 from memory_service.app import create_app
 from memory_service.config import Settings
 from memory_service.embeddings import Embedder
-from tests.conftest import MakeKey, auth
+from tests.helpers import MakeKey, auth, post_handoff, serve
 
 A = "github.com/acme/api"
 B = "github.com/acme/web"
 
 
-async def write(
-    client: httpx.AsyncClient, key: str, project: str, body: str, **extra: Any
-) -> httpx.Response:
-    return await client.post(
-        "/v1/handoffs",
-        json={"project": project, "recipient": "main", "body": body, **extra},
-        headers=auth(key),
-    )
+write = partial(post_handoff, recipient="main")
 
 
 async def test_project_limited_key(client: httpx.AsyncClient, make_key: MakeKey) -> None:
@@ -254,19 +246,17 @@ async def test_rate_limit_per_key(
     limited = settings.model_copy(update={"rate_limit_per_minute": 5})
     app = create_app(limited, embedder=embedder)
     one, two = await make_key(), await make_key()
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            codes = [
-                (await client.get("/v1/handoffs", headers=auth(one))).status_code for _ in range(7)
-            ]
-            assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
-            refused = await client.get("/v1/handoffs", headers=auth(one))
-            assert refused.json()["error"]["code"] == "rate_limited"
-            assert int(refused.headers["retry-after"]) >= 1
-            # Another key is not affected; health checks are never limited.
-            assert (await client.get("/v1/handoffs", headers=auth(two))).status_code == 200
-            assert (await client.get("/healthz")).status_code == 200
+    async with serve(app) as client:
+        codes = [
+            (await client.get("/v1/handoffs", headers=auth(one))).status_code for _ in range(7)
+        ]
+        assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
+        refused = await client.get("/v1/handoffs", headers=auth(one))
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert int(refused.headers["retry-after"]) >= 1
+        # Another key is not affected; health checks are never limited.
+        assert (await client.get("/v1/handoffs", headers=auth(two))).status_code == 200
+        assert (await client.get("/healthz")).status_code == 200
 
 
 async def test_query_and_k_limits(
@@ -275,16 +265,14 @@ async def test_query_and_k_limits(
     strict = settings.model_copy(update={"max_query_chars": 50, "max_k": 5})
     app = create_app(strict, embedder=embedder)
     key = await make_key()
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            long = await client.post("/v1/search", json={"query": "x" * 51}, headers=auth(key))
-            assert long.status_code == 422 and "50 characters" in long.json()["error"]["message"]
-            big_k = await client.post("/v1/search", json={"query": "x", "k": 6}, headers=auth(key))
-            assert big_k.status_code == 422
-            assert (
-                await client.post("/v1/search", json={"query": "x", "k": 5}, headers=auth(key))
-            ).status_code == 200
+    async with serve(app) as client:
+        long = await client.post("/v1/search", json={"query": "x" * 51}, headers=auth(key))
+        assert long.status_code == 422 and "50 characters" in long.json()["error"]["message"]
+        big_k = await client.post("/v1/search", json={"query": "x", "k": 6}, headers=auth(key))
+        assert big_k.status_code == 422
+        assert (
+            await client.post("/v1/search", json={"query": "x", "k": 5}, headers=auth(key))
+        ).status_code == 200
 
 
 async def test_search_statement_timeout(
@@ -298,30 +286,24 @@ async def test_search_statement_timeout(
     tight = settings.model_copy(update={"search_timeout_ms": 100})
     app = create_app(tight, embedder=embedder)
     key = await make_key()
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            assert (
-                await write(
-                    client, key, A, "## Decisions\n- Cache the price list for five minutes."
-                )
-            ).status_code == 201
-            # Hold a lock the search's first statement needs, so it must wait past its limit.
-            with psycopg.connect(libpq_url(str(settings.database_url))) as blocker:
-                blocker.execute("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
-                slow = await client.post(
-                    "/v1/search",
-                    json={"query": "price list cache", "project": A},
-                    headers=auth(key),
-                )
-                blocker.rollback()
-            assert slow.status_code == 503
-            assert slow.json()["error"]["code"] == "search_timeout"
-            assert (
-                await client.post(
-                    "/v1/search", json={"query": "price list cache"}, headers=auth(key)
-                )
-            ).status_code == 200
+    async with serve(app) as client:
+        assert (
+            await write(client, key, A, "## Decisions\n- Cache the price list for five minutes.")
+        ).status_code == 201
+        # Hold a lock the search's first statement needs, so it must wait past its limit.
+        with psycopg.connect(libpq_url(str(settings.database_url))) as blocker:
+            blocker.execute("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
+            slow = await client.post(
+                "/v1/search",
+                json={"query": "price list cache", "project": A},
+                headers=auth(key),
+            )
+            blocker.rollback()
+        assert slow.status_code == 503
+        assert slow.json()["error"]["code"] == "search_timeout"
+        assert (
+            await client.post("/v1/search", json={"query": "price list cache"}, headers=auth(key))
+        ).status_code == 200
 
 
 POISONED_HANDOFF = """## What NOT to do

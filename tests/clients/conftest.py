@@ -11,11 +11,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.clients.helpers import MEMORY_BIN, free_port, make_repo
-from tests.conftest import MakeKey
+from tests.clients.helpers import MEMORY_BIN, make_repo
+from tests.helpers import free_port, wait_ready
 
 
 @pytest.fixture(scope="package")
@@ -39,25 +38,11 @@ def server_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             [sys.executable, "-m", "memory_service", "run"], env=env, stdout=out, stderr=out
         )
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.2)
+            wait_ready(url, time.monotonic() + 120, proc, log)
             yield url
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-
-
-@pytest.fixture
-async def key(make_key: MakeKey) -> str:
-    return await make_key(scopes="read,write")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ that simulate a flaky network in front of the real app (the server itself is nev
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,13 +10,6 @@ from pathlib import Path
 import httpx
 
 MEMORY_BIN = Path(sys.executable).with_name("memory")
-PROJECT = "github.com/acme/widgets"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def git(cwd: Path, *args: str) -> str:

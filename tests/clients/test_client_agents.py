@@ -15,7 +15,8 @@ import yaml
 from memory_client import MemoryClient
 from memory_client.integrations import claude_code, codex
 
-from tests.clients.helpers import PROJECT, free_port, run_memory
+from tests.clients.helpers import run_memory
+from tests.helpers import PROJECT, free_port
 
 OTHER_HOOKS = {
     "permissions": {"allow": ["Bash(make test)"]},

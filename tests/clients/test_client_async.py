@@ -30,10 +30,9 @@ from memory_client import (
 from memory_client._core import DEFAULT_RETRY
 
 from memory_service.app import create_app
-from memory_service.config import Settings
 from memory_service.embeddings import Embedder
-from tests.clients.helpers import PROJECT, FlakyAsyncTransport, Step
-from tests.conftest import MakeKey
+from tests.clients.helpers import FlakyAsyncTransport, Step
+from tests.helpers import PROJECT, MakeKey, unreachable_settings
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05)
 BODY = """---
@@ -216,13 +215,7 @@ async def test_retries_give_up(app: FastAPI, key: str) -> None:
 
 
 async def test_real_503_when_database_is_down(tmp_path: Path, embedder: Embedder) -> None:
-    settings = Settings(
-        database_url="postgresql://nobody@127.0.0.1:1/none?connect_timeout=1",
-        data_dir=tmp_path,
-        migrate_on_start=False,
-        bootstrap_admin_key=False,
-    )
-    down = create_app(settings, embedder=embedder)
+    down = create_app(unreachable_settings(tmp_path), embedder=embedder)
     async with LifespanManager(down):
         client, transport = client_for(down, "mem_abcdefgh_x", retry=RetryPolicy(2, 0.01, 0.02))
         async with client:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from memory_client import MemoryClient
 
-from tests.clients.helpers import PROJECT, free_port, git, make_repo, run_memory
+from tests.clients.helpers import git, make_repo, run_memory
+from tests.helpers import PROJECT, free_port
 
 HANDOFF = """Handing off because the cache work is done.
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from memory_client import MemoryClient
 
-from tests.clients.helpers import PROJECT, make_repo, run_memory
+from tests.clients.helpers import make_repo, run_memory
+from tests.helpers import PROJECT
 
 UNREAD = """---
 from: claude-code (session 12)

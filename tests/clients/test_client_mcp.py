@@ -9,8 +9,9 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, TextContent
 from memory_client import MemoryClient
 
-from tests.clients.helpers import MEMORY_BIN, PROJECT
+from tests.clients.helpers import MEMORY_BIN
 from tests.clients.test_client_cli import POISONED, assert_quoted_warning
+from tests.helpers import PROJECT
 
 HANDOFF = """## What NOT to do
 - Don't call the billing API from request handlers; it blocks for seconds under load.

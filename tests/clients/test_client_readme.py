@@ -11,7 +11,7 @@ from pathlib import Path
 
 from memory_client import MemoryClient
 
-from tests.clients.helpers import PROJECT
+from tests.helpers import PROJECT
 
 README = Path(__file__).resolve().parents[2] / "clients" / "python" / "README.md"
 BLOCK = re.compile(r"^```(sh|python)\n(.*?)^```", re.S | re.M)

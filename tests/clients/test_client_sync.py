@@ -8,7 +8,8 @@ import httpx
 import pytest
 from memory_client import ConnectionFailed, MemoryClient, NotFound, RetryPolicy
 
-from tests.clients.helpers import PROJECT, FlakyTransport, free_port
+from tests.clients.helpers import FlakyTransport
+from tests.helpers import PROJECT, free_port
 
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05)
 BODY = """## What NOT to do

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
-from memory_client import render
+from memory_client import checkout, render
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
 from memory_client.config import missing_key_message, resolve
@@ -26,7 +26,7 @@ from memory_client.errors import (
     ConnectionFailed,
     MemoryClientError,
 )
-from memory_client.frontmatter import checkout_fields, field
+from memory_client.frontmatter import field
 from memory_client.importer import discover, run_import
 from memory_client.integrations import claude_code, codex
 from memory_client.models import KINDS, Kind
@@ -123,7 +123,7 @@ def cmd_handoff_write(args: argparse.Namespace) -> int:
             tool=args.tool or (None if field(body, "session_tool", "tool") else _detected_tool()),
             session_id=args.session_id,
             visibility=args.visibility,
-            **checkout_fields(body, ws, recipient=args.to),
+            **checkout.handoff_fields(body, ws, recipient=args.to),
         )
     _emit(args, result, render.created(result))
     return 0
@@ -161,7 +161,7 @@ def cmd_inbox(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     with _client() as client:
         if args.claim:
-            inbox = client.claim_inbox(ws.project, ws.worktree, branch=ws.branch, head=ws.head)
+            inbox = client.run(checkout.claim_inbox(ws))
         else:
             inbox = client.peek_inbox(ws.project, ws.worktree)
     text = render.inbox(inbox, claimed=args.claim, worktree=ws.worktree, project=ws.project)
@@ -172,14 +172,7 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 def cmd_brief(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     with _client() as client:
-        brief = client.brief(
-            ws.project,
-            ws.worktree,
-            branch=ws.branch,
-            head=ws.head,
-            task=args.task,
-            token_budget=args.budget,
-        )
+        brief = client.run(checkout.brief(ws, task=args.task, token_budget=args.budget))
     _emit(args, brief, brief.markdown.rstrip())
     return 0
 
@@ -187,13 +180,15 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     with _client() as client:
-        result = client.search(
-            args.query,
-            k=args.k,
-            project=None if args.all else ws.project,
-            prefer_project=ws.project,
-            kinds=_kinds(args.kind),
-            mode=args.mode,
+        result = client.run(
+            checkout.search(
+                ws,
+                args.query,
+                k=args.k,
+                all_projects=args.all,
+                kinds=_kinds(args.kind),
+                mode=args.mode,
+            )
         )
     _emit(args, result, render.search(result))
     return 0

@@ -7,7 +7,7 @@ exception, and shadowing it would make `except MemoryError` in user code mean tw
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -25,9 +25,18 @@ class ConnectionFailed(MemoryClientError):
 
 
 class APIError(MemoryClientError):
-    """The server answered with an error status."""
+    """The server answered with an error status. A subclass names the status it stands for
+    (`class NotFound(APIError, status=404)`), and `error_from_response` raises it for that
+    status."""
 
     status_code: int = 0
+    _by_status: ClassVar[dict[int, type[APIError]]] = {}
+
+    def __init_subclass__(cls, *, status: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+            APIError._by_status[status] = cls
 
     def __init__(
         self,
@@ -50,71 +59,41 @@ class APIError(MemoryClientError):
         return f"{self.message} (HTTP {self.status_code}, {self.code})"
 
 
-class BadRequest(APIError):
-    status_code = 400
+class BadRequest(APIError, status=400): ...
 
 
-class AuthenticationError(APIError):
-    status_code = 401
+class AuthenticationError(APIError, status=401): ...
 
 
-class PermissionDenied(APIError):
-    status_code = 403
+class PermissionDenied(APIError, status=403): ...
 
 
-class NotFound(APIError):
-    status_code = 404
+class NotFound(APIError, status=404): ...
 
 
-class Conflict(APIError):
-    status_code = 409
+class Conflict(APIError, status=409): ...
 
 
-class PayloadTooLarge(APIError):
-    status_code = 413
+class PayloadTooLarge(APIError, status=413): ...
 
 
-class UnsupportedMediaType(APIError):
-    status_code = 415
+class UnsupportedMediaType(APIError, status=415): ...
 
 
-class ValidationError(APIError):
-    status_code = 422
+class ValidationError(APIError, status=422): ...
 
 
-class RateLimited(APIError):
-    status_code = 429
-
+class RateLimited(APIError, status=429):
     @property
     def retry_after(self) -> float | None:
         return retry_after_seconds(self.headers.get("retry-after"))
 
 
-class ServiceUnavailable(APIError):
-    status_code = 503
+class ServerError(APIError, status=500):
+    """Any 5xx without a class of its own: a bug or an outage on the server side."""
 
 
-class ServerError(APIError):
-    """Any other 5xx: a bug or an outage on the server side."""
-
-    status_code = 500
-
-
-_BY_STATUS: dict[int, type[APIError]] = {
-    cls.status_code: cls
-    for cls in (
-        BadRequest,
-        AuthenticationError,
-        PermissionDenied,
-        NotFound,
-        Conflict,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        ValidationError,
-        RateLimited,
-        ServiceUnavailable,
-    )
-}
+class ServiceUnavailable(APIError, status=503): ...
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -145,12 +124,7 @@ def error_from_response(response: httpx.Response) -> APIError:
         details = error.get("details")
     elif response.content:
         message = f"{message}: {response.text[:200].strip()}"
-    if status in _BY_STATUS:
-        cls = _BY_STATUS[status]
-    elif status >= 500:
-        cls = ServerError
-    else:
-        cls = APIError
+    cls = APIError._by_status.get(status) or (ServerError if status >= 500 else APIError)
     return cls(
         message, status_code=status, code=code, details=details, headers=dict(response.headers)
     )

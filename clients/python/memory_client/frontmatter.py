@@ -4,11 +4,9 @@ itself and what the server will take from the front matter anyway."""
 from __future__ import annotations
 
 import re
-from typing import Any, TypedDict
+from typing import Any
 
 import yaml
-
-from memory_client.workspace import Workspace
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 
@@ -34,22 +32,3 @@ def field(body: str, *names: str) -> str | None:
         if value not in (None, ""):
             return str(value)
     return None
-
-
-class CheckoutFields(TypedDict):
-    recipient: str | None
-    sender: str | None
-    branch: str | None
-    head: str | None
-
-
-def checkout_fields(body: str, ws: Workspace, *, recipient: str | None = None) -> CheckoutFields:
-    """What a handoff written in `ws` is sent with: the checkout's worktree (as recipient and
-    sender), branch and HEAD, each only where the front matter does not say (None: the server
-    takes it from there). An explicit `recipient` wins over both."""
-    return {
-        "recipient": recipient or (None if field(body, "to") else ws.worktree),
-        "sender": None if field(body, "from") else ws.worktree,
-        "branch": None if field(body, "branch") else ws.branch,
-        "head": None if field(body, "head") else ws.head,
-    }

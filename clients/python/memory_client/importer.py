@@ -19,14 +19,15 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
+from memory_client.checkout import handoff_fields
 from memory_client.client import MemoryClient
 from memory_client.errors import APIError, Conflict, MemoryClientError
-from memory_client.frontmatter import checkout_fields, front_matter
+from memory_client.frontmatter import front_matter
 from memory_client.models import Status
 from memory_client.workspace import check_project_slug, check_worktree, detect
 
@@ -58,16 +59,7 @@ class Outcome:
     sentinel: str | None = None
 
     def as_json(self) -> dict[str, str | None]:
-        return {
-            "path": str(self.path),
-            "result": self.result,
-            "message": self.message,
-            "project": self.project,
-            "recipient": self.recipient,
-            "status": self.status,
-            "handoff_id": self.handoff_id,
-            "sentinel": self.sentinel,
-        }
+        return {**asdict(self), "path": str(self.path)}
 
 
 def _walk(root: Path) -> Iterable[Path]:
@@ -86,7 +78,7 @@ def _loose(path: Path, project: str | None, status: Status) -> Item:
         body = ""  # reported when the import reads it
     # Addressed by its front matter when it says so; else to the worktree it sits in, as
     # `memory handoff write` would send it from there.
-    return Item(path, slug, checkout_fields(body, ws)["recipient"], status, "loose")
+    return Item(path, slug, handoff_fields(body, ws)["recipient"], status, "loose")
 
 
 def discover(

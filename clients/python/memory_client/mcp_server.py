@@ -13,11 +13,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from memory_client import _core, render
+from memory_client import _core, checkout, render
 from memory_client.client import AsyncMemoryClient
 from memory_client.config import missing_key_message, resolve
 from memory_client.errors import MemoryClientError
-from memory_client.frontmatter import checkout_fields
 from memory_client.models import Kind
 from memory_client.workspace import Workspace, detect
 
@@ -80,16 +79,7 @@ def build_server() -> MCPServer:
         worktree: WorktreeArg = None,
     ) -> str:
         ws = _workspace(project, worktree)
-        result = await _ask(
-            _core.brief(
-                ws.project,
-                ws.worktree,
-                branch=ws.branch,
-                head=ws.head,
-                task=task,
-                token_budget=token_budget,
-            )
-        )
+        result = await _ask(checkout.brief(ws, task=task, token_budget=token_budget))
         return result.markdown
 
     @server.tool(
@@ -109,15 +99,7 @@ def build_server() -> MCPServer:
         project: ProjectArg = None,
     ) -> str:
         ws = _workspace(project, None)
-        result = await _ask(
-            _core.search(
-                query,
-                k=k,
-                project=None if all_projects else ws.project,
-                prefer_project=ws.project,
-                kinds=kinds,
-            )
-        )
+        result = await _ask(checkout.search(ws, query, k=k, all_projects=all_projects, kinds=kinds))
         return render.search(result)
 
     @server.tool(
@@ -141,7 +123,7 @@ def build_server() -> MCPServer:
                 body,
                 topic=topic,
                 tool="mcp",
-                **checkout_fields(body, ws, recipient=recipient),
+                **checkout.handoff_fields(body, ws, recipient=recipient),
             )
         )
         return render.created(result)
@@ -153,9 +135,7 @@ def build_server() -> MCPServer:
     )
     async def claim_inbox(project: ProjectArg = None, worktree: WorktreeArg = None) -> str:
         ws = _workspace(project, worktree)
-        result = await _ask(
-            _core.claim_inbox(ws.project, ws.worktree, branch=ws.branch, head=ws.head)
-        )
+        result = await _ask(checkout.claim_inbox(ws))
         return render.inbox(result, claimed=True, worktree=ws.worktree, project=ws.project)
 
     @server.tool(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,16 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Kind = Literal[
     "decision", "mistake", "pattern", "assumption", "discovery", "next_step", "status", "note"
 ]
-KINDS: tuple[Kind, ...] = (
-    "decision",
-    "mistake",
-    "pattern",
-    "assumption",
-    "discovery",
-    "next_step",
-    "status",
-    "note",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 Mode = Literal["hybrid", "vector", "text"]
 Status = Literal["unread", "read"]
 Visibility = Literal["team", "project"]
