@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
@@ -17,7 +16,7 @@ from memory_service.hygiene.poison import instruction_flags
 from memory_service.hygiene.screening import field_flags, inline
 from memory_service.hygiene.textnorm import flatten, strip_hidden_markup
 from memory_service.inbox import service as inbox
-from memory_service.models import Learning, Project
+from memory_service.recall import queries
 from memory_service.recall.ranking import BRIEF_LEARNINGS, BRIEF_SEARCH_RESULTS
 from memory_service.recall.schemas import Brief, BriefRequest, SearchResult
 from memory_service.recall.search import Query, search
@@ -109,11 +108,7 @@ def _code(value: str) -> str:
 async def _handoff_points(
     session: AsyncSession, principal: Principal, handoff_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[str]]:
-    rows = await session.execute(
-        select(Learning.handoff_id, Learning.kind, Learning.text, Learning.flag_reason)
-        .where(Learning.team_id == principal.team_id, Learning.handoff_id.in_(handoff_ids))
-        .order_by(Learning.handoff_id, Learning.position)
-    )
+    rows = await queries.handoff_learnings(session, principal.team_id, handoff_ids)
     points: dict[uuid.UUID, list[tuple[int, str]]] = {}
     for handoff_id, kind, body, flag_reason in rows:
         rank = _PRIORITY.index(kind) if kind in _PRIORITY else len(_PRIORITY)
@@ -210,64 +205,8 @@ async def _project_learnings(
     """Without a task: the project's most repeated and most recent mistakes, decisions and
     patterns. A learning repeated across projects is shown as this project's first copy, and
     counted (and its projects listed) only where the key may read."""
-    restricted = principal.projects is not None
-    access = "(d.visibility = 'team' OR d.project_id = m.project_id)" + (
-        " AND d.project_id = ANY(CAST(:readable AS uuid[]))" if restricted else ""
-    )
-    count = (
-        f"""(SELECT count(*) FROM learnings d
-               WHERE d.team_id = m.team_id AND (d.id = m.cluster OR d.canonical_id = m.cluster)
-                 AND {access})"""
-        if restricted
-        else "(SELECT c.occurrences FROM learnings c "
-        "WHERE c.team_id = m.team_id AND c.id = m.cluster)"
-    )
-    rows = (
-        await session.execute(
-            text(
-                f"""
-                WITH mine AS (
-                    SELECT DISTINCT ON (coalesce(l.canonical_id, l.id))
-                           l.team_id, l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
-                           l.kind, l.text, l.section, l.handoff_id, l.created_at, l.flagged,
-                           l.flag_reason
-                      FROM learnings l
-                      JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
-                     WHERE l.team_id = :team AND p.slug = :project
-                       AND l.kind IN ('mistake', 'decision', 'pattern')
-                     ORDER BY coalesce(l.canonical_id, l.id), l.canonical_id IS NOT NULL,
-                              l.created_at, l.id
-                ),
-                ranked AS (
-                    SELECT m.*, {count} AS occurrences FROM mine m
-                )
-                SELECT r.id, r.kind, r.text, r.section, r.handoff_id, r.created_at,
-                       r.occurrences, r.flagged, r.flag_reason, CAST(:project AS text) AS project,
-                       seen.projects
-                  FROM (SELECT m.* FROM ranked m
-                         ORDER BY (m.kind = 'mistake') DESC, m.occurrences DESC,
-                                  m.created_at DESC, m.id
-                         LIMIT :limit) r
-                 CROSS JOIN LATERAL (
-                       SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug) AS projects
-                         FROM learnings d
-                         JOIN projects p2 ON p2.team_id = d.team_id AND p2.id = d.project_id
-                        WHERE d.team_id = r.team_id
-                          AND (d.id = r.cluster OR d.canonical_id = r.cluster)
-                          AND {access.replace("m.project_id", "r.project_id")}) seen
-                 ORDER BY (r.kind = 'mistake') DESC, r.occurrences DESC, r.created_at DESC, r.id
-                """
-            ),
-            {
-                "team": principal.team_id,
-                "project": project,
-                "limit": limit,
-                "readable": await _readable_ids(session, principal),
-            }
-            if restricted
-            else {"team": principal.team_id, "project": project, "limit": limit},
-        )
-    ).mappings()
+    readable = await _readable_ids(session, principal) if principal.projects is not None else None
+    rows = await queries.project_learnings(session, principal.team_id, project, limit, readable)
     return [
         SearchResult(
             **{k: v for k, v in row.items() if k != "projects"},
@@ -279,10 +218,8 @@ async def _project_learnings(
 
 
 async def _readable_ids(session: AsyncSession, principal: Principal) -> list[uuid.UUID]:
-    rows = await session.execute(
-        select(Project.id, Project.slug).where(Project.team_id == principal.team_id)
-    )
-    return [project_id for project_id, slug in rows if principal.may_access(slug)]
+    ids = await queries.project_ids(session, principal.team_id)
+    return [project_id for slug, project_id in ids.items() if principal.may_access(slug)]
 
 
 async def build_brief(

@@ -9,12 +9,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal
 from memory_service.errors import Forbidden
-from memory_service.models import Project
+from memory_service.recall import queries
 from memory_service.recall.ranking import (
     COMMON_TERM_ROWS,
     COMMON_TERM_SHARE,
@@ -134,19 +133,12 @@ async def _project_ids(session: AsyncSession, principal: Principal, q: Query) ->
     if q.projects is not None:
         wanted = set(q.projects) if wanted is None else wanted & set(q.projects)
     if principal.projects is not None:
-        if wanted is not None and not wanted <= set(principal.projects):
+        if wanted is not None and not all(principal.may_access(s) for s in wanted):
             raise Forbidden("this API key is not allowed on some of the requested projects")
         wanted = set(principal.projects) if wanted is None else wanted
     slugs = {s for s in (wanted or set()) | {q.prefer_project or "", q.project or ""} if s}
     slugs |= set(principal.projects or ())
-    ids: dict[str, uuid.UUID] = {}
-    if slugs:
-        rows = await session.execute(
-            select(Project.slug, Project.id).where(
-                Project.team_id == principal.team_id, Project.slug.in_(slugs)
-            )
-        )
-        ids = {row.slug: row.id for row in rows}
+    ids = await queries.project_ids(session, principal.team_id, slugs) if slugs else {}
     return _Projects(
         scope=[ids[s] for s in wanted if s in ids] if wanted is not None else None,
         visible=ids.get(q.project) if q.project else None,

@@ -1,0 +1,100 @@
+"""The statements of the brief and of a search's plan. The search's own statement is built in
+statement.py from the fragments in sql.py; the statistics it plans with are read in stats.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import RowMapping, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory_service.models import Learning, Project
+
+
+async def project_ids(
+    session: AsyncSession, team_id: uuid.UUID, slugs: Collection[str] | None = None
+) -> dict[str, uuid.UUID]:
+    """The team's project ids by slug: of `slugs`, or of every project when None."""
+    statement = select(Project.slug, Project.id).where(Project.team_id == team_id)
+    if slugs is not None:
+        statement = statement.where(Project.slug.in_(slugs))
+    return {row.slug: row.id for row in await session.execute(statement)}
+
+
+async def handoff_learnings(
+    session: AsyncSession, team_id: uuid.UUID, handoff_ids: list[uuid.UUID]
+) -> Sequence[Any]:
+    """(handoff_id, kind, text, flag_reason) of the handoffs' learnings, in each one's order."""
+    rows = await session.execute(
+        select(Learning.handoff_id, Learning.kind, Learning.text, Learning.flag_reason)
+        .where(Learning.team_id == team_id, Learning.handoff_id.in_(handoff_ids))
+        .order_by(Learning.handoff_id, Learning.position)
+    )
+    return rows.all()
+
+
+async def project_learnings(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    project: str,
+    limit: int,
+    readable: list[uuid.UUID] | None,
+) -> Sequence[RowMapping]:
+    """The project's most repeated and most recent mistakes, decisions and patterns, one per
+    cluster of near-duplicates. With `readable` (a key limited to projects) a cluster's count
+    and its projects are those of the copies in readable projects only."""
+    restricted = readable is not None
+    access = "(d.visibility = 'team' OR d.project_id = m.project_id)" + (
+        " AND d.project_id = ANY(CAST(:readable AS uuid[]))" if restricted else ""
+    )
+    count = (
+        f"""(SELECT count(*) FROM learnings d
+               WHERE d.team_id = m.team_id AND (d.id = m.cluster OR d.canonical_id = m.cluster)
+                 AND {access})"""
+        if restricted
+        else "(SELECT c.occurrences FROM learnings c "
+        "WHERE c.team_id = m.team_id AND c.id = m.cluster)"
+    )
+    params: dict[str, Any] = {"team": team_id, "project": project, "limit": limit}
+    if restricted:
+        params["readable"] = readable
+    rows = await session.execute(
+        text(
+            f"""
+                WITH mine AS (
+                    SELECT DISTINCT ON (coalesce(l.canonical_id, l.id))
+                           l.team_id, l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
+                           l.kind, l.text, l.section, l.handoff_id, l.created_at, l.flagged,
+                           l.flag_reason
+                      FROM learnings l
+                      JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
+                     WHERE l.team_id = :team AND p.slug = :project
+                       AND l.kind IN ('mistake', 'decision', 'pattern')
+                     ORDER BY coalesce(l.canonical_id, l.id), l.canonical_id IS NOT NULL,
+                              l.created_at, l.id
+                ),
+                ranked AS (
+                    SELECT m.*, {count} AS occurrences FROM mine m
+                )
+                SELECT r.id, r.kind, r.text, r.section, r.handoff_id, r.created_at,
+                       r.occurrences, r.flagged, r.flag_reason, CAST(:project AS text) AS project,
+                       seen.projects
+                  FROM (SELECT m.* FROM ranked m
+                         ORDER BY (m.kind = 'mistake') DESC, m.occurrences DESC,
+                                  m.created_at DESC, m.id
+                         LIMIT :limit) r
+                 CROSS JOIN LATERAL (
+                       SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug) AS projects
+                         FROM learnings d
+                         JOIN projects p2 ON p2.team_id = d.team_id AND p2.id = d.project_id
+                        WHERE d.team_id = r.team_id
+                          AND (d.id = r.cluster OR d.canonical_id = r.cluster)
+                          AND {access.replace("m.project_id", "r.project_id")}) seen
+                 ORDER BY (r.kind = 'mistake') DESC, r.occurrences DESC, r.created_at DESC, r.id
+            """
+        ),
+        params,
+    )
+    return rows.mappings().all()
