@@ -76,3 +76,21 @@ def test_every_server_package_and_module_is_in_the_layout_table() -> None:
     ]
     absent = [p.name for p in top if p.resolve() not in named]
     assert not absent, f"memory_service/ has modules the README Layout does not name: {absent}"
+
+
+def test_every_file_docs_architecture_names_exists() -> None:
+    """docs/architecture.md names modules (`recall/plan.py`, `tests/helpers.py`, ...): each is
+    somewhere in the repository, under the server or from the root."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for name in set(_TICKED.findall(text)):
+        path = name.split(":", 1)[0]
+        if not _FILE_OR_FOLDER.match(path):
+            continue
+        if "/" in path.rstrip("/"):
+            found = (ROOT / path).exists() or (SERVER / path).exists()
+        else:  # a module named in its package's row
+            found = (ROOT / path).exists() or any(SERVER.rglob(path.rstrip("/")))
+        if not found:
+            missing.append(name)
+    assert not missing, f"docs/architecture.md names files that are not there: {missing}"
