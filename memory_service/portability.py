@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import DefaultClause
 
+from memory_service.audit.service import OPERATOR, record
 from memory_service.db import session_factory
 from memory_service.handoffs.service import META_FIELDS, content_hash
 from memory_service.hygiene.clean import clean_field, clean_text, redaction_warning
@@ -64,7 +65,6 @@ from memory_service.models import (
     HANDOFF_STATUSES,
     LEARNING_KINDS,
     VISIBILITIES,
-    AuditEvent,
     Base,
     Team,
 )
@@ -185,20 +185,15 @@ async def export_team(
     # snapshot, by no key (an operator on the server's host).
     async with session_factory(engine)() as session, session.begin():
         await act_as_system(session)
-        _audit(session, team_id, "team.export", report.counts)
+        await _audit(session, team_id, "team.export", report.counts)
     return report
 
 
-def _audit(session: AsyncSession, team_id: uuid.UUID, action: str, details: dict[str, Any]) -> None:
-    session.add(
-        AuditEvent(
-            team_id=team_id,
-            key_id=None,
-            action=action,
-            target_type="team",
-            target_id=str(team_id),
-            details={"via": "memory-service CLI", **details},
-        )
+async def _audit(
+    session: AsyncSession, team_id: uuid.UUID, action: str, details: dict[str, Any]
+) -> None:
+    await record(
+        session, OPERATOR, action, target=("team", team_id), details=details, team_id=team_id
     )
 
 
@@ -608,7 +603,7 @@ async def import_lines(
         await importer.link_duplicates()
         if any(report.inserted.values()):
             # Only an import that wrote something: loading a file twice leaves no trace.
-            _audit(session, team_id, "team.import", {"inserted": report.inserted})
+            await _audit(session, team_id, "team.import", {"inserted": report.inserted})
     if report.redactions:
         report.warnings.append(redaction_warning(report.redactions))
     if report.flagged:

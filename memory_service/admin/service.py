@@ -49,8 +49,7 @@ async def _new_team(session: AsyncSession, actor: Actor, name: str) -> Team:
         session,
         actor,
         "team.create",
-        target_type="team",
-        target_id=team.id,
+        target=("team", team.id),
         details={"name": team.name},
         # In the trail of the admin's team; the operator has none, so in the new team's.
         team_id=team.id if isinstance(actor, Operator) else None,
@@ -104,8 +103,7 @@ async def _new_key(
         session,
         actor,
         "key.create",
-        target_type="api_key",
-        target_id=key.id,
+        target=("api_key", key.id),
         details={"prefix": key.prefix, "scopes": key.scopes, "team": team.name},
         team_id=key.team_id,
     )
@@ -130,8 +128,7 @@ async def _revoke_and_record(session: AsyncSession, actor: Actor, key: ApiKey) -
         session,
         actor,
         "key.revoke",
-        target_type="api_key",
-        target_id=key.id,
+        target=("api_key", key.id),
         details={"prefix": key.prefix},
         team_id=key.team_id,
     )
@@ -163,8 +160,7 @@ async def rotate(
         session,
         principal,
         "key.rotate",
-        target_type="api_key",
-        target_id=key_id,
+        target=("api_key", key_id),
         details={"new_key_id": str(created.key.id), "new_prefix": created.key.prefix},
     )
     return created.plaintext, created.key, team.name

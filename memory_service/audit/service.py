@@ -21,8 +21,8 @@ from memory_service.models import AuditEvent
 @dataclass(frozen=True)
 class Operator:
     """Whoever runs `memory-service` on the server's host: it holds no key and acts on any
-    team. Its rows have no `key_id` and name where they came from in `details["via"]`, as the
-    rows of `export` and `import` do (memory_service/portability.py)."""
+    team. Its rows have no `key_id` and name where they came from in `details["via"]` (key
+    commands, `export` and `import` alike)."""
 
     via: str = "memory-service CLI"
 
@@ -50,13 +50,13 @@ async def record(
     actor: Actor,
     action: str,
     *,
-    target_type: str | None = None,
-    target_id: uuid.UUID | str | None = None,
+    target: tuple[str, uuid.UUID | str] | None = None,
     details: dict[str, Any] | None = None,
     team_id: uuid.UUID | None = None,
 ) -> None:
     """One row in the trail of `team_id`, by default the acting key's team. The operator
-    belongs to no team: its rows must name one."""
+    belongs to no team: its rows must name one. `target` is what the action was on: its type
+    ("handoff", "api_key", "worktree", ...) and id."""
     if isinstance(actor, Operator):
         if team_id is None:
             raise ValueError("an operator's audit row needs the team it concerns")
@@ -69,8 +69,8 @@ async def record(
             "team_id": team_id,
             "key_id": key_id,
             "action": action,
-            "target_type": target_type,
-            "target_id": str(target_id) if target_id is not None else None,
+            "target_type": target[0] if target else None,
+            "target_id": str(target[1]) if target else None,
             "details": details or {},
         },
     )

@@ -141,6 +141,8 @@ async def create_handoff(
                 raise InvalidInput("the markdown body is not valid UTF-8") from exc
             if project is None:
                 raise InvalidInput("`?project=` is required with a text/markdown body")
+            # The query parameters are HandoffCreate's fields (the client's create_handoff sends
+            # the same list as JSON); the model below validates them as it would a JSON body.
             fields = {
                 "project": project,
                 "body": body,

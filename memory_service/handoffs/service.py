@@ -70,8 +70,7 @@ async def create_handoff(
         session,
         principal,
         "handoff.create",
-        target_type="handoff",
-        target_id=stored.handoff.id,
+        target=("handoff", stored.handoff.id),
         details={
             "project": stored.project,
             "recipient": stored.handoff.recipient,
@@ -249,7 +248,7 @@ async def delete_handoff(
     stored = await get_handoff(session, principal, handoff_id)
     await unlink_before_delete(session, principal.team_id, [x.id for x in stored.learnings])
     await queries.delete(session, stored.handoff)
-    await record(session, principal, "handoff.delete", target_type="handoff", target_id=handoff_id)
+    await record(session, principal, "handoff.delete", target=("handoff", handoff_id))
 
 
 def encode_cursor(received_at: datetime, handoff_id: uuid.UUID) -> str:

@@ -115,8 +115,7 @@ async def claim_and_record(
         session,
         principal,
         "inbox.claim",
-        target_type="worktree",
-        target_id=f"{request.project}:{request.worktree}",
+        target=("worktree", f"{request.project}:{request.worktree}"),
         details={"handoffs": [str(d.id) for d in deliveries], "session_id": request.session_id},
     )
     return deliveries

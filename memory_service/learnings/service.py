@@ -95,8 +95,7 @@ async def forget(session: AsyncSession, principal: Principal, learning_id: uuid.
         session,
         principal,
         "learning.forget",
-        target_type="learning",
-        target_id=learning_id,
+        target=("learning", learning_id),
         details={"deleted": deleted},
     )
     return deleted

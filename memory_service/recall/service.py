@@ -71,8 +71,7 @@ async def brief_and_record(
         session,
         principal,
         "brief",
-        target_type="worktree",
-        target_id=f"{body.project}:{body.worktree}",
+        target=("worktree", f"{body.project}:{body.worktree}"),
         details={
             "handoffs": [str(d.id) for d in brief.handoffs],
             "learnings": len(brief.learnings),
