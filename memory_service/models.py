@@ -3,6 +3,9 @@
 Every team-owned table carries `team_id` and leads its primary and foreign keys with it, so that
 rows of one team stay together and the tables can later be distributed by team (Citus) without
 a schema change.
+
+A table whose rows the API also returns under a name of its own is named for the row
+(`HandoffRow`, `LearningRow`; the API's shapes are `Handoff` and `Learning`).
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Handoff(Base):
+class HandoffRow(Base):
     __tablename__ = "handoffs"
     __table_args__ = (
         PrimaryKeyConstraint("team_id", "id"),
@@ -167,7 +170,7 @@ class Handoff(Base):
     )
 
 
-class Learning(Base):
+class LearningRow(Base):
     __tablename__ = "learnings"
     __table_args__ = (
         PrimaryKeyConstraint("team_id", "id"),

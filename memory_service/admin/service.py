@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.admin import queries
 from memory_service.audit.service import OPERATOR, Actor, Operator, record
 from memory_service.auth import policy
-from memory_service.auth.service import CreatedKey, Principal, create_key, get_or_create_team
+from memory_service.auth.service import IssuedKey, Principal, create_key, get_or_create_team
 from memory_service.errors import Conflict, NotFound
 from memory_service.models import ApiKey, Team
 from memory_service.tenancy import act_as_system
@@ -96,7 +96,7 @@ async def _new_key(
     *,
     name: str | None,
     projects: list[str] | None,
-) -> CreatedKey:
+) -> IssuedKey:
     created = await create_key(session, team, scopes, name=name, projects=projects)
     key = created.key
     await record(
@@ -179,7 +179,7 @@ async def operator_new_key(
     *,
     name: str | None = None,
     projects: list[str] | None = None,
-) -> CreatedKey:
+) -> IssuedKey:
     """A key of team `team`, which is created if it does not exist yet."""
     target = await queries.team_named(session, team) or await _new_team(session, OPERATOR, team)
     return await _new_key(session, OPERATOR, target, scopes, name=name, projects=projects)

@@ -41,7 +41,7 @@ class Principal:
 
 
 @dataclass(frozen=True)
-class CreatedKey:
+class IssuedKey:
     key: ApiKey
     plaintext: str
 
@@ -65,7 +65,7 @@ async def create_key(
     *,
     name: str | None = None,
     projects: list[str] | None = None,
-) -> CreatedKey:
+) -> IssuedKey:
     new = generate_key()
     key = ApiKey(
         team_id=team.id,
@@ -78,7 +78,7 @@ async def create_key(
     )
     session.add(key)
     await session.flush()
-    return CreatedKey(key=key, plaintext=new.plaintext)
+    return IssuedKey(key=key, plaintext=new.plaintext)
 
 
 async def authenticate(conn: AsyncConnection, plaintext: str) -> Principal | None:
@@ -100,7 +100,7 @@ async def authenticate(conn: AsyncConnection, plaintext: str) -> Principal | Non
     )
 
 
-async def bootstrap_admin_key(session: AsyncSession) -> CreatedKey | None:
+async def bootstrap_admin_key(session: AsyncSession) -> IssuedKey | None:
     """On an empty database: team `default` and its first admin key. Concurrent first starts
     (several replicas) serialise on an advisory lock, so exactly one of them creates it."""
     await act_as_system(session)

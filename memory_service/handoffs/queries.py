@@ -10,10 +10,10 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import advisory_key
-from memory_service.models import Handoff, Learning, Project
+from memory_service.models import HandoffRow, LearningRow, Project
 from memory_service.vocabulary import HandoffStatus
 
-_LEARNINGS = cast(Table, Learning.__table__)
+_LEARNINGS = cast(Table, LearningRow.__table__)
 _LEARNING_COLUMNS = [c.key for c in _LEARNINGS.columns if c.computed is None]
 
 
@@ -22,9 +22,11 @@ async def lock(session: AsyncSession, *parts: str) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(*parts)})
 
 
-async def by_idempotency_key(session: AsyncSession, team_id: uuid.UUID, key: str) -> Handoff | None:
+async def by_idempotency_key(
+    session: AsyncSession, team_id: uuid.UUID, key: str
+) -> HandoffRow | None:
     return await session.scalar(
-        select(Handoff).where(Handoff.team_id == team_id, Handoff.idempotency_key == key)
+        select(HandoffRow).where(HandoffRow.team_id == team_id, HandoffRow.idempotency_key == key)
     )
 
 
@@ -34,19 +36,19 @@ async def unread_twin(
     project_id: uuid.UUID,
     recipient: str,
     content_hash: str,
-) -> Handoff | None:
+) -> HandoffRow | None:
     return await session.scalar(
-        select(Handoff).where(
-            Handoff.team_id == team_id,
-            Handoff.project_id == project_id,
-            Handoff.recipient == recipient,
-            Handoff.content_hash == content_hash,
-            Handoff.status == HandoffStatus.unread,
+        select(HandoffRow).where(
+            HandoffRow.team_id == team_id,
+            HandoffRow.project_id == project_id,
+            HandoffRow.recipient == recipient,
+            HandoffRow.content_hash == content_hash,
+            HandoffRow.status == HandoffStatus.unread,
         )
     )
 
 
-async def insert_learnings(session: AsyncSession, learnings: list[Learning]) -> None:
+async def insert_learnings(session: AsyncSession, learnings: list[LearningRow]) -> None:
     """One multi-row INSERT through Core: the ORM's unit of work (identity map, state tracking,
     per-object events) cost ~0.3 ms of the event loop per learning, for objects that are only
     read back for the response."""
@@ -56,7 +58,7 @@ async def insert_learnings(session: AsyncSession, learnings: list[Learning]) -> 
     await session.execute(insert(_LEARNINGS), rows)
 
 
-async def project_slug(session: AsyncSession, handoff: Handoff) -> str | None:
+async def project_slug(session: AsyncSession, handoff: HandoffRow) -> str | None:
     return await session.scalar(
         select(Project.slug).where(
             Project.team_id == handoff.team_id, Project.id == handoff.project_id
@@ -64,23 +66,25 @@ async def project_slug(session: AsyncSession, handoff: Handoff) -> str | None:
     )
 
 
-async def learnings_of(session: AsyncSession, handoff: Handoff) -> list[Learning]:
+async def learnings_of(session: AsyncSession, handoff: HandoffRow) -> list[LearningRow]:
     return list(
         await session.scalars(
-            select(Learning)
-            .where(Learning.team_id == handoff.team_id, Learning.handoff_id == handoff.id)
-            .order_by(Learning.position)
+            select(LearningRow)
+            .where(LearningRow.team_id == handoff.team_id, LearningRow.handoff_id == handoff.id)
+            .order_by(LearningRow.position)
         )
     )
 
 
-async def get(session: AsyncSession, team_id: uuid.UUID, handoff_id: uuid.UUID) -> Handoff | None:
+async def get(
+    session: AsyncSession, team_id: uuid.UUID, handoff_id: uuid.UUID
+) -> HandoffRow | None:
     return await session.scalar(
-        select(Handoff).where(Handoff.team_id == team_id, Handoff.id == handoff_id)
+        select(HandoffRow).where(HandoffRow.team_id == team_id, HandoffRow.id == handoff_id)
     )
 
 
-async def delete(session: AsyncSession, handoff: Handoff) -> None:
+async def delete(session: AsyncSession, handoff: HandoffRow) -> None:
     # Learnings go with it (ON DELETE CASCADE on the composite foreign key).
     await session.delete(handoff)
     await session.flush()
@@ -96,26 +100,29 @@ async def page(
     status: str | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[tuple[Handoff, str]]:
+) -> list[tuple[HandoffRow, str]]:
     """Handoffs with their project's slug, newest first, from after `after` (a position of
     the previous page); `readable`: only these projects (None: all)."""
     query = (
-        select(Handoff, Project.slug)
-        .join(Project, (Project.team_id == Handoff.team_id) & (Project.id == Handoff.project_id))
-        .where(Handoff.team_id == team_id)
+        select(HandoffRow, Project.slug)
+        .join(
+            Project, (Project.team_id == HandoffRow.team_id) & (Project.id == HandoffRow.project_id)
+        )
+        .where(HandoffRow.team_id == team_id)
     )
     if project is not None:
         query = query.where(Project.slug == project)
     if readable is not None:
         query = query.where(Project.slug.in_(readable))
     if recipient is not None:
-        query = query.where(Handoff.recipient == recipient)
+        query = query.where(HandoffRow.recipient == recipient)
     if status is not None:
-        query = query.where(Handoff.status == status)
+        query = query.where(HandoffRow.status == status)
     if after is not None:
         when, ident = after
         query = query.where(
-            (Handoff.received_at < when) | ((Handoff.received_at == when) & (Handoff.id < ident))
+            (HandoffRow.received_at < when)
+            | ((HandoffRow.received_at == when) & (HandoffRow.id < ident))
         )
-    query = query.order_by(Handoff.received_at.desc(), Handoff.id.desc()).limit(limit)
+    query = query.order_by(HandoffRow.received_at.desc(), HandoffRow.id.desc()).limit(limit)
     return [(h, slug) for h, slug in (await session.execute(query)).all()]

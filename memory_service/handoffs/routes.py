@@ -24,8 +24,7 @@ from memory_service.handoffs.schemas import (
     HandoffSummary,
     LearningBrief,
 )
-from memory_service.models import Handoff as HandoffRow
-from memory_service.models import Learning
+from memory_service.models import HandoffRow, LearningRow
 from memory_service.names import ProjectSlug, WorktreeName
 from memory_service.vocabulary import HandoffStatus, Visibility, pattern
 
@@ -64,7 +63,7 @@ def _validation(exc: ValidationError) -> InvalidInput:
     return InvalidInput(f"{where}: {first['msg']}", details=details)
 
 
-def _briefs(learnings: list[Learning]) -> list[LearningBrief]:
+def _briefs(learnings: list[LearningRow]) -> list[LearningBrief]:
     return [LearningBrief(id=item.id, kind=item.kind, text=item.text) for item in learnings]
 
 

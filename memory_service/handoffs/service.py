@@ -29,7 +29,7 @@ from memory_service.handoffs.schemas import HandoffCreate
 from memory_service.handoffs.sentinel import sentinel_for
 from memory_service.ids import new_id
 from memory_service.learnings.service import link_duplicates, unlink_before_delete
-from memory_service.models import Handoff, Learning
+from memory_service.models import HandoffRow, LearningRow
 from memory_service.projects import check_access, get_or_create_project
 from memory_service.vocabulary import HandoffStatus
 
@@ -41,9 +41,9 @@ def title(body: str) -> str | None:
 
 @dataclass
 class Stored:
-    handoff: Handoff
+    handoff: HandoffRow
     project: str
-    learnings: list[Learning]
+    learnings: list[LearningRow]
     duplicate: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -160,9 +160,9 @@ def _handoff(
     project_id: uuid.UUID,
     prepared: PreparedHandoff,
     idempotency_key: str | None,
-) -> Handoff:
+) -> HandoffRow:
     handoff_id = new_id()
-    handoff = Handoff(
+    handoff = HandoffRow(
         team_id=team_id,
         id=handoff_id,
         project_id=project_id,
@@ -192,10 +192,10 @@ def _handoff(
 
 
 def _learnings(
-    handoff: Handoff, prepared: PreparedHandoff, vectors: npt.NDArray[np.float32], model: str
-) -> list[Learning]:
+    handoff: HandoffRow, prepared: PreparedHandoff, vectors: npt.NDArray[np.float32], model: str
+) -> list[LearningRow]:
     return [
-        Learning(
+        LearningRow(
             team_id=handoff.team_id,
             id=new_id(),
             handoff_id=handoff.id,
@@ -217,7 +217,7 @@ def _learnings(
     ]
 
 
-async def _stored(session: AsyncSession, handoff: Handoff, *, duplicate: bool) -> Stored:
+async def _stored(session: AsyncSession, handoff: HandoffRow, *, duplicate: bool) -> Stored:
     return Stored(
         handoff=handoff,
         project=await queries.project_slug(session, handoff) or "",
@@ -291,7 +291,7 @@ async def list_handoffs(
     status: str | None,
     limit: int,
     cursor: str | None,
-) -> tuple[list[tuple[Handoff, str]], str | None]:
+) -> tuple[list[tuple[HandoffRow, str]], str | None]:
     if project is not None:
         check_access(principal, project)
     rows = await queries.page(

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.models import Handoff
+from memory_service.models import HandoffRow
 from memory_service.vocabulary import HandoffStatus
 
 _CLAIM = text(
@@ -28,18 +28,18 @@ _CLAIM = text(
 
 async def unread(
     session: AsyncSession, team_id: uuid.UUID, project_id: uuid.UUID, worktree: str
-) -> list[Handoff]:
+) -> list[HandoffRow]:
     """The worktree's unread handoffs, oldest first."""
     return list(
         await session.scalars(
-            select(Handoff)
+            select(HandoffRow)
             .where(
-                Handoff.team_id == team_id,
-                Handoff.project_id == project_id,
-                Handoff.recipient == worktree,
-                Handoff.status == HandoffStatus.unread,
+                HandoffRow.team_id == team_id,
+                HandoffRow.project_id == project_id,
+                HandoffRow.recipient == worktree,
+                HandoffRow.status == HandoffStatus.unread,
             )
-            .order_by(Handoff.created_at, Handoff.id)
+            .order_by(HandoffRow.created_at, HandoffRow.id)
         )
     )
 
@@ -53,7 +53,7 @@ async def mark_read(
     claimer: str,
     branch: str | None,
     head: str | None,
-) -> list[Handoff]:
+) -> list[HandoffRow]:
     """Marks the worktree's unread handoffs read and returns them, oldest first. FOR UPDATE
     SKIP LOCKED makes concurrent claims (from any number of server processes) take disjoint
     sets: a handoff another claim is taking is skipped, never delivered twice."""
@@ -73,9 +73,9 @@ async def mark_read(
         return []
     return list(
         await session.scalars(
-            select(Handoff)
-            .where(Handoff.team_id == team_id, Handoff.id.in_(ids))
-            .order_by(Handoff.created_at, Handoff.id)
+            select(HandoffRow)
+            .where(HandoffRow.team_id == team_id, HandoffRow.id.in_(ids))
+            .order_by(HandoffRow.created_at, HandoffRow.id)
             .execution_options(populate_existing=True)
         )
     )

@@ -14,7 +14,7 @@ from memory_service.auth.service import Principal
 from memory_service.handoffs.schemas import Delivery, Drift
 from memory_service.hygiene.screening import HEADER_FIELDS, screen
 from memory_service.inbox import queries
-from memory_service.models import Handoff
+from memory_service.models import HandoffRow
 from memory_service.projects import check_access, find_project
 
 _MIN_SHA = 7
@@ -30,7 +30,7 @@ def same_commit(a: str, b: str) -> bool:
     return len(short) >= _MIN_SHA and set(a + b) <= hexdigits and full.startswith(short)
 
 
-def drift(handoff: Handoff, branch: str | None, head: str | None) -> Drift:
+def drift(handoff: HandoffRow, branch: str | None, head: str | None) -> Drift:
     return Drift(
         branch=bool(branch and handoff.branch and branch != handoff.branch),
         head=bool(head and handoff.head and not same_commit(head, handoff.head)),
@@ -45,7 +45,7 @@ def drift(handoff: Handoff, branch: str | None, head: str | None) -> Drift:
 _AS_STORED = ("id", "sentinel", "recipient", "sender", "topic", "tool", "branch", "head")
 
 
-def delivery(handoff: Handoff, project: str, drift_: Drift | None = None) -> Delivery:
+def delivery(handoff: HandoffRow, project: str, drift_: Drift | None = None) -> Delivery:
     screened = screen(handoff.body, {name: getattr(handoff, name) for name in HEADER_FIELDS})
     return Delivery(
         **{name: getattr(handoff, name) for name in _AS_STORED},

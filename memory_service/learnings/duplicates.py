@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import advisory_key, statement
-from memory_service.models import Learning
+from memory_service.models import LearningRow
 from memory_service.vectors import as_params, hnsw_order
 
 NEAR_DUPLICATE_SIMILARITY = 0.93
@@ -30,7 +30,7 @@ def text_hash(text: str) -> str:
 
 async def link_duplicates(
     session: AsyncSession,
-    learnings: list[Learning],
+    learnings: list[LearningRow],
     *,
     threshold: float = NEAR_DUPLICATE_SIMILARITY,
 ) -> None:
@@ -39,8 +39,8 @@ async def link_duplicates(
     is never folded into a team-wide one, or the reverse."""
     # Nearest-neighbour lookups go through HNSW; keep scanning until a row passes the filters.
     await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-    seen: dict[tuple[str, str, str], Learning] = {}
-    lookup: list[Learning] = []
+    seen: dict[tuple[str, str, str], LearningRow] = {}
+    lookup: list[LearningRow] = []
     for item in learnings:
         local = (item.kind, item.visibility, item.content_hash)
         if local not in seen:
@@ -94,7 +94,7 @@ async def link_duplicates(
     )
 
 
-async def _lock_texts(session: AsyncSession, items: list[Learning]) -> None:
+async def _lock_texts(session: AsyncSession, items: list[LearningRow]) -> None:
     """Serialises the writers of the same text: two handoffs carrying a bullet nobody has
     stored yet, written at the same moment, would each look it up, find nothing and both store
     it as canonical (search would then show it twice). Each bullet's (team, kind, text hash) is
@@ -113,7 +113,7 @@ async def _lock_texts(session: AsyncSession, items: list[Learning]) -> None:
 
 
 async def _stored_matches(
-    session: AsyncSession, items: list[Learning]
+    session: AsyncSession, items: list[LearningRow]
 ) -> list[tuple[uuid.UUID | None, uuid.UUID | None, float]]:
     """For each item, in one statement: a stored canonical learning with the same text (hash),
     and the nearest stored canonical learning by embedding with its cosine similarity."""

@@ -8,20 +8,20 @@ import uuid
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.models import Learning, Project
+from memory_service.models import LearningRow, Project
 
-_PROJECT = (Project.team_id == Learning.team_id) & (Project.id == Learning.project_id)
+_PROJECT = (Project.team_id == LearningRow.team_id) & (Project.id == LearningRow.project_id)
 
 
 async def with_slug(
     session: AsyncSession, team_id: uuid.UUID, learning_id: uuid.UUID
-) -> tuple[Learning, str] | None:
+) -> tuple[LearningRow, str] | None:
     """The learning and its project's slug."""
     row = (
         await session.execute(
-            select(Learning, Project.slug)
+            select(LearningRow, Project.slug)
             .join(Project, _PROJECT)
-            .where(Learning.team_id == team_id, Learning.id == learning_id)
+            .where(LearningRow.team_id == team_id, LearningRow.id == learning_id)
         )
     ).first()
     return None if row is None else (row[0], row[1])
@@ -29,14 +29,17 @@ async def with_slug(
 
 async def cluster(
     session: AsyncSession, team_id: uuid.UUID, root: uuid.UUID
-) -> list[tuple[Learning, str]]:
+) -> list[tuple[LearningRow, str]]:
     """Every learning of the cluster of canonical learning `root` with its project's slug,
     canonical first, then oldest first."""
     rows = await session.execute(
-        select(Learning, Project.slug)
+        select(LearningRow, Project.slug)
         .join(Project, _PROJECT)
-        .where(Learning.team_id == team_id, or_(Learning.id == root, Learning.canonical_id == root))
-        .order_by(Learning.canonical_id.is_not(None), Learning.created_at, Learning.id)
+        .where(
+            LearningRow.team_id == team_id,
+            or_(LearningRow.id == root, LearningRow.canonical_id == root),
+        )
+        .order_by(LearningRow.canonical_id.is_not(None), LearningRow.created_at, LearningRow.id)
     )
     return [(learning, slug) for learning, slug in rows]
 
@@ -44,8 +47,9 @@ async def cluster(
 async def delete_cluster(session: AsyncSession, team_id: uuid.UUID, root: uuid.UUID) -> int:
     """Deletes canonical learning `root` and its duplicates; how many rows went."""
     result = await session.execute(
-        delete(Learning).where(
-            Learning.team_id == team_id, or_(Learning.id == root, Learning.canonical_id == root)
+        delete(LearningRow).where(
+            LearningRow.team_id == team_id,
+            or_(LearningRow.id == root, LearningRow.canonical_id == root),
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -53,6 +57,6 @@ async def delete_cluster(session: AsyncSession, team_id: uuid.UUID, root: uuid.U
 
 async def delete_ids(session: AsyncSession, team_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
     result = await session.execute(
-        delete(Learning).where(Learning.team_id == team_id, Learning.id.in_(ids))
+        delete(LearningRow).where(LearningRow.team_id == team_id, LearningRow.id.in_(ids))
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -13,14 +13,16 @@ from tqdm import tqdm
 
 from memory_service.embeddings import Embedder
 from memory_service.learnings.embedding_text import embedding_text
-from memory_service.models import Learning
+from memory_service.models import LearningRow
 from memory_service.vectors import as_param
 
 
 async def pending(sessions: async_sessionmaker[AsyncSession], model: str) -> int:
     async with sessions() as session:
         count = await session.scalar(
-            select(func.count()).select_from(Learning).where(Learning.embedding_model != model)
+            select(func.count())
+            .select_from(LearningRow)
+            .where(LearningRow.embedding_model != model)
         )
     return int(count or 0)
 

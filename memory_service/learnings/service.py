@@ -19,8 +19,8 @@ from memory_service.learnings.duplicates import text_hash as text_hash
 from memory_service.learnings.duplicates import unlink_before_delete
 from memory_service.learnings.embedding_text import embedding_text as embedding_text
 from memory_service.learnings.reembed import reembed as reembed
-from memory_service.learnings.schemas import Learning as LearningOut
-from memory_service.models import Learning
+from memory_service.learnings.schemas import Learning
+from memory_service.models import LearningRow
 
 # Also published here for the other packages (architecture.md: they import `service` and
 # `schemas` only): `link_duplicates` and `unlink_before_delete` for the handoffs' write and
@@ -43,7 +43,7 @@ _AS_STORED = ("id", "kind", "text", "section", "handoff_id", "created_at", "embe
 
 async def _find(
     session: AsyncSession, principal: Principal, learning_id: uuid.UUID
-) -> tuple[Learning, str]:
+) -> tuple[LearningRow, str]:
     found = await queries.with_slug(session, principal.team_id, learning_id)
     # A key limited to other projects learns nothing, not even that the learning exists.
     if found is None or not principal.may_access(found[1]):
@@ -52,8 +52,8 @@ async def _find(
 
 
 async def _readable_copies(
-    session: AsyncSession, principal: Principal, learning: Learning
-) -> list[Learning]:
+    session: AsyncSession, principal: Principal, learning: LearningRow
+) -> list[LearningRow]:
     """Every learning of `learning`'s cluster (its canonical learning and the canonical's
     near-duplicates) that the key may read, canonical first, then oldest first."""
     root = learning.canonical_id or learning.id
@@ -63,7 +63,7 @@ async def _readable_copies(
 
 async def get_learning(
     session: AsyncSession, principal: Principal, learning_id: uuid.UUID
-) -> LearningOut:
+) -> Learning:
     learning, slug = await _find(session, principal, learning_id)
     canonical_id, occurrences = learning.canonical_id, learning.occurrences
     if principal.projects is not None:
@@ -75,7 +75,7 @@ async def get_learning(
             canonical_id, occurrences = None, max(len(copies), 1)
         else:
             canonical_id, occurrences = first.id, 1
-    return LearningOut.model_validate(
+    return Learning.model_validate(
         {
             **{name: getattr(learning, name) for name in _AS_STORED},
             "project": slug,

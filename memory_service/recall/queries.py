@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import RowMapping, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.models import Learning, Project
+from memory_service.models import LearningRow, Project
 
 
 async def project_ids(
@@ -28,9 +28,9 @@ async def handoff_learnings(
 ) -> Sequence[Any]:
     """(handoff_id, kind, text, flag_reason) of the handoffs' learnings, in each one's order."""
     rows = await session.execute(
-        select(Learning.handoff_id, Learning.kind, Learning.text, Learning.flag_reason)
-        .where(Learning.team_id == team_id, Learning.handoff_id.in_(handoff_ids))
-        .order_by(Learning.handoff_id, Learning.position)
+        select(LearningRow.handoff_id, LearningRow.kind, LearningRow.text, LearningRow.flag_reason)
+        .where(LearningRow.team_id == team_id, LearningRow.handoff_id.in_(handoff_ids))
+        .order_by(LearningRow.handoff_id, LearningRow.position)
     )
     return rows.all()
 

@@ -183,3 +183,15 @@ def test_a_new_violation_is_caught() -> None:
     ]
     assert len(_violations(edges)) == 2
     assert _cycles(edges) == [["audit", "handoffs", "audit"]]
+
+
+def test_no_two_server_classes_share_a_name() -> None:
+    """A table and its response shape, or a service's result and a schema, under one name
+    make every module that needs both alias one of them: names are distinct (HandoffRow is the
+    table's, Handoff the API's)."""
+    seen: dict[str, list[str]] = {}
+    for path in ROOT.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef):
+                seen.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: where for name, where in seen.items() if len(where) > 1} == {}
