@@ -252,7 +252,9 @@ async def delete_handoff(
 
 
 def encode_cursor(received_at: datetime, handoff_id: uuid.UUID) -> str:
-    raw = json.dumps([received_at.isoformat(), str(handoff_id)]).encode()
+    # Written in UTC: an offset with seconds or microseconds (hypothesis found one) does not
+    # survive `fromisoformat` on Python 3.11, and the cursor must read back exactly.
+    raw = json.dumps([received_at.astimezone(UTC).isoformat(), str(handoff_id)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
