@@ -37,7 +37,9 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-MODES: tuple[str, ...] = ("hybrid", "vector", "text")
+from memory_service.vocabulary import SearchMode, values
+
+MODES: tuple[str, ...] = values(SearchMode)
 # Reported in this order; any other type a dataset uses follows, in order of first appearance.
 KNOWN_TYPES: tuple[str, ...] = ("paraphrase", "identifier", "startup", "cross_project")
 RECALL_DEPTH = 5

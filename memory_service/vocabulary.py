@@ -40,9 +40,19 @@ class HandoffStatus(StrEnum):
 
 
 class SearchMode(StrEnum):
+    """Which legs a search runs: nearest neighbours, full text, or both fused."""
+
     hybrid = "hybrid"
     vector = "vector"
     text = "text"
+
+    @property
+    def uses_vector(self) -> bool:
+        return self is not SearchMode.text
+
+    @property
+    def uses_text(self) -> bool:
+        return self is not SearchMode.vector
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:

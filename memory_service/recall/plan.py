@@ -27,6 +27,7 @@ from memory_service.recall.ranking import (
 )
 from memory_service.recall.stats import SearchStats
 from memory_service.tenancy import set_local
+from memory_service.vocabulary import SearchMode
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,15 @@ class Query:
     prefer_project: str | None = None
     kinds: list[str] | None = None
     since: datetime | None = None
-    mode: str = "hybrid"
+    mode: str = SearchMode.hybrid
 
     @property
     def uses_vector(self) -> bool:
-        return self.mode in ("hybrid", "vector")
+        return SearchMode(self.mode).uses_vector
 
     @property
     def uses_text(self) -> bool:
-        return self.mode in ("hybrid", "text")
+        return SearchMode(self.mode).uses_text
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ async def plan_search(
     if q.uses_text:
         share, min_rows = (
             (HYBRID_COMMON_TERM_SHARE, HYBRID_COMMON_TERM_ROWS)
-            if q.mode == "hybrid"
+            if q.mode == SearchMode.hybrid
             else (COMMON_TERM_SHARE, COMMON_TERM_ROWS)
         )
         common = await stats.common_terms(session, share, min_rows)

@@ -13,6 +13,7 @@ from memory_service.recall import sql
 from memory_service.recall.plan import SearchPlan
 from memory_service.recall.ranking import Ranking
 from memory_service.vectors import as_param
+from memory_service.vocabulary import SearchMode
 
 # Every parameter a statement may name; each statement binds only those it names (the driver
 # refuses unused ones).
@@ -105,20 +106,19 @@ def statement_text(
     """The statement's text for a shape, with `constants` written in, and the parameters it
     names. Cached: the substitution over the ~4 KB statement cost ~0.13 ms of the event loop
     per search, and a process sends only a handful of distinct statements."""
-    uses_vector = shape.mode in ("hybrid", "vector")
-    uses_text = shape.mode in ("hybrid", "text")
+    mode = SearchMode(shape.mode)
     legs = []
-    if uses_vector:
+    if mode.uses_vector:
         order = sql.EXACT_ORDER if shape.exact else sql.HNSW_ORDER
         legs.append(sql.VECTOR_LEG.format(where=_filters(shape), order=order))
-    if uses_text:
+    if mode.uses_text:
         legs.append(sql.TEXT_LEG)
     signal = sql.COVERAGE_SIGNAL if shape.text_signal == "coverage" else sql.RANK_SIGNAL
     relevance = {
-        "vector": sql.VECTOR_RELEVANCE,
-        "text": sql.TEXT_RELEVANCE,
-        "hybrid": sql.HYBRID_RELEVANCE.format(text_signal=signal),
-    }[shape.mode]
+        SearchMode.vector: sql.VECTOR_RELEVANCE,
+        SearchMode.text: sql.TEXT_RELEVANCE,
+        SearchMode.hybrid: sql.HYBRID_RELEVANCE.format(text_signal=signal),
+    }[mode]
     if shape.restricted:
         access = sql.VISIBLE.format(alias="d")
         if shape.limited_key:
@@ -133,7 +133,7 @@ def statement_text(
         half_lives=", ".join(
             sql.HALF_LIFE.format(kind=kind, days=float(days)) for kind, days in shape.half_lives
         ),
-        floor=sql.NO_FLOOR if shape.mode == "text" else sql.RELEVANCE_FLOOR,
+        floor=sql.NO_FLOOR if mode is SearchMode.text else sql.RELEVANCE_FLOOR,
         members=members,
     )
     text = _inline(text, dict(constants))
