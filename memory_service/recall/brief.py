@@ -5,6 +5,9 @@ embedding model's tokenizer. Everything in it is framed as past claims to verify
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,8 +20,19 @@ from memory_service.hygiene.screening import field_flags, inline
 from memory_service.hygiene.textnorm import flatten, strip_hidden_markup
 from memory_service.inbox import service as inbox
 from memory_service.recall import queries
-from memory_service.recall.ranking import BRIEF_LEARNINGS, BRIEF_SEARCH_RESULTS
-from memory_service.recall.schemas import Brief, BriefRequest, SearchResult
+from memory_service.recall.context import build_query
+from memory_service.recall.ranking import (
+    BRIEF_CHECKOUT_MIN_SCORE,
+    BRIEF_LEARNINGS,
+    BRIEF_SEARCH_RESULTS,
+)
+from memory_service.recall.schemas import (
+    Brief,
+    BriefBasis,
+    BriefRequest,
+    CheckoutContext,
+    SearchResult,
+)
 from memory_service.recall.search import Query, search
 from memory_service.recall.stats import SearchStats
 from memory_service.vocabulary import Kind
@@ -52,6 +66,11 @@ def _date(d: Delivery) -> str:
 
 
 _FLAGGED = "(flagged)"
+_HEADINGS: dict[str, str] = {
+    "task": "## Past learnings relevant to the task\n\n",
+    "checkout": "## Past learnings relevant to what this checkout is doing\n\n",
+    "project": "## Past mistakes, decisions and patterns of this project\n\n",
+}
 
 
 def _handoff_header(d: Delivery) -> str:
@@ -105,10 +124,8 @@ def _code(value: str) -> str:
     return flatten(value, 200).replace("`", "'")
 
 
-async def _handoff_points(
-    session: AsyncSession, principal: Principal, handoff_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[str]]:
-    rows = await queries.handoff_learnings(session, principal.team_id, handoff_ids)
+def _handoff_points(rows: Sequence[Any]) -> dict[uuid.UUID, list[str]]:
+    """Each delivered handoff's points as brief lines, most expensive to get wrong first."""
     points: dict[uuid.UUID, list[tuple[int, str]]] = {}
     for handoff_id, kind, body, flag_reason in rows:
         rank = _PRIORITY.index(kind) if kind in _PRIORITY else len(_PRIORITY)
@@ -120,6 +137,16 @@ async def _handoff_points(
     return {
         h: [line for _, line in sorted(items, key=lambda x: x[0])] for h, items in points.items()
     }
+
+
+def _next_steps(rows: Sequence[Any]) -> list[str]:
+    """The delivered handoffs' next steps (not the flagged ones): part of what the session is
+    about to do."""
+    return [
+        _visible(body)
+        for _, kind, body, flag_reason in rows
+        if kind == Kind.next_step and not flag_reason
+    ]
 
 
 def _visible(stored: str) -> str:
@@ -222,15 +249,24 @@ async def _readable_ids(session: AsyncSession, principal: Principal) -> list[uui
     return [project_id for slug, project_id in ids.items() if principal.may_access(slug)]
 
 
-async def build_brief(
+@dataclass(frozen=True)
+class _Picked:
+    learnings: list[SearchResult]
+    basis: BriefBasis
+    abstained: bool = False
+
+
+async def _pick_learnings(
     session: AsyncSession,
     embedder: Embedder,
     principal: Principal,
     request: BriefRequest,
-    *,
-    stats: SearchStats | None = None,
-) -> Brief:
-    deliveries = await inbox.claim(session, principal, request)
+    rows: Sequence[Any],
+    stats: SearchStats | None,
+) -> _Picked:
+    """The learnings the brief offers: those relevant to the task; else those relevant to what
+    the checkout is doing; else (no context, or nothing relevant to it) the project's most
+    repeated ones."""
     if request.task:
         # No kinds filter in the query itself: whether the task is about anything stored is
         # judged against every kind (a task reads like a next step more than like a mistake).
@@ -241,15 +277,68 @@ async def build_brief(
             Query(text=request.task, k=BRIEF_SEARCH_RESULTS, prefer_project=request.project),
             stats=stats,
         )
-        candidates = [r for r in found if r.kind in BRIEF_KINDS][:BRIEF_LEARNINGS]
-    else:
-        candidates = await _project_learnings(session, principal, request.project, BRIEF_LEARNINGS)
+        chosen = [r for r in found if r.kind in BRIEF_KINDS][:BRIEF_LEARNINGS]
+        return _Picked(chosen, "task", abstained=not chosen)
+    context = request.context or CheckoutContext()
+    query = build_query(
+        branch=request.branch,
+        commits=context.commits,
+        changed_paths=context.changed_paths,
+        next_steps=_next_steps(rows),
+    )
+    abstained = False
+    if not query.empty:
+        found = await search(
+            session,
+            embedder,
+            principal,
+            Query(text=query.text, k=BRIEF_SEARCH_RESULTS, prefer_project=request.project),
+            stats=stats,
+        )
+        delivered = {row[0] for row in rows}
+        chosen = [
+            r
+            for r in found
+            if r.score >= BRIEF_CHECKOUT_MIN_SCORE
+            and r.handoff_id not in delivered
+            # Another session's open work in this project is what a checkout may be
+            # continuing; another project's to-do list is not.
+            and (
+                r.kind in BRIEF_KINDS or (r.kind == Kind.next_step and r.project == request.project)
+            )
+        ][:BRIEF_LEARNINGS]
+        if chosen:
+            return _Picked(chosen, "checkout")
+        abstained = True
+    return _Picked(
+        await _project_learnings(session, principal, request.project, BRIEF_LEARNINGS),
+        "project",
+        abstained=abstained,
+    )
+
+
+async def build_brief(
+    session: AsyncSession,
+    embedder: Embedder,
+    principal: Principal,
+    request: BriefRequest,
+    *,
+    stats: SearchStats | None = None,
+) -> Brief:
+    deliveries = await inbox.claim(session, principal, request)
+    rows = (
+        await queries.handoff_learnings(session, principal.team_id, [d.id for d in deliveries])
+        if deliveries
+        else []
+    )
+    picked = await _pick_learnings(session, embedder, principal, request, rows, stats)
+    candidates = picked.learnings
     budget = _Budget(embedder, request.token_budget)
     budget.add(f"# Session brief: {request.project} ({request.worktree})\n\n{PREAMBLE}\n")
     if deliveries:
         cap = int(request.token_budget * HANDOFF_SHARE) if candidates else request.token_budget
         budget.add(f"## Handoffs for this worktree ({len(deliveries)}, now marked read)\n\n")
-        points = await _handoff_points(session, principal, [d.id for d in deliveries])
+        points = _handoff_points(rows)
         # Newest first, and each gets an even share of what is left, so one long handoff
         # cannot push the others out of the brief entirely.
         ordered = sorted(deliveries, key=lambda d: d.created_at, reverse=True)
@@ -275,11 +364,7 @@ async def build_brief(
     ]
     shown: list[SearchResult] = []
     if learnings:
-        heading = (
-            "## Past learnings relevant to the task\n\n"
-            if request.task
-            else "## Past mistakes, decisions and patterns of this project\n\n"
-        )
+        heading = _HEADINGS[picked.basis]
         if budget.fits(heading + _learning_line(learnings[0])):
             budget.add(heading)
             for r in learnings:
@@ -291,4 +376,6 @@ async def build_brief(
         tokens=budget.used(),
         handoffs=deliveries,
         learnings=shown,
+        basis=picked.basis,
+        abstained=picked.abstained,
     )

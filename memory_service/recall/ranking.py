@@ -101,3 +101,19 @@ STATS_MAX_TEAMS = 4096
 # task).
 BRIEF_SEARCH_RESULTS = 40
 BRIEF_LEARNINGS = 20
+
+# The brief without a task: its query is built from the checkout (recall/context.py) from at
+# most CONTEXT_MAX_COMMITS commit subjects, CONTEXT_MAX_PATHS changed paths (of which the
+# CONTEXT_MAX_PATH_WORDS most shared words), CONTEXT_MAX_NEXT_STEPS next steps of the handoffs
+# delivered with it, each part cut to CONTEXT_PART_CHARS and the whole to CONTEXT_QUERY_CHARS
+# (all-MiniLM-L6-v2 reads 256 tokens, about 1,000 characters of such text).
+CONTEXT_MAX_COMMITS = 5
+CONTEXT_MAX_PATHS = 30
+CONTEXT_MAX_PATH_WORDS = 12
+CONTEXT_MAX_NEXT_STEPS = 3
+CONTEXT_PART_CHARS = 200
+CONTEXT_QUERY_CHARS = 1000
+# A learning found for the checkout's query is offered only at this score or above (the
+# search's own floors apply first); when none is, the brief says it abstained and shows the
+# project's most repeated learnings instead.
+BRIEF_CHECKOUT_MIN_SCORE = 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +55,28 @@ class SearchResponse(BaseModel):
     results: list[SearchResult]
 
 
+Subject = Annotated[str, Field(min_length=1, max_length=300)]
+ChangedPath = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class CheckoutContext(BaseModel):
+    """What the checkout is doing, as git says it (the branch is `BriefRequest.branch`): the
+    brief's query when no task is given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    commits: list[Subject] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Subjects of the branch's latest commits, newest first",
+    )
+    changed_paths: list[ChangedPath] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Paths with uncommitted changes (modified, added, untracked), repo-relative",
+    )
+
+
 class BriefRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -64,6 +87,13 @@ class BriefRequest(BaseModel):
     session_id: str | None = Field(default=None, max_length=500)
     task: str | None = Field(default=None, max_length=2000)
     token_budget: int = Field(default=800, ge=100, le=8000)
+    context: CheckoutContext | None = Field(
+        default=None,
+        description="Without `task`: what the checkout is doing, to pick the learnings by",
+    )
+
+
+BriefBasis = Literal["task", "checkout", "project"]
 
 
 class Brief(BaseModel):
@@ -71,3 +101,14 @@ class Brief(BaseModel):
     tokens: int
     handoffs: list[Delivery]
     learnings: list[SearchResult]
+    basis: BriefBasis = Field(
+        default="project",
+        description="What picked the learnings: `task`; `checkout` (branch, commits, changed "
+        "paths and the delivered handoffs' next steps); or `project` (its most repeated "
+        "mistakes, decisions and patterns: no task, and no checkout context or nothing "
+        "relevant to it)",
+    )
+    abstained: bool = Field(
+        default=False,
+        description="The task or checkout was searched and nothing cleared the relevance floor",
+    )

@@ -39,16 +39,26 @@ def claim_inbox(ws: Workspace) -> Call[Inbox]:
     return _core.claim_inbox(ws.project, ws.worktree, branch=ws.branch, head=ws.head)
 
 
-def brief(ws: Workspace, *, task: str | None = None, token_budget: int = 800) -> Call[Brief]:
-    """The start-up brief of this worktree (its handoffs, then read, and learnings for
-    `task`)."""
+def brief(
+    ws: Workspace,
+    *,
+    task: str | None = None,
+    token_budget: int = 800,
+    session_id: str | None = None,
+) -> Call[Brief]:
+    """The start-up brief of this worktree (its handoffs, then read, and learnings for `task`,
+    or without one for what the checkout is doing: `ws` from `detect(..., context=True)`
+    carries its latest commit subjects and changed paths)."""
     return _core.brief(
         ws.project,
         ws.worktree,
         branch=ws.branch,
         head=ws.head,
+        session_id=session_id,
         task=task,
         token_budget=token_budget,
+        commits=ws.commits,
+        changed_paths=ws.changed_paths,
     )
 
 

@@ -53,8 +53,8 @@ def _client() -> MemoryClient:
     return MemoryClient(config.url, config.api_key)
 
 
-def _workspace(args: argparse.Namespace) -> Workspace:
-    ws = detect(Path.cwd())
+def _workspace(args: argparse.Namespace, *, context: bool = False) -> Workspace:
+    ws = detect(Path.cwd(), context=context)
     project = getattr(args, "project", None)
     worktree = getattr(args, "worktree", None)
     try:
@@ -170,7 +170,8 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    ws = _workspace(args)
+    # Without --task the checkout says what the session is about (branch, commits, changes).
+    ws = _workspace(args, context=not args.task)
     with _client() as client:
         brief = client.run(checkout.brief(ws, task=args.task, token_budget=args.budget))
     _emit(args, brief, brief.markdown.rstrip())

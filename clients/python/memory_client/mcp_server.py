@@ -55,8 +55,8 @@ async def _ask(call: _core.Call[T]) -> T:
         raise ToolError(str(exc)) from exc
 
 
-def _workspace(project: str | None, worktree: str | None) -> Workspace:
-    return detect(Path.cwd()).named(project, worktree)
+def _workspace(project: str | None, worktree: str | None, *, context: bool = False) -> Workspace:
+    return detect(Path.cwd(), context=context).named(project, worktree)
 
 
 def build_server() -> MCPServer:
@@ -65,8 +65,9 @@ def build_server() -> MCPServer:
     @server.tool(
         description="Start-up brief for this worktree: delivers (and marks read) the handoffs "
         "previous sessions left for it, plus past mistakes, decisions and patterns relevant to "
-        "the task, as markdown within a token budget. Call once at session start; a second "
-        "call will not repeat the handoffs."
+        "the task, or, without a task, to what this checkout is doing (its branch, latest "
+        "commits and uncommitted changes), as markdown within a token budget. Call once at "
+        "session start; a second call will not repeat the handoffs."
     )
     async def brief(
         task: Annotated[
@@ -78,7 +79,7 @@ def build_server() -> MCPServer:
         project: ProjectArg = None,
         worktree: WorktreeArg = None,
     ) -> str:
-        ws = _workspace(project, worktree)
+        ws = _workspace(project, worktree, context=not task)
         result = await _ask(checkout.brief(ws, task=task, token_budget=token_budget))
         return result.markdown
 

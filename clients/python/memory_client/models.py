@@ -143,6 +143,10 @@ class Brief(_Model):
     tokens: int
     handoffs: list[Delivery]
     learnings: list[SearchResult]
+    # What picked the learnings: "task", "checkout" or "project"; `abstained`: the task or
+    # checkout was searched and nothing cleared the relevance floor.
+    basis: str = "project"
+    abstained: bool = False
 
     @property
     def empty(self) -> bool:

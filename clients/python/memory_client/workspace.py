@@ -25,6 +25,13 @@ MAX_NAME = 200
 GIT_TIMEOUT = 5.0
 
 
+# What the brief is told about the checkout (the server checks the same bounds, larger).
+MAX_COMMITS = 5
+MAX_CHANGED_PATHS = 30
+MAX_SUBJECT_CHARS = 200
+MAX_PATH_CHARS = 300
+
+
 @dataclass(frozen=True)
 class Workspace:
     project: str
@@ -33,6 +40,10 @@ class Workspace:
     head: str | None
     root: Path
     in_git: bool
+    # Filled by `detect(..., context=True)`: the subjects of the branch's latest commits
+    # (newest first) and the paths with uncommitted changes.
+    commits: tuple[str, ...] = ()
+    changed_paths: tuple[str, ...] = ()
 
     def named(self, project: str | None = None, worktree: str | None = None) -> Workspace:
         """This checkout under the project and worktree the caller named, where it named them."""
@@ -108,20 +119,79 @@ def normalize_remote(url: str) -> str | None:
         return None
 
 
-def _git(cwd: Path, *args: str) -> str | None:
+def _git(cwd: Path, *args: str, strip: bool = True) -> str | None:
     try:
         done = subprocess.run(  # noqa: S603 - fixed argv, no shell
             ["git", "-C", str(cwd), *args],  # noqa: S607 - git from PATH, as a user runs it
             capture_output=True,
             text=True,
+            errors="replace",
             timeout=GIT_TIMEOUT,
             check=False,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+            # GIT_OPTIONAL_LOCKS=0: `git status` must not take the index lock from under a
+            # git command the user runs at the same moment.
+            env={
+                **os.environ,
+                "GIT_TERMINAL_PROMPT": "0",
+                "LC_ALL": "C",
+                "GIT_OPTIONAL_LOCKS": "0",
+            },
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    out = done.stdout.strip()
+    out = done.stdout.strip() if strip else done.stdout
     return out if done.returncode == 0 and out else None
+
+
+@dataclass(frozen=True)
+class _Status:
+    branch: str | None
+    head: str | None
+    changed_paths: tuple[str, ...]
+
+
+def parse_status(raw: str) -> _Status:
+    """`git status --porcelain=v2 --branch -z`: branch (None when detached), HEAD (None
+    before the first commit) and the changed paths (renames by their new path, untracked
+    files included), at most MAX_CHANGED_PATHS of them."""
+    branch = head = None
+    paths: list[str] = []
+    fields = iter(raw.split("\0"))
+    for entry in fields:
+        if entry.startswith("# branch.oid "):
+            oid = entry.removeprefix("# branch.oid ").strip()
+            head = oid if oid != "(initial)" else None
+        elif entry.startswith("# branch.head "):
+            name = entry.removeprefix("# branch.head ").strip()
+            branch = name if name != "(detached)" else None
+        elif entry[:2] in ("1 ", "u ", "2 ", "? "):
+            # Fields before the path: 1 -> 8, 2 -> 9 (then the original path as its own
+            # entry), u -> 10, ? -> 1. A path may hold spaces, so split no further.
+            count = {"1": 8, "2": 9, "u": 10, "?": 1}[entry[0]]
+            parts = entry.split(" ", count)
+            if entry[0] == "2":
+                next(fields, None)
+            if len(parts) == count + 1 and len(paths) < MAX_CHANGED_PATHS:
+                paths.append(parts[-1][:MAX_PATH_CHARS])
+    return _Status(branch, head, tuple(dict.fromkeys(paths)))
+
+
+def _branch_commits(root: Path, branch: str | None) -> tuple[str, ...]:
+    """Subjects of the latest commits (no merges), newest first: on a feature branch those
+    no other branch (local or remote, its own upstream aside) holds, so a branch just made
+    from main says nothing rather than main's news; on a default branch or a detached HEAD
+    the latest ones. One git command."""
+    args = ["log", f"-n{MAX_COMMITS}", "--no-merges", "--format=%s", "HEAD"]
+    if branch and branch not in _DEFAULT_BRANCHES:
+        # `origin/HEAD` may point at this very branch (a clone of it), so it goes too.
+        args += ["--not", f"--exclude={branch}", "--branches"]
+        args += [f"--exclude=*/{branch}", "--exclude=*/HEAD", "--remotes"]
+    out = _git(root, *args) or ""
+    subjects = (" ".join(line.split())[:MAX_SUBJECT_CHARS] for line in out.splitlines())
+    return tuple(s for s in subjects if s)
+
+
+_DEFAULT_BRANCHES = frozenset({"main", "master", "trunk", "develop", "development"})
 
 
 def _worktree_name(path: Path) -> str:
@@ -142,9 +212,14 @@ def _remote_url(root: Path) -> str | None:
     return url
 
 
-def detect(cwd: Path | str | None = None) -> Workspace:
+def detect(cwd: Path | str | None = None, *, context: bool = False) -> Workspace:
     """The workspace of `cwd` (default: the current directory). Outside git the folder name
-    stands in for the worktree and the project is `local/<folder>`."""
+    stands in for the worktree and the project is `local/<folder>`.
+
+    With `context` (the brief), also what the checkout is doing: branch, HEAD and changed
+    paths from one `git status`, which replaces the two commands that otherwise read branch
+    and HEAD, and the branch's latest commit subjects from one `git log`. Whatever git cannot
+    say (no repository, no commit yet, detached HEAD, git missing or slow) is left out."""
     here = Path(cwd or Path.cwd()).resolve()
     top = _git(here, "rev-parse", "--show-toplevel")
     if top is None:
@@ -168,6 +243,19 @@ def detect(cwd: Path | str | None = None) -> Workspace:
         common = _git(root, "rev-parse", "--path-format=absolute", "--git-common-dir")
         main = Path(common) if common else root
         project = local_slug(main.parent.name if main.name == ".git" else main.name)
+    if context:
+        raw = _git(root, "status", "--porcelain=v2", "--branch", "-z", strip=False)
+        status = parse_status(raw or "")
+        return Workspace(
+            project=project,
+            worktree=_worktree_name(root),
+            branch=status.branch,
+            head=status.head,
+            root=root,
+            in_git=True,
+            commits=_branch_commits(root, status.branch) if status.head else (),
+            changed_paths=status.changed_paths,
+        )
     return Workspace(
         project=project,
         worktree=_worktree_name(root),

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from memory_client import checkout
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
 from memory_client.config import resolve
@@ -209,18 +210,19 @@ def hook_output(
         return None
     cwd = payload.get("cwd") or os.getcwd()
     session_id = payload.get("session_id")
-    ws = detect(cwd)
     config = resolve()
     if not config.api_key:
         return None
+    # The checkout's context (branch, HEAD, changed paths, latest commits) costs two git
+    # commands, the same as branch and HEAD alone did.
+    ws = detect(cwd, context=True)
     with MemoryClient(config.url, config.api_key, retry=NO_RETRY, timeout=timeout) as client:
-        brief = client.brief(
-            ws.project,
-            ws.worktree,
-            branch=ws.branch,
-            head=ws.head,
-            session_id=str(session_id) if session_id else None,
-            token_budget=budget or 800,
+        brief = client.run(
+            checkout.brief(
+                ws,
+                session_id=str(session_id) if session_id else None,
+                token_budget=budget or 800,
+            )
         )
     if brief.empty:
         return None
