@@ -108,6 +108,12 @@ async def _keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_brief(_: Settings, args: argparse.Namespace) -> int:
+    from memory_service.brief_eval import run_cli
+
+    return run_cli(args)
+
+
 def cmd_eval(_: Settings, args: argparse.Namespace) -> int:
     # Imported here: `memory-service run` should not pay for the evaluator's imports.
     from memory_service.evaluation import run_cli
@@ -247,6 +253,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--k", type=int, default=10, help="results requested per search")
     ev.add_argument("--out", help="also write the full report (per-query details) as JSON")
     ev.set_defaults(func=cmd_eval)
+    evb = sub.add_parser(
+        "eval-brief",
+        help="measure the start-up brief without a task, with and without git context",
+        description="Loads the handoffs a brief set names into a fresh in-process service on a "
+        "temporary embedded PostgreSQL and asks each case's brief without and with its branch, "
+        "commits and changed paths: recall@5 and MRR@10 of the brief's learnings, wrong "
+        "abstentions and noise on off-topic checkouts.",
+    )
+    evb.add_argument("dataset", help="brief set (JSON), such as tests/data/dev_brief_eval.json")
+    evb.add_argument("--budget", type=int, default=800, help="token budget of each brief")
+    evb.add_argument("--out", help="also write the full report (per case) as JSON")
+    evb.set_defaults(func=cmd_eval_brief)
     reembed = sub.add_parser(
         "reembed", help="re-embed learnings stored with another model than the configured one"
     )

@@ -22,6 +22,7 @@ from memory_service.inbox import service as inbox
 from memory_service.recall import queries
 from memory_service.recall.context import build_query
 from memory_service.recall.ranking import (
+    BRIEF_CHECKOUT_KEEP_SCORE,
     BRIEF_CHECKOUT_MIN_SCORE,
     BRIEF_LEARNINGS,
     BRIEF_SEARCH_RESULTS,
@@ -295,19 +296,21 @@ async def _pick_learnings(
             Query(text=query.text, k=BRIEF_SEARCH_RESULTS, prefer_project=request.project),
             stats=stats,
         )
-        delivered = {row[0] for row in rows}
+        # What the delivered handoffs already say (their next steps are in the query, so
+        # they match best) is neither offered again nor counted as relevant.
+        delivered = {" ".join(_visible(row[2]).split()) for row in rows}
         chosen = [
             r
             for r in found
-            if r.score >= BRIEF_CHECKOUT_MIN_SCORE
-            and r.handoff_id not in delivered
+            if r.score >= BRIEF_CHECKOUT_KEEP_SCORE
+            and " ".join(_visible(r.text).split()) not in delivered
             # Another session's open work in this project is what a checkout may be
             # continuing; another project's to-do list is not.
             and (
                 r.kind in BRIEF_KINDS or (r.kind == Kind.next_step and r.project == request.project)
             )
         ][:BRIEF_LEARNINGS]
-        if chosen:
+        if chosen and max(r.score for r in chosen) >= BRIEF_CHECKOUT_MIN_SCORE:
             return _Picked(chosen, "checkout")
         abstained = True
     return _Picked(

@@ -113,7 +113,15 @@ CONTEXT_MAX_PATH_WORDS = 12
 CONTEXT_MAX_NEXT_STEPS = 3
 CONTEXT_PART_CHARS = 200
 CONTEXT_QUERY_CHARS = 1000
-# A learning found for the checkout's query is offered only at this score or above (the
-# search's own floors apply first); when none is, the brief says it abstained and shows the
-# project's most repeated learnings instead.
-BRIEF_CHECKOUT_MIN_SCORE = 0.0
+# The checkout's query is a bag of words, so it needs a stricter floor than a question: the
+# brief abstains (and shows the project's most repeated learnings instead) unless its best
+# candidate scores BRIEF_CHECKOUT_MIN_SCORE, and then offers only those scoring
+# BRIEF_CHECKOUT_KEEP_SCORE. On tests/data/dev_brief_eval.json (`memory-service eval-brief`)
+# the best candidate of the 27 checkouts with relevant learnings that the search's own gate
+# let through scored 0.39-0.93 (24 of them 0.41 or more); of the 8 off-topic checkouts
+# (an emoji picker, a credits screen, README badges, dark mode, ...) 3 were gated and the
+# others peaked at 0.24-0.46 (4 of 5 below 0.39). Relevant learnings below the first scored
+# down to 0.32; far-fetched matches from other projects sat at 0.21-0.30. With these floors:
+# 3 of 28 relevant checkouts abstain (one by the gate), 1 of 8 off-topic ones does not.
+BRIEF_CHECKOUT_MIN_SCORE = 0.40
+BRIEF_CHECKOUT_KEEP_SCORE = 0.30
