@@ -49,6 +49,7 @@ MIRRORS: dict[type[BaseModel], str] = {
     models.SearchResult: "SearchResult",
     models.SearchResponse: "SearchResponse",
     models.Brief: "Brief",
+    models.CheckoutContext: "CheckoutContext",
     models.Learning: "Learning",
     models.Forgotten: "Forgotten",
 }
@@ -95,6 +96,7 @@ SAMPLES: dict[str, Any] = {
     "visibility": "team",
     "status": "read",
     "mode": "text",
+    "context": models.CheckoutContext(commits=["Add cursor"], changed_paths=["lib/history.ex"]),
 }
 NOT_IN_BODY = {"idempotency_key"}  # sent as the Idempotency-Key header
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from memory_client.errors import ConnectionFailed, error_from_response, retry_after_seconds
 from memory_client.models import (
     Brief,
+    CheckoutContext,
     Forgotten,
     Handoff,
     HandoffCreated,
@@ -357,20 +358,13 @@ def brief(
     session_id: str | None = None,
     task: str | None = None,
     token_budget: int = 800,
-    commits: Sequence[str] | None = None,
-    changed_paths: Sequence[str] | None = None,
+    context: CheckoutContext | None = None,
 ) -> Call[Brief]:
     """The start-up brief (`POST /v1/brief`): the worktree's unread handoffs, claimed like
     `claim_inbox`, plus the past learnings most relevant to `task` (without one: to what the
-    checkout is doing, from `branch`, the latest `commits` subjects, the `changed_paths` and the
+    checkout is doing, from `branch`, the `context`'s commit subjects and changed paths, and the
     delivered handoffs' next steps), as markdown within `token_budget` tokens. Retried only
     when the request never reached the server, for the same reason as `claim_inbox`."""
-    context = _clean(
-        {
-            "commits": list(commits) if commits else None,
-            "changed_paths": list(changed_paths) if changed_paths else None,
-        }
-    )
     payload = _clean(
         {
             "project": project,
@@ -380,7 +374,7 @@ def brief(
             "session_id": session_id,
             "task": task,
             "token_budget": token_budget,
-            "context": context or None,
+            "context": context.model_dump() if context is not None else None,
         }
     )
     return Call(RequestSpec("POST", "/v1/brief", json=payload, retry=Retry.UNSENT), _model(Brief))

@@ -10,7 +10,7 @@ from typing import TypedDict
 from memory_client import _core
 from memory_client._core import Call
 from memory_client.frontmatter import field
-from memory_client.models import Brief, Inbox, Kind, Mode, SearchResponse
+from memory_client.models import Brief, CheckoutContext, Inbox, Kind, Mode, SearchResponse
 from memory_client.workspace import Workspace
 
 
@@ -57,8 +57,11 @@ def brief(
         session_id=session_id,
         task=task,
         token_budget=token_budget,
-        commits=ws.commits,
-        changed_paths=ws.changed_paths,
+        context=(
+            CheckoutContext(commits=list(ws.commits), changed_paths=list(ws.changed_paths))
+            if ws.commits or ws.changed_paths
+            else None
+        ),
     )
 
 

@@ -138,6 +138,14 @@ class SearchResponse(_Model):
     results: list[SearchResult]
 
 
+class CheckoutContext(_Model):
+    """What the checkout is doing, sent with a brief asked without a task (the server's
+    CheckoutContext; at most 10 subjects and 50 paths)."""
+
+    commits: list[str] = Field(default_factory=list)
+    changed_paths: list[str] = Field(default_factory=list)
+
+
 class Brief(_Model):
     markdown: str
     tokens: int
