@@ -5,12 +5,14 @@ where git cannot say."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
 from pathlib import Path
 
 import pytest
+from memory_client import MemoryClient
 from memory_client.workspace import (
     MAX_CHANGED_PATHS,
     MAX_COMMITS,
@@ -19,7 +21,8 @@ from memory_client.workspace import (
     parse_status,
 )
 
-from tests.clients.helpers import git, make_repo
+from tests.clients.helpers import git, make_repo, run_memory
+from tests.helpers import PROJECT
 
 
 def _commit(repo: Path, subject: str, name: str | None = None) -> None:
@@ -178,3 +181,31 @@ def test_parse_status_records() -> None:
     assert (status.branch, status.head) == (None, None)
     assert status.changed_paths == ("src/a b.py", "new/name.py", "conflict.py", "untracked.txt")
     assert parse_status("").changed_paths == ()
+
+
+def test_cli_and_hook_send_the_checkout(
+    feature: Path, cli_env: dict[str, str], server_url: str
+) -> None:
+    """End to end against the real server: `memory brief` without --task and the SessionStart
+    hook pick the learnings by what the checkout is doing."""
+    with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
+        client.create_handoff(
+            PROJECT,
+            "## What NOT to do\n"
+            "- Don't sort room history by `id` alone: ids are UUIDv4, so pages came back out "
+            "of order; paginate on `(inserted_at, id)`.\n"
+            "## Decisions\n"
+            "- Invoice PDFs are rendered by WeasyPrint in a background worker.\n",
+            recipient="elsewhere",
+        )
+    brief = run_memory("brief", "--json", cwd=feature, env=cli_env)
+    assert brief.returncode == 0, brief.stderr
+    got = json.loads(brief.stdout)
+    assert (got["basis"], got["abstained"]) == ("checkout", False)
+    assert "UUIDv4" in got["learnings"][0]["text"]
+
+    payload = json.dumps({"cwd": str(feature), "session_id": "s-ctx", "source": "startup"})
+    hook = run_memory("hook", "claude-code", cwd=feature, env=cli_env, input=payload)
+    assert hook.returncode == 0
+    context = json.loads(hook.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert "relevant to what this checkout is doing" in context and "UUIDv4" in context
