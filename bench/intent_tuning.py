@@ -51,7 +51,15 @@ def unfocused(text: str) -> ReadQuery:
 
 
 def no_intent(text: str) -> ReadQuery:
+    """The focus as shipped, but no intent (no kind weights)."""
     return ReadQuery(Intent.general, read_query(text).focus)
+
+
+def focus_everything(text: str) -> ReadQuery:
+    """Filler cut from task statements as well (measured worse; recall/intent.py)."""
+    from memory_service.recall.intent import _focus
+
+    return ReadQuery(read_query(text).intent, _focus(text))
 
 
 def before(text: str) -> ReadQuery:
@@ -123,11 +131,12 @@ def variants() -> dict[str, tuple[Ranking, Reader]]:
     flat = Ranking(intent_kind_weights={})
     return {
         "before (whole query, no intent)": (flat, before),
-        "focus only": (flat, no_intent),
-        "intent weights only": (DEFAULT_RANKING, unfocused),
-        "shipped (focus + intent weights)": (DEFAULT_RANKING, read_query),
-        "task: status 0.5": (
-            weights(task={"status": 0.5, "note": 0.8, "mistake": 1.2, "pattern": 1.1}),
+        "focus only (no kind weights)": (flat, no_intent),
+        "kind weights only (whole query)": (DEFAULT_RANKING, unfocused),
+        "shipped (focus + kind weights)": (DEFAULT_RANKING, read_query),
+        "shipped, task statements cut too": (DEFAULT_RANKING, focus_everything),
+        "shipped, task weights with mistake 1.2": (
+            weights(task={"status": 0.6, "note": 0.8, "pattern": 1.1, "mistake": 1.2}),
             read_query,
         ),
     }

@@ -130,7 +130,8 @@ _FILLER_TEXT = """
     problem problems issue issues trouble past previous previously before earlier prior
     should've could've consider considered important useful helpful relevant advice tips
     tip help thing things stuff way ways did didn't don't doesn't isn't wasn't weren't
-    set work working task session sprint today now next new
+    set work working task session sprint today now next new code coding change changed changes
+    part
     """
 _FILLER_WORDS = frozenset(_FILLER_TEXT.split())
 # A clause ends at punctuation followed by a space or the end ("v1.2" and "a.b" stay whole).
@@ -178,4 +179,9 @@ def classify(text: str) -> Intent:
 
 
 def read_query(text: str) -> ReadQuery:
-    return ReadQuery(classify(text), _focus(text))
+    """The intent and the focus. A task statement is kept whole: its closing question ("what
+    should I know before starting?") and its lead-in told the model it asks what a session
+    needs before the work, and cutting them lost start-up recall on both evaluation sets
+    (R@5 0.625 -> 0.552 on the dev set's, 0.792 -> 0.778 on the second set's task questions)."""
+    intent = classify(text)
+    return ReadQuery(intent, text.strip() if intent is Intent.task else _focus(text))

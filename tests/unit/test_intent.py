@@ -97,9 +97,6 @@ def test_a_pitfall_question_about_a_task_is_a_pitfall_question() -> None:
 
 
 def test_the_focus_drops_what_only_asks_for_a_kind_of_answer() -> None:
-    read = read_query("Task for this session: cache the price lookups. What should I know first?")
-    assert read.intent is Intent.task
-    assert read.focus == "cache the price lookups."
     assert (
         read_query("Before I upgrade the search cluster, what went wrong last time?").focus
         == "Before I upgrade the search cluster"
@@ -108,6 +105,16 @@ def test_the_focus_drops_what_only_asks_for_a_kind_of_answer() -> None:
         read_query("Exports time out for large tenants. How was that solved?").focus
         == "Exports time out for large tenants."
     )
+    assert (
+        read_query("The worker leaks memory overnight. What code change caused it?").focus
+        == "The worker leaks memory overnight."
+    )
+
+
+def test_a_task_statement_is_kept_whole() -> None:
+    query = "Task for this session: cache the price lookups. What should I know first?"
+    read = read_query(query)
+    assert read.intent is Intent.task and read.focus == query
 
 
 def test_the_focus_keeps_identifiers_and_numbers_whole() -> None:
