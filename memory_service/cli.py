@@ -252,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--modes", default="hybrid,vector,text", help="comma list of search modes")
     ev.add_argument("--k", type=int, default=10, help="results requested per search")
     ev.add_argument("--out", help="also write the full report (per-query details) as JSON")
+    ev.add_argument(
+        "--off-topic",
+        help="questions with nothing relevant in the dataset (JSON, docs/evaluation-format.md): "
+        "also report how many get results (noise) and how many real questions got none",
+    )
     ev.set_defaults(func=cmd_eval)
     evb = sub.add_parser(
         "eval-brief",

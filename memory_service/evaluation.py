@@ -143,6 +143,30 @@ class Dataset(BaseModel):
         ]
 
 
+class OffTopicQuestion(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = NonEmpty
+    query: str = NonEmpty
+
+
+class OffTopicSet(BaseModel):
+    """Questions about nothing a dataset holds (docs/evaluation-format.md): every result
+    returned for one of them is noise."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    version: Literal[1]
+    queries: list[OffTopicQuestion] = NonEmpty
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> OffTopicSet:
+        doubles = sorted(i for i, n in Counter(q.id for q in self.queries).items() if n > 1)
+        if doubles:
+            raise ValueError(f"duplicate question ids: {', '.join(doubles)}")
+        return self
+
+
 def _where(loc: Sequence[int | str], data: Any) -> str:
     """`queries[3] (q04).relevant` from pydantic's ('queries', 3, 'relevant')."""
     out = ""
@@ -177,6 +201,24 @@ def parse_dataset(data: Any, source: str = "dataset") -> Dataset:
 
 
 def load_dataset(path: str | Path) -> Dataset:
+    return parse_dataset(_read_json(path), str(path))
+
+
+def load_off_topic(path: str | Path) -> OffTopicSet:
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path}: the top level must be a JSON object")
+    try:
+        return OffTopicSet.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"  {_where(e['loc'], data)}: {e['msg']}" for e in exc.errors()[:20]]
+        raise DatasetError(
+            f"{path} is not a valid off-topic question set "
+            f"(see docs/evaluation-format.md):\n" + "\n".join(lines)
+        ) from None
+
+
+def _read_json(path: str | Path) -> Any:
     path = Path(path)
     try:
         raw = path.read_text(encoding="utf-8")
@@ -187,12 +229,11 @@ def load_dataset(path: str | Path) -> Dataset:
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"cannot read dataset file {path}: {exc}") from None
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise DatasetError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
-    return parse_dataset(data, str(path))
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,9 +470,18 @@ async def _load_handoffs(
     return loaded
 
 
+@dataclass(frozen=True)
+class _Answer:
+    results: list[dict[str, Any]]
+    seconds: float
+    # As the server says (servers before issue 17 say neither: no results is an abstention).
+    abstained: bool
+    intent: str | None
+
+
 async def _search(
     client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]
-) -> tuple[list[dict[str, Any]], float]:
+) -> _Answer:
     started = time.perf_counter()
     try:
         response = await client.post("/v1/search", json=body, headers=headers)
@@ -444,7 +494,8 @@ async def _search(
             f"{_describe(response)}"
         )
     try:
-        results = response.json()["results"]
+        data = response.json()
+        results = data["results"]
         if not isinstance(results, list) or not all(
             isinstance(r, dict) and isinstance(r.get("text"), str) for r in results
         ):
@@ -454,7 +505,14 @@ async def _search(
             f"POST /v1/search answered without a `results` list of objects with `text`: "
             f"{response.text[:300]}"
         ) from None
-    return results, elapsed
+    abstained = data.get("abstained")
+    intent = data.get("intent")
+    return _Answer(
+        results,
+        elapsed,
+        abstained if isinstance(abstained, bool) else not results,
+        intent if isinstance(intent, str) else None,
+    )
 
 
 def _preview(text: str) -> str:
@@ -479,8 +537,10 @@ async def evaluate(
     k: int = DEFAULT_K,
     target: str = "client",
     progress: Callable[[str], None] | None = None,
+    off_topic: OffTopicSet | None = None,
 ) -> dict[str, Any]:
-    """Loads the dataset's handoffs through `client` and scores every query in every mode."""
+    """Loads the dataset's handoffs through `client` and scores every query in every mode;
+    with `off_topic`, also asks those questions and counts the ones that got results."""
     say = progress or (lambda _: None)
     headers = {"Authorization": f"Bearer {api_key}"}
     await wait_ready(client)
@@ -512,8 +572,12 @@ async def evaluate(
         scores: dict[str, QueryScore] = {}
         latencies: list[float] = []
         mode_leaks: set[str] = set()
+        wrongly_abstained: list[str] = []
         for query in dataset.queries:
-            results, elapsed = await _search(client, headers, search_request(query, mode, k))
+            answer = await _search(client, headers, search_request(query, mode, k))
+            results, elapsed = answer.results, answer.seconds
+            if answer.abstained:
+                wrongly_abstained.append(query.id)
             latencies.append(elapsed)
             texts = [str(r["text"]) for r in results]
             score = score_query(texts, query.relevant)
@@ -532,6 +596,8 @@ async def evaluate(
                     "missing": score.missing,
                     "unreachable": unreachable.get(query.id, []),
                     "results": len(results),
+                    "intent": answer.intent,
+                    "abstained": answer.abstained,
                     "latency_ms": elapsed * 1000.0,
                     "top": [
                         {
@@ -554,6 +620,9 @@ async def evaluate(
             },
             "latency": latency_summary(latencies),
             "queries": per_query,
+            "abstention": await _abstention(
+                client, headers, mode, k, dataset, wrongly_abstained, off_topic
+            ),
         }
 
     never_hit = [
@@ -582,6 +651,41 @@ async def evaluate(
         "never_hit": never_hit,
         "secret_leaks": leaks,
     }
+
+
+async def _abstention(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    mode: str,
+    k: int,
+    dataset: Dataset,
+    wrongly_abstained: list[str],
+    off_topic: OffTopicSet | None,
+) -> dict[str, Any]:
+    """Every dataset question has relevant learnings: an abstention on one is wrong. With an
+    off-topic set, every one of its questions that gets any result is noise."""
+    out: dict[str, Any] = {
+        "wrong": len(wrongly_abstained),
+        "questions": len(dataset.queries),
+        "wrong_rate": len(wrongly_abstained) / len(dataset.queries),
+        "wrong_ids": wrongly_abstained,
+    }
+    if off_topic is None:
+        return out
+    noisy: dict[str, int] = {}
+    for question in off_topic.queries:
+        body = {"query": question.query, "k": k, "mode": mode}
+        answer = await _search(client, headers, body)
+        if answer.results:
+            noisy[question.id] = len(answer.results)
+    total = len(off_topic.queries)
+    out["off_topic"] = {
+        "noisy": len(noisy),
+        "questions": total,
+        "noise_rate": len(noisy) / total,
+        "noisy_ids": noisy,
+    }
+    return out
 
 
 @asynccontextmanager
@@ -654,19 +758,32 @@ async def run_eval(
     k: int = DEFAULT_K,
     client: httpx.AsyncClient | None = None,
     progress: Callable[[str], None] | None = None,
+    off_topic_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Evaluates search on a dataset file and returns the report (see `format_report`).
+    """Evaluates search on a dataset file and returns the report (see `format_report`); with
+    `off_topic_path`, also the abstentions (noise on those questions, wrong abstentions on the
+    dataset's).
 
     Target, in order: `client` (an already built client, e.g. a test's; needs `api_key`),
     `url` (a running server; needs `api_key`; its team's existing data is searched too), else a
     fresh in-process service on a temporary embedded PostgreSQL. A coroutine, so that a caller
     already inside an event loop (tests, benchmarks) can pass its own client."""
     dataset = load_dataset(dataset_path)
+    off_topic = load_off_topic(off_topic_path) if off_topic_path is not None else None
     chosen = check_modes(modes)
     report = await _run(
-        dataset, url=url, api_key=api_key, modes=chosen, k=k, client=client, progress=progress
+        dataset,
+        url=url,
+        api_key=api_key,
+        modes=chosen,
+        k=k,
+        client=client,
+        progress=progress,
+        off_topic=off_topic,
     )
     report["dataset"]["path"] = str(dataset_path)
+    if off_topic_path is not None:
+        report["off_topic_path"] = str(off_topic_path)
     return report
 
 
@@ -679,6 +796,7 @@ async def _run(
     k: int,
     client: httpx.AsyncClient | None,
     progress: Callable[[str], None] | None,
+    off_topic: OffTopicSet | None,
 ) -> dict[str, Any]:
     chosen = modes
     if k < 1:
@@ -688,12 +806,26 @@ async def _run(
             raise EvalError("an API key is needed to evaluate a running server (--api-key)")
         if client is not None:
             return await evaluate(
-                dataset, client, api_key, modes=chosen, k=k, target="client", progress=progress
+                dataset,
+                client,
+                api_key,
+                modes=chosen,
+                k=k,
+                target="client",
+                progress=progress,
+                off_topic=off_topic,
             )
         assert url is not None
         async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT_S) as remote:
             report = await evaluate(
-                dataset, remote, api_key, modes=chosen, k=k, target=url, progress=progress
+                dataset,
+                remote,
+                api_key,
+                modes=chosen,
+                k=k,
+                target=url,
+                progress=progress,
+                off_topic=off_topic,
             )
         report["note"] = "results include whatever the key's team already held on this server"
         return report
@@ -706,6 +838,7 @@ async def _run(
             k=k,
             target="fresh in-process service (temporary embedded PostgreSQL)",
             progress=progress,
+            off_topic=off_topic,
         )
 
 
@@ -745,6 +878,20 @@ def format_report(report: dict[str, Any]) -> str:
             f"latency {mode:<6}  p50 {lat['p50_ms']:7.1f} ms  p95 {lat['p95_ms']:7.1f} ms  "
             f"(n={lat['n']}, client-side, after 1 warm-up)"
         )
+    lines.append("")
+    for mode, data in report["modes"].items():
+        ab = data["abstention"]
+        line = (
+            f"abstain {mode:<6}  wrong {ab['wrong']}/{ab['questions']} "
+            f"({ab['wrong_rate']:.1%}) of the dataset's questions"
+        )
+        if "off_topic" in ab:
+            off = ab["off_topic"]
+            line += (
+                f"; noise on {off['noisy']}/{off['questions']} ({off['noise_rate']:.1%}) "
+                "off-topic questions"
+            )
+        lines.append(line)
     load = report["load"]
     lines.append("")
     lines.append(
@@ -775,6 +922,9 @@ def run_cli(args: argparse.Namespace) -> int:
     service could not be evaluated."""
     try:
         load_dataset(args.dataset)  # fail fast, before any database starts
+        off_topic = getattr(args, "off_topic", None)
+        if off_topic:
+            load_off_topic(off_topic)
         modes = check_modes(str(args.modes).split(","))
         if args.k < 1:
             raise ValueError("--k must be at least 1")
@@ -794,6 +944,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 modes=modes,
                 k=args.k,
                 progress=_progress,
+                off_topic_path=off_topic,
             )
         )
     except EvalError as exc:

@@ -1,8 +1,8 @@
 """The service's words, defined once: the kinds of learning, who may see a handoff, where a
-handoff is in its delivery, and the search modes. The database's CHECK constraints, the parser,
-the request and response schemas, the ranking's half-lives, the brief's order and the route
-patterns are all built from these enums, so adding a kind is one line here (and a migration for
-the constraint).
+handoff is in its delivery, the search modes and what a query asks for. The database's CHECK
+constraints, the parser, the request and response schemas, the ranking's half-lives and intent
+weights, the brief's order and the route patterns are all built from these enums, so adding a
+kind is one line here (and a migration for the constraint).
 
 Member names equal their values: a member passed to the database driver or compared with a
 stored string is that string."""
@@ -53,6 +53,17 @@ class SearchMode(StrEnum):
     @property
     def uses_text(self) -> bool:
         return self is not SearchMode.vector
+
+
+class Intent(StrEnum):
+    """What a search query asks for (memory_service/recall/intent.py): it weighs the kinds of
+    learning in the ranking (recall/ranking.py)."""
+
+    pitfalls = "pitfalls"
+    practice = "practice"
+    open_work = "open_work"
+    task = "task"
+    general = "general"
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:

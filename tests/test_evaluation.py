@@ -19,6 +19,7 @@ from memory_service.evaluation import (
     format_report,
     handoff_request,
     load_dataset,
+    load_off_topic,
     ndcg_at,
     parse_dataset,
     percentile,
@@ -29,6 +30,8 @@ from memory_service.evaluation import (
     search_request,
 )
 from tests.helpers import MakeKey
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def dcg(*ranks: int) -> float:
@@ -227,8 +230,11 @@ def test_valid_dataset_loads(tmp_path: Path) -> None:
 
 
 def test_dev_set_is_valid() -> None:
-    dataset = load_dataset(Path(__file__).resolve().parent / "data" / "dev_eval.json")
+    dataset = load_dataset(DATA / "dev_eval.json")
     assert len(dataset.queries) > 0
+    # The second set asks other questions of the same handoffs.
+    extra = load_dataset(DATA / "dev_eval_extra.json")
+    assert extra.handoffs == dataset.handoffs and len(extra.queries) >= 24
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -312,6 +318,23 @@ def test_cli_rejects_unknown_mode(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "unknown search mode(s): bm25" in capsys.readouterr().err
 
 
+def test_cli_refuses_a_malformed_off_topic_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, tiny_dataset())
+    off = write(tmp_path, {"version": 1, "queries": [{"id": "o1"}]}, "off.json")
+    assert cli_main(["eval", str(path), "--off-topic", str(off)]) == 2
+    assert "queries[0] (o1).query: Field required" in capsys.readouterr().err
+    doubles = {"version": 1, "queries": [{"id": "o", "query": "a"}, {"id": "o", "query": "b"}]}
+    assert cli_main(["eval", str(path), "--off-topic", str(write(tmp_path, doubles))]) == 2
+    assert "duplicate question ids: o" in capsys.readouterr().err
+
+
+def test_shipped_off_topic_set_is_valid() -> None:
+    questions = load_off_topic(DATA / "off_topic.json").queries
+    assert len(questions) >= 60
+
+
 def test_cli_url_needs_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, tiny_dataset())
     assert cli_main(["eval", str(path), "--url", "http://127.0.0.1:9"]) == 2
@@ -346,6 +369,45 @@ async def test_run_eval_end_to_end(
     for mode in MODES:
         assert f"latency {mode}" in table
 
+    # Every dataset question has relevant learnings: none may be abstained on here.
+    assert report["modes"]["hybrid"]["abstention"]["wrong"] == 0
+
     # A rerun against the same server stores nothing twice (Idempotency-Key eval-<id>).
     again = await run_eval(path, api_key=key, modes=["vector"], client=client)
     assert again["load"]["duplicates"] == 3
+
+
+@pytest.mark.slow
+async def test_off_topic_questions_are_counted_as_noise_or_abstentions(
+    tmp_path: Path, client: httpx.AsyncClient, make_key: MakeKey
+) -> None:
+    key = await make_key("alpha", "read,write")
+    path = write(tmp_path, tiny_dataset())
+    off = {
+        "version": 1,
+        "queries": [
+            {"id": "o1", "query": "recipe for sourdough bread with rye flour"},
+            {"id": "o2", "query": "what is the capital of australia"},
+            # Not off-topic at all: the evaluator must count it as noise.
+            {"id": "o3", "query": "integer cents for invoice totals"},
+        ],
+    }
+    report = await run_eval(
+        path,
+        api_key=key,
+        modes=["hybrid", "text"],
+        client=client,
+        off_topic_path=write(tmp_path, off, "off.json"),
+    )
+    hybrid = report["modes"]["hybrid"]["abstention"]
+    assert hybrid["wrong"] == 0 and hybrid["questions"] == 3
+    assert hybrid["off_topic"]["noisy_ids"].keys() == {"o3"}
+    assert hybrid["off_topic"]["noise_rate"] == pytest.approx(1 / 3)
+    assert {q["intent"] for q in report["modes"]["hybrid"]["queries"]} <= {
+        "pitfalls",
+        "practice",
+        "open_work",
+        "task",
+        "general",
+    }
+    assert "noise on 1/3 (33.3%) off-topic questions" in format_report(report)

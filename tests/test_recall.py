@@ -101,7 +101,58 @@ async def test_off_topic_query_returns_little_or_nothing(
     client: httpx.AsyncClient, dev_key: str
 ) -> None:
     for query in ("recipe for sourdough bread with rye flour", "what is the capital of australia"):
-        assert await search(client, dev_key, query) == []
+        response = await client.post("/v1/search", json={"query": query}, headers=auth(dev_key))
+        assert response.status_code == 200
+        assert response.json() | {"intent": None} == {
+            "results": [],
+            "abstained": True,
+            "intent": None,
+        }
+    on_topic = await client.post(
+        "/v1/search",
+        json={"query": "What went wrong with Room auto-migrations?"},
+        headers=auth(dev_key),
+    )
+    body = on_topic.json()
+    assert body["abstained"] is False and body["results"]
+    assert body["intent"] == "pitfalls"
+
+
+async def test_a_pitfall_question_ranks_the_mistake_above_an_equally_close_pattern(
+    client: httpx.AsyncClient, make_key: MakeKey
+) -> None:
+    key = await make_key()
+    await post(
+        client,
+        key,
+        A,
+        "## What NOT to do\n"
+        "- Renaming the ledger export columns broke the finance team's spreadsheet import.\n"
+        "\n## Pattern to Follow\n"
+        "- Renaming the ledger export columns goes through a versioned export format.\n",
+    )
+    texts = {
+        "mistake": "Renaming the ledger export columns broke",
+        "pattern": "Renaming the ledger export columns goes through",
+    }
+
+    async def ranked(query: str) -> tuple[str, list[str], dict[str, float]]:
+        response = await client.post("/v1/search", json={"query": query}, headers=auth(key))
+        body = response.json()
+        kinds = [r["kind"] for r in body["results"]]
+        scores = {r["kind"]: r["score"] for r in body["results"]}
+        assert set(kinds) == set(texts), body
+        return body["intent"], kinds, scores
+
+    intent, kinds, scores = await ranked(
+        "Anything to avoid when renaming the ledger export columns?"
+    )
+    assert intent == "pitfalls" and kinds[0] == "mistake"
+    # The same subject asked as a plain question ranks them by closeness alone: the pitfall
+    # question's lead comes from the intent's weight (1.3 against 1 in recall/ranking.py).
+    intent, _, plain = await ranked("renaming the ledger export columns")
+    assert intent == "general"
+    assert scores["mistake"] / scores["pattern"] > 1.15 * plain["mistake"] / plain["pattern"]
 
 
 async def test_common_terms_narrow_the_text_lookup_but_lose_no_match(

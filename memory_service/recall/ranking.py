@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from memory_service.vocabulary import Kind
+from memory_service.vocabulary import Intent, Kind
 
 # How fast a learning's weight fades, by kind: a status line is stale in weeks, a mistake to
 # avoid stays worth knowing for a year.
@@ -19,6 +19,30 @@ HALF_LIFE_DAYS: dict[str, float] = {
     Kind.next_step: 45.0,
     Kind.status: 60.0,
     Kind.note: 120.0,
+}
+
+
+# What a query asks for (recall/intent.py) weighs the kinds of learning: the fused score is
+# multiplied by its intent's weight for the learning's kind (1 for a kind not listed). Chosen
+# with bench/intent_tuning.py (a grid of 0.6-1.4 per kind, each intent's questions of the dev
+# set and of tests/data/dev_eval_extra.json, written before tuning):
+# - task: a statement of the work about to start matches the last session's own summary of
+#   where it stood ("Current State", a status) and narration (notes) best, while what it needs
+#   is what that session learned. Task questions of both sets: MRR@10 0.81 -> 1.00 (dev) and
+#   0.92 -> 1.00 (extra), R@5 0.625 -> 0.625 and 0.79 -> 0.83 (status at 0.6 was the lowest
+#   tried and every weight 0.6-0.8 gave the same; mistake above 1 lost dev R@5).
+# - pitfalls: the extra set's "what went wrong before X" questions R@5 0.40 -> 0.48, MRR@10
+#   0.51 -> 0.71 (the dev set's only one searches mistakes alone).
+# - practice, general: no weight measured better than none (practice questions of both sets
+#   lost R@5 with pattern or decision above 1).
+# - open_work: NOT measured, neither set asks what is open; a prior, as mild as the others,
+#   so that such a question ranks next steps and status first. Measure before changing it.
+INTENT_KIND_WEIGHTS: dict[str, dict[str, float]] = {
+    Intent.task: {Kind.status: 0.6, Kind.note: 0.8, Kind.pattern: 1.1},
+    Intent.pitfalls: {Kind.mistake: 1.3, Kind.discovery: 1.3, Kind.status: 0.8, Kind.note: 0.8},
+    Intent.practice: {},
+    Intent.open_work: {Kind.next_step: 1.2, Kind.status: 1.1},
+    Intent.general: {},
 }
 
 
@@ -50,6 +74,14 @@ class Ranking:
     candidates_per_result: int = 5
     min_candidates: int = 50
     half_life_days: dict[str, float] = field(default_factory=lambda: dict(HALF_LIFE_DAYS))
+    intent_kind_weights: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {i: dict(w) for i, w in INTENT_KIND_WEIGHTS.items()}
+    )
+
+    def kind_weights(self, intent: str) -> dict[str, float]:
+        """Each kind's weight for a query of this intent."""
+        weights = self.intent_kind_weights.get(intent, {})
+        return {kind: float(weights.get(kind, 1.0)) for kind in self.half_life_days}
 
 
 DEFAULT_RANKING = Ranking()

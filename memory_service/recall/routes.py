@@ -23,13 +23,15 @@ async def search(
 ) -> SearchResponse:
     """Past learnings most relevant to `query`, across every project the key may read unless
     `project`/`projects` narrow it. Near-duplicates come back once, with `occurrences` and the
-    `projects` they were seen in."""
+    `projects` they were seen in. The query's `intent` (what it asks for, read from its
+    phrasing) weighs the kinds of learning; `abstained` says nothing cleared the relevance
+    floor."""
     settings = state.settings
     if len(body.query) > settings.max_query_chars:
         raise InvalidInput(f"query is longer than {settings.max_query_chars} characters")
     if body.k > settings.max_k:
         raise InvalidInput(f"k may be at most {settings.max_k}")
-    results = await service.search_and_record(
+    return await service.search_and_record(
         session,
         replica,
         embedder,
@@ -38,7 +40,6 @@ async def search(
         timeout_ms=settings.search_timeout_ms,
         stats=state.search_stats,
     )
-    return SearchResponse(results=results)
 
 
 @router.post("/brief", response_model=Brief)

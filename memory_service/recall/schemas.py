@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from memory_service.handoffs.schemas import Delivery
 from memory_service.names import ProjectSlug, WorktreeName
-from memory_service.vocabulary import Kind, SearchMode
+from memory_service.vocabulary import Intent, Kind, SearchMode
 
 
 class SearchRequest(BaseModel):
@@ -53,6 +53,16 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     results: list[SearchResult]
+    intent: Intent = Field(
+        description="What the query asks for, read from its phrasing: `pitfalls` ranks mistakes "
+        "and discoveries first, `practice` patterns and decisions, `open_work` next steps and "
+        "status, `task` (a statement of the work about to start) and `general` rank by "
+        "relevance alone"
+    )
+    abstained: bool = Field(
+        description="Nothing cleared the relevance floor: the query is about nothing stored "
+        "(or nothing the filters leave), and `results` is empty"
+    )
 
 
 Subject = Annotated[str, Field(min_length=1, max_length=300)]

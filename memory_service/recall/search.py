@@ -5,10 +5,15 @@ relevance weighted by recency, occurrences and the caller's own project.
 A search is three steps: **plan** (recall/plan.py: the projects searched, exact scan or HNSW,
 the common terms, the transaction's settings), **build** (recall/statement.py, without the
 database: the statement from the parts in recall/sql.py and its parameters) and **run** (here:
-execute it and map the rows). Its numbers are in recall/ranking.py."""
+execute it and map the rows). Before them the query is read (recall/intent.py): its intent
+weighs the kinds of learning, and its focus (the query without the words that only say what
+kind of answer is wanted) is what gets embedded and text-searched. Its numbers are in
+recall/ranking.py."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -19,13 +24,24 @@ from memory_service.auth.service import Principal
 from memory_service.db import statement
 from memory_service.embeddings import Embedder
 from memory_service.errors import ServiceUnavailable
+from memory_service.recall.intent import ReadQuery, read_query
 from memory_service.recall.plan import Query, plan_search
 from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
 from memory_service.recall.schemas import SearchResult
 from memory_service.recall.statement import Built, build
 from memory_service.recall.stats import SearchStats
 
-__all__ = ["Query", "search"]
+__all__ = ["Query", "SearchOutcome", "search", "search_outcome"]
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    results: list[SearchResult]
+    # What the query asked for (recall/intent.py).
+    intent: str
+    # Nothing cleared the relevance floor: the query is about nothing stored (or nothing the
+    # filters leave).
+    abstained: bool
 
 
 async def search(
@@ -38,17 +54,51 @@ async def search(
     query_vector: Any = None,
     timeout_ms: int | None = None,
     stats: SearchStats | None = None,
+    reading: ReadQuery | None = None,
 ) -> list[SearchResult]:
-    """`query_vector` skips embedding `q.text` (benchmarks and index tests bring their own);
-    `stats` is the process's cache of table statistics (None: read them now)."""
+    """The ranked results of `search_outcome`."""
+    outcome = await search_outcome(
+        session,
+        embedder,
+        principal,
+        q,
+        ranking,
+        query_vector=query_vector,
+        timeout_ms=timeout_ms,
+        stats=stats,
+        reading=reading,
+    )
+    return outcome.results
+
+
+async def search_outcome(
+    session: AsyncSession,
+    embedder: Embedder,
+    principal: Principal,
+    q: Query,
+    ranking: Ranking = DEFAULT_RANKING,
+    *,
+    query_vector: Any = None,
+    timeout_ms: int | None = None,
+    stats: SearchStats | None = None,
+    reading: ReadQuery | None = None,
+) -> SearchOutcome:
+    """`query_vector` skips embedding the query (benchmarks and index tests bring their own);
+    `stats` is the process's cache of table statistics (None: read them now); `reading` is
+    the query's intent and focus when the caller read it already (None: read `q.text`)."""
+    reading = reading or read_query(q.text)
+    focused = dataclasses.replace(q, text=reading.focus)
     if query_vector is None:
         # Before the first statement: the request's connection is taken only after the model ran.
-        query_vector = await embedder.aencode_query(q.text)
+        query_vector = await embedder.aencode_query(focused.text)
     try:
-        plan = await plan_search(session, principal, q, stats, timeout_ms)
-        if plan is None:
-            return []
-        return await _run(session, build(plan, ranking, query_vector))
+        plan = await plan_search(session, principal, focused, stats, timeout_ms)
+        results = (
+            []
+            if plan is None
+            else await _run(session, build(plan, ranking, query_vector, reading.intent))
+        )
+        return SearchOutcome(results, reading.intent.value, abstained=not results)
     except DBAPIError as exc:
         if isinstance(exc.orig, psycopg.errors.QueryCanceled):
             raise ServiceUnavailable(

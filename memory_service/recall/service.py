@@ -11,8 +11,9 @@ from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
 from memory_service.recall import search
 from memory_service.recall.brief import build_brief
-from memory_service.recall.schemas import Brief, BriefRequest, SearchRequest, SearchResult
+from memory_service.recall.schemas import Brief, BriefRequest, SearchRequest, SearchResponse
 from memory_service.recall.stats import SearchStats
+from memory_service.vocabulary import Intent
 
 
 async def search_and_record(
@@ -24,8 +25,8 @@ async def search_and_record(
     *,
     timeout_ms: int,
     stats: SearchStats,
-) -> list[SearchResult]:
-    results = await search.search(
+) -> SearchResponse:
+    outcome = await search.search_outcome(
         replica,
         embedder,
         principal,
@@ -52,10 +53,13 @@ async def search_and_record(
             "k": body.k,
             "project": body.project,
             "kinds": body.kinds,
-            "results": len(results),
+            "results": len(outcome.results),
+            "intent": outcome.intent,
         },
     )
-    return results
+    return SearchResponse(
+        results=outcome.results, intent=Intent(outcome.intent), abstained=outcome.abstained
+    )
 
 
 async def brief_and_record(

@@ -51,8 +51,8 @@ NO_FLOOR = "TRUE"
 RELEVANCE_FLOOR = (
     "((r.best >= :gate AND r.sim >= greatest(:min_sim, :rel_floor * r.best)) OR r.cov >= :min_cov)"
 )
-# One row of the half-lives table, by kind.
-HALF_LIFE = "('{kind}', {days})"
+# One row of the kinds table: a kind's half-life, and its weight for the query's intent.
+HALF_LIFE = "('{kind}', {days}, {weight})"
 
 # The `top` CTE's clusters, with their shown learning, occurrences and latest sighting.
 # A cluster is a canonical learning and its near-duplicates, which may come from other
@@ -86,7 +86,8 @@ SCOPED_CLUSTERS = """
         """
 
 # The search: both legs' candidates, scored once, grouped by cluster, weighted by recency,
-# occurrences and the caller's own project, the best k with every project they were seen in.
+# occurrences, the caller's own project and the kind the query's intent asks for, the best k
+# with every project they were seen in.
 # `:name`s are the query's parameters, or numbers of our own written in as literals
 # (recall/statement.py); `{name}`s are the parts above.
 SEARCH = f"""
@@ -157,9 +158,10 @@ SEARCH = f"""
                           least(greatest(extract(epoch FROM now() - seen.at), 0)
                                 / 86400.0 / hl.days, 1000)))
                      * (1 + :wo * ln(greatest(seen.n, 1)))
-                     * CASE WHEN r.own THEN :own_boost ELSE 1 END AS score
+                     * CASE WHEN r.own THEN :own_boost ELSE 1 END
+                     * hl.weight AS score
               {{clusters}}
-              JOIN (VALUES {{half_lives}}) AS hl(kind, days) ON hl.kind = l.kind
+              JOIN (VALUES {{kinds_table}}) AS hl(kind, days, weight) ON hl.kind = l.kind
              WHERE {{floor}}
              ORDER BY score DESC, l.id
              LIMIT :k

@@ -13,7 +13,7 @@ from memory_service.recall import sql
 from memory_service.recall.plan import SearchPlan
 from memory_service.recall.ranking import Ranking
 from memory_service.vectors import as_param
-from memory_service.vocabulary import SearchMode
+from memory_service.vocabulary import Intent, SearchMode
 
 # Every parameter a statement may name; each statement binds only those it names (the driver
 # refuses unused ones).
@@ -51,11 +51,17 @@ class Shape:
     kinds: bool
     since: bool
     text_signal: str
-    half_lives: tuple[tuple[str, float], ...]
+    # Per kind: its half-life and its weight for the query's intent.
+    kinds_table: tuple[tuple[str, float, float], ...]
 
 
-def build(plan: SearchPlan, ranking: Ranking, query_vector: Any) -> Built:
+def build(
+    plan: SearchPlan, ranking: Ranking, query_vector: Any, intent: str = Intent.general
+) -> Built:
+    """`intent` (recall/intent.py) picks the kinds' weights; the plan's query text is the one
+    text-searched (the caller's focus)."""
     q, projects = plan.query, plan.projects
+    weights = ranking.kind_weights(intent)
     shape = Shape(
         mode=q.mode,
         exact=plan.exact,
@@ -64,7 +70,9 @@ def build(plan: SearchPlan, ranking: Ranking, query_vector: Any) -> Built:
         kinds=bool(q.kinds),
         since=q.since is not None,
         text_signal=ranking.text_signal,
-        half_lives=tuple(ranking.half_life_days.items()),
+        kinds_table=tuple(
+            (kind, days, weights[kind]) for kind, days in ranking.half_life_days.items()
+        ),
     )
     # Numbers of our own, written into the statement (see `_inline`).
     constants: dict[str, int | float] = {
@@ -99,13 +107,14 @@ def build(plan: SearchPlan, ranking: Ranking, query_vector: Any) -> Built:
     return Built(text, {name: values[name] for name in names})
 
 
-@functools.lru_cache(maxsize=64)
+# A process sends a handful of shapes, times the five intents' weights.
+@functools.lru_cache(maxsize=256)
 def statement_text(
     shape: Shape, constants: tuple[tuple[str, int | float], ...]
 ) -> tuple[str, tuple[str, ...]]:
     """The statement's text for a shape, with `constants` written in, and the parameters it
     names. Cached: the substitution over the ~4 KB statement cost ~0.13 ms of the event loop
-    per search, and a process sends only a handful of distinct statements."""
+    per search, and a process sends only a handful of distinct statements (per intent)."""
     mode = SearchMode(shape.mode)
     legs = []
     if mode.uses_vector:
@@ -130,8 +139,9 @@ def statement_text(
         legs=sql.LEG_UNION.join(legs),
         relevance=relevance,
         clusters=clusters,
-        half_lives=", ".join(
-            sql.HALF_LIFE.format(kind=kind, days=float(days)) for kind, days in shape.half_lives
+        kinds_table=", ".join(
+            sql.HALF_LIFE.format(kind=kind, days=float(days), weight=float(weight))
+            for kind, days, weight in shape.kinds_table
         ),
         floor=sql.NO_FLOOR if mode is SearchMode.text else sql.RELEVANCE_FLOOR,
         members=members,

@@ -170,14 +170,28 @@ def test_numbers_are_written_in() -> None:
     assert "LIMIT 100)" in sql and "LIMIT 20 )" in sql
     assert not re.search(r":(k|n|wv|wt|gate)\b", sql)
     assert "memory_text_candidates(tq.q_leg, tq.q_fill, 100," in sql
-    assert "* CASE WHEN r.own THEN CAST(1.1 AS double precision) ELSE 1 END AS score" in sql
+    assert "* CASE WHEN r.own THEN CAST(1.1 AS double precision) ELSE 1 END" in sql
+    assert "* hl.weight AS score" in sql
 
 
 def test_rank_signal_and_half_lives_follow_the_ranking() -> None:
     ranking = Ranking(text_signal="rank", half_life_days={"decision": 10.0})
     sql, _ = built(plan(), ranking)
     assert "CAST(0.3 AS double precision) * c.tr) AS relevance" in sql
-    assert "JOIN (VALUES ('decision', 10.0)) AS hl(kind, days)" in sql
+    assert "JOIN (VALUES ('decision', 10.0, 1.0)) AS hl(kind, days, weight)" in sql
+
+
+def test_the_intent_picks_the_kind_weights() -> None:
+    ranking = Ranking(
+        half_life_days={"decision": 10.0, "mistake": 20.0},
+        intent_kind_weights={"pitfalls": {"mistake": 1.5}},
+    )
+    pitfalls = build(plan(), ranking, VECTOR, "pitfalls").sql
+    assert "('decision', 10.0, 1.0), ('mistake', 20.0, 1.5)" in pitfalls
+    general = build(plan(), ranking, VECTOR, "general").sql
+    assert "('decision', 10.0, 1.0), ('mistake', 20.0, 1.0)" in general
+    # Each intent's statement is built once and kept.
+    assert build(plan(), ranking, VECTOR, "pitfalls").sql is pitfalls
 
 
 def test_a_shape_is_built_once() -> None:

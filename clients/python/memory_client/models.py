@@ -136,6 +136,11 @@ class SearchResult(_Model):
 
 class SearchResponse(_Model):
     results: list[SearchResult]
+    # What the query asked for, as the server read it (pitfalls, practice, open_work, task,
+    # general), and whether nothing cleared its relevance floor (servers before issue 17
+    # leave these out).
+    intent: str = "general"
+    abstained: bool = False
 
 
 class CheckoutContext(_Model):
