@@ -98,3 +98,79 @@ async def project_learnings(
         params,
     )
     return rows.mappings().all()
+
+
+async def injected(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    session_key: str,
+    learning_ids: list[uuid.UUID],
+    ttl_s: int,
+) -> set[uuid.UUID]:
+    """Which of `learning_ids` this agent session was given less than `ttl_s` ago."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT learning_id FROM recall_injections
+             WHERE team_id = :team AND session_key = :key
+               AND learning_id = ANY(CAST(:ids AS uuid[]))
+               AND injected_at > now() - make_interval(secs => :ttl)
+            """
+        ),
+        {"team": team_id, "key": session_key, "ids": learning_ids, "ttl": ttl_s},
+    )
+    return {row[0] for row in rows}
+
+
+async def record_injections(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    session_key: str,
+    learning_ids: list[uuid.UUID],
+    ttl_s: int,
+) -> set[uuid.UUID]:
+    """Records that the session is given `learning_ids` now and returns those it was not given
+    already: a new row, or one older than `ttl_s` (renewed). Race-safe: of two transactions
+    recording the same learning for one session, the second waits for the first to commit and
+    then finds its row fresh, so exactly one of them gets it back. Sorted, so two of them
+    take their row locks in the same order (no deadlock)."""
+    rows = await session.execute(
+        text(
+            """
+            INSERT INTO recall_injections AS r (team_id, session_key, learning_id, injected_at)
+            SELECT :team, :key, ids.id, now()
+              FROM unnest(CAST(:ids AS uuid[])) AS ids(id)
+             ORDER BY ids.id
+            ON CONFLICT (team_id, session_key, learning_id) DO UPDATE
+               SET injected_at = excluded.injected_at
+             WHERE r.injected_at <= excluded.injected_at - make_interval(secs => :ttl)
+            RETURNING r.learning_id
+            """
+        ),
+        {"team": team_id, "key": session_key, "ids": sorted(learning_ids), "ttl": ttl_s},
+    )
+    return {row[0] for row in rows}
+
+
+async def delete_expired_injections(
+    session: AsyncSession, team_id: uuid.UUID, ttl_s: int, limit: int
+) -> int:
+    """Deletes up to `limit` of the team's rows older than `ttl_s`, skipping rows another
+    transaction holds (it may be renewing them); returns how many went."""
+    result = await session.execute(
+        text(
+            """
+            DELETE FROM recall_injections r
+             USING (SELECT team_id, session_key, learning_id FROM recall_injections
+                     WHERE team_id = :team
+                       AND injected_at <= now() - make_interval(secs => :ttl)
+                     ORDER BY injected_at
+                     LIMIT :limit
+                       FOR UPDATE SKIP LOCKED) old
+             WHERE r.team_id = old.team_id AND r.session_key = old.session_key
+               AND r.learning_id = old.learning_id
+            """
+        ),
+        {"team": team_id, "ttl": ttl_s, "limit": limit},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

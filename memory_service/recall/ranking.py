@@ -101,3 +101,29 @@ STATS_MAX_TEAMS = 4096
 # task).
 BRIEF_SEARCH_RESULTS = 40
 BRIEF_LEARNINGS = 20
+
+# --- Prompt-time recall (POST /v1/recall, recall/prompt.py) -----------------------------------
+# Said unasked, on every prompt of a session, so the floor is strict: a wrong injection costs
+# the agent's attention on every turn, a missed one only what `search` would have found.
+# Measured with `python -m bench.prompt_eval` (tests/data/prompts_eval.json: prompts that must
+# get nothing and work prompts that should surface a dev-set learning; the sweep there is how
+# these were chosen; numbers in the module's docstring and docs/recall.md).
+PROMPT_RANKING = Ranking(
+    # A prompt whose best match is under this cosine is about nothing stored...
+    query_gate=0.42,
+    # ... and each result must itself reach this cosine and this share of the best one.
+    min_similarity=0.38,
+    relative_floor=0.8,
+    # No way around the cosine floor by word overlap: a long prompt shares common words
+    # ("test", "fix", "add") with many learnings (above 1: never).
+    min_coverage=1.01,
+)
+# The candidates asked of the search, before flagged and already shown learnings are left out.
+PROMPT_CANDIDATES = 10
+# A prompt with fewer words (letters or digits) than this is small talk or a reply
+# ("yes", "go ahead", "run it again").
+PROMPT_MIN_WORDS = 4
+# What a session was given stays given this long (an agent session rarely lasts longer; a
+# resumed one may see a learning again); expired rows are deleted this many at a time.
+PROMPT_SESSION_TTL_S = 24 * 3600
+PROMPT_EXPIRED_BATCH = 100
