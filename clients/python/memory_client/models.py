@@ -138,6 +138,14 @@ class SearchResponse(_Model):
     results: list[SearchResult]
 
 
+class RecallResponse(_Model):
+    """Prompt-time recall: at most a few learnings, or `abstained` with the `reason`."""
+
+    results: list[SearchResult]
+    abstained: bool
+    reason: str | None = None
+
+
 class Brief(_Model):
     markdown: str
     tokens: int
