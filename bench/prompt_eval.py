@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 import uuid
 from collections import defaultdict
@@ -42,9 +43,9 @@ PROMPTS = ROOT / "tests" / "data" / "prompts_eval.json"
 DEV_SET = ROOT / "tests" / "data" / "dev_eval.json"
 K = 3
 
-GATES = (0.35, 0.38, 0.40, 0.42, 0.45)
+GATES = (0.35, 0.40, 0.42, 0.45, 0.50)
 MIN_SIMS = (0.35,)
-RELATIVE = (0.7, 0.8)
+RELATIVE = (0.7, 0.8, 0.9)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,6 +210,8 @@ def main() -> int:
     parser.add_argument("--show", action="store_true", help="list misses and noisy answers")
     parser.add_argument("--json", metavar="OUT", help="write the full report here")
     args = parser.parse_args()
+    # Hundreds of requests a minute from one key: the in-process service must not throttle.
+    os.environ["MEMORY_RATE_LIMIT_PER_MINUTE"] = "0"
     report = asyncio.run(main_async(args))
     print(f"ranking: {report['ranking']}")
     print(format_table(report["table"]))

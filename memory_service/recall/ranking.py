@@ -105,9 +105,9 @@ BRIEF_LEARNINGS = 20
 # --- Prompt-time recall (POST /v1/recall, recall/prompt.py) -----------------------------------
 # Said unasked, on every prompt of a session, so the floor is strict: a wrong injection costs
 # the agent's attention on every turn, a missed one only what `search` would have found.
-# Measured with `python -m bench.prompt_eval` (tests/data/prompts_eval.json: prompts that must
-# get nothing and work prompts that should surface a dev-set learning; the sweep there is how
-# these were chosen; numbers in the module's docstring and docs/recall.md).
+# Measured with `python -m bench.prompt_eval [--sweep]` on the dev set and
+# tests/data/prompts_eval.json (65 prompts that must get nothing, 42 work prompts that should
+# surface a dev-set learning).
 PROMPT_RANKING = Ranking(
     # A prompt whose best match is under this cosine is about nothing stored...
     query_gate=0.42,
