@@ -145,11 +145,13 @@ async def _lookup(
     if body.session_id is None:
         return candidates[: body.k], None
     team, key = principal.team_id, body.session_id
-    await queries.delete_expired_injections(
-        session, team, PROMPT_SESSION_TTL_S, PROMPT_EXPIRED_BATCH
-    )
     given = await queries.injected(
-        session, team, key, [r.id for r in candidates], PROMPT_SESSION_TTL_S
+        session,
+        team,
+        key,
+        [r.id for r in candidates],
+        PROMPT_SESSION_TTL_S,
+        PROMPT_EXPIRED_BATCH,
     )
     fresh = [r for r in candidates if r.id not in given][: body.k]
     if not fresh:

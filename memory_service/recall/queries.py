@@ -106,18 +106,39 @@ async def injected(
     session_key: str,
     learning_ids: list[uuid.UUID],
     ttl_s: int,
+    expired_batch: int,
 ) -> set[uuid.UUID]:
-    """Which of `learning_ids` this agent session was given less than `ttl_s` ago."""
+    """Which of `learning_ids` this agent session was given less than `ttl_s` ago. In the same
+    round trip, up to `expired_batch` of the team's rows older than that are deleted (rows
+    another transaction holds are skipped: it may be renewing them); the lookup ignores them
+    either way."""
     rows = await session.execute(
         text(
             """
+            WITH gone AS (
+                DELETE FROM recall_injections r
+                 USING (SELECT team_id, session_key, learning_id FROM recall_injections
+                         WHERE team_id = :team
+                           AND injected_at <= now() - make_interval(secs => :ttl)
+                         ORDER BY injected_at
+                         LIMIT :batch
+                           FOR UPDATE SKIP LOCKED) old
+                 WHERE r.team_id = old.team_id AND r.session_key = old.session_key
+                   AND r.learning_id = old.learning_id
+            )
             SELECT learning_id FROM recall_injections
              WHERE team_id = :team AND session_key = :key
                AND learning_id = ANY(CAST(:ids AS uuid[]))
                AND injected_at > now() - make_interval(secs => :ttl)
             """
         ),
-        {"team": team_id, "key": session_key, "ids": learning_ids, "ttl": ttl_s},
+        {
+            "team": team_id,
+            "key": session_key,
+            "ids": learning_ids,
+            "ttl": ttl_s,
+            "batch": expired_batch,
+        },
     )
     return {row[0] for row in rows}
 
@@ -150,27 +171,3 @@ async def record_injections(
         {"team": team_id, "key": session_key, "ids": sorted(learning_ids), "ttl": ttl_s},
     )
     return {row[0] for row in rows}
-
-
-async def delete_expired_injections(
-    session: AsyncSession, team_id: uuid.UUID, ttl_s: int, limit: int
-) -> int:
-    """Deletes up to `limit` of the team's rows older than `ttl_s`, skipping rows another
-    transaction holds (it may be renewing them); returns how many went."""
-    result = await session.execute(
-        text(
-            """
-            DELETE FROM recall_injections r
-             USING (SELECT team_id, session_key, learning_id FROM recall_injections
-                     WHERE team_id = :team
-                       AND injected_at <= now() - make_interval(secs => :ttl)
-                     ORDER BY injected_at
-                     LIMIT :limit
-                       FOR UPDATE SKIP LOCKED) old
-             WHERE r.team_id = old.team_id AND r.session_key = old.session_key
-               AND r.learning_id = old.learning_id
-            """
-        ),
-        {"team": team_id, "ttl": ttl_s, "limit": limit},
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
