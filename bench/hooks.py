@@ -12,10 +12,11 @@ script makes a throw-away git checkout whose `origin` is that project), it runs 
 - PreToolUse: `memory hook claude-code-command` with everyday and risky Bash commands, when
   this `memory` has that hook;
 
-and reports p50 / p95 / max wall time and how often each printed something. Then the
-server-side part of the lookups with one client on a warm connection (`POST /v1/recall`, and
-`POST /v1/check` when the server has it): p50 / p95 of the round trip, which on localhost is
-the server's time plus well under a millisecond.
+and reports p50 / p95 / max wall time and how often each printed something, next to a bare
+`python -c pass` for scale (interpreter start alone, on the same machine at the same time).
+Then the server-side part of the lookups with one client on a warm connection
+(`POST /v1/recall`, and `POST /v1/check` when the server has it): p50 / p95 of the round
+trip, which on localhost is the server's time plus well under a millisecond.
 
 The lead runs it against a 100k-learning database; on the dev set:
     .venv/bin/python -m bench.hooks --url http://127.0.0.1:8765 --api-key KEY \\
@@ -144,6 +145,15 @@ def time_hook(
     }
 
 
+def _bare_python(runs: int) -> dict[str, Any]:
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        seconds.append(time.perf_counter() - started)
+    return latency_summary(seconds)
+
+
 def time_lookups(url: str, key: str, project: str, runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     headers = {"Authorization": f"Bearer {key}"}
@@ -203,6 +213,7 @@ def main() -> int:
             event: time_hook(memory, hook_args, event, repo, env, args.runs)
             for event, hook_args in hooks
         }
+    report["bare_python"] = _bare_python(args.runs)
     report["server"] = time_lookups(args.url, args.api_key, args.project, args.runs)
     for event, row in report["hooks"].items():
         print(
@@ -210,6 +221,8 @@ def main() -> int:
             f"p95 {row['p95_ms']:7.1f} ms  max {row['max_ms']:7.1f} ms  "
             f"printed {row['printed']}/{row['n']}  nonzero exits {row['nonzero_exit']}"
         )
+    bare = report["bare_python"]
+    print(f"{'(python -c pass)':<50} p50 {bare['p50_ms']:7.1f} ms  p95 {bare['p95_ms']:7.1f} ms")
     for path, row in report["server"].items():
         if isinstance(row, dict):
             print(

@@ -256,3 +256,26 @@ def test_what_counts_as_not_about_work() -> None:
         "why does the release build crash at startup?",
     ]:
         assert prompt.not_about_work(text) is None, text
+
+
+async def test_what_a_session_was_given_is_isolated_by_row_level_security(
+    client: httpx.AsyncClient, api_key: str, settings: Settings
+) -> None:
+    await recalled(client, api_key, WORK, project=API, session_id="s-rls")
+    with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
+        flags = conn.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
+            "WHERE relname = 'recall_injections'"
+        ).fetchone()
+        assert flags == (True, True)
+        # As the request role, for a team of no rows: nothing visible, nothing writable.
+        with conn.transaction():
+            conn.execute("SET LOCAL ROLE memory_app")
+            conn.execute(
+                "SELECT set_config('memory.team_id', gen_random_uuid()::text, true), "
+                "set_config('memory.system', 'off', true)"
+            )
+            seen = conn.execute("SELECT count(*) FROM recall_injections").fetchone()
+            deleted = conn.execute("DELETE FROM recall_injections").rowcount
+        assert (seen, deleted) == ((0,), 0)
+    assert len(_injection_rows(settings)) >= 1
