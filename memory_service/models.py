@@ -238,3 +238,23 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RecallInjection(Base):
+    """A learning the prompt-time recall (`POST /v1/recall`) has given one agent session: it
+    is not given to that session again while the row is younger than the expiry
+    (recall/ranking.py). Rows older than that are ignored and deleted in small batches."""
+
+    __tablename__ = "recall_injections"
+    __table_args__ = (
+        PrimaryKeyConstraint("team_id", "session_key", "learning_id"),
+        Index("ix_recall_injections_team_id_injected_at", "team_id", "injected_at"),
+    )
+
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey("teams.id", ondelete="CASCADE"))
+    # The agent's session id as the caller sent it.
+    session_key: Mapped[str] = mapped_column(Text)
+    learning_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    injected_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

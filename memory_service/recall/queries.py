@@ -98,3 +98,76 @@ async def project_learnings(
         params,
     )
     return rows.mappings().all()
+
+
+async def injected(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    session_key: str,
+    learning_ids: list[uuid.UUID],
+    ttl_s: int,
+    expired_batch: int,
+) -> set[uuid.UUID]:
+    """Which of `learning_ids` this agent session was given less than `ttl_s` ago. In the same
+    round trip, up to `expired_batch` of the team's rows older than that are deleted (rows
+    another transaction holds are skipped: it may be renewing them); the lookup ignores them
+    either way."""
+    rows = await session.execute(
+        text(
+            """
+            WITH gone AS (
+                DELETE FROM recall_injections r
+                 USING (SELECT team_id, session_key, learning_id FROM recall_injections
+                         WHERE team_id = :team
+                           AND injected_at <= now() - make_interval(secs => :ttl)
+                         ORDER BY injected_at
+                         LIMIT :batch
+                           FOR UPDATE SKIP LOCKED) old
+                 WHERE r.team_id = old.team_id AND r.session_key = old.session_key
+                   AND r.learning_id = old.learning_id
+            )
+            SELECT learning_id FROM recall_injections
+             WHERE team_id = :team AND session_key = :key
+               AND learning_id = ANY(CAST(:ids AS uuid[]))
+               AND injected_at > now() - make_interval(secs => :ttl)
+            """
+        ),
+        {
+            "team": team_id,
+            "key": session_key,
+            "ids": learning_ids,
+            "ttl": ttl_s,
+            "batch": expired_batch,
+        },
+    )
+    return {row[0] for row in rows}
+
+
+async def record_injections(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    session_key: str,
+    learning_ids: list[uuid.UUID],
+    ttl_s: int,
+) -> set[uuid.UUID]:
+    """Records that the session is given `learning_ids` now and returns those it was not given
+    already: a new row, or one older than `ttl_s` (renewed). Race-safe: of two transactions
+    recording the same learning for one session, the second waits for the first to commit and
+    then finds its row fresh, so exactly one of them gets it back. Sorted, so two of them
+    take their row locks in the same order (no deadlock)."""
+    rows = await session.execute(
+        text(
+            """
+            INSERT INTO recall_injections AS r (team_id, session_key, learning_id, injected_at)
+            SELECT :team, :key, ids.id, now()
+              FROM unnest(CAST(:ids AS uuid[])) AS ids(id)
+             ORDER BY ids.id
+            ON CONFLICT (team_id, session_key, learning_id) DO UPDATE
+               SET injected_at = excluded.injected_at
+             WHERE r.injected_at <= excluded.injected_at - make_interval(secs => :ttl)
+            RETURNING r.learning_id
+            """
+        ),
+        {"team": team_id, "key": session_key, "ids": sorted(learning_ids), "ttl": ttl_s},
+    )
+    return {row[0] for row in rows}

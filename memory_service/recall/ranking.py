@@ -157,3 +157,35 @@ CONTEXT_QUERY_CHARS = 1000
 # 3 of 28 relevant checkouts abstain (one by the gate), 1 of 8 off-topic ones does not.
 BRIEF_CHECKOUT_MIN_SCORE = 0.40
 BRIEF_CHECKOUT_KEEP_SCORE = 0.30
+# --- Prompt-time recall (POST /v1/recall, recall/prompt.py) -----------------------------------
+# Said unasked, on every prompt of a session, so the floor is strict: a wrong injection costs
+# the agent's attention on every turn, a missed one only what `search` would have found.
+# Measured with `python -m bench.prompt_eval [--sweep]` on the dev set and
+# tests/data/prompts_eval.json (65 prompts that must get nothing, 42 work prompts that should
+# surface a dev-set learning).
+PROMPT_RANKING = Ranking(
+    # A prompt whose best match is under this cosine is about nothing stored. Swept 0.35-0.50:
+    # the work prompts' hit rate stays 0.93 throughout (they name what they are about), noise
+    # on the 65 nothing-prompts falls 4.6 % (0.35), 3.1 % (0.40-0.42), 1.5 % (0.45), 0 (0.50),
+    # while the dev set's own 40 questions, phrased away from the stored words on purpose, get
+    # a relevant learning 60 %, 48 %, 48 %, 45 %, 35 % of the time (relative floor 0.8).
+    # 0.45: one noisy prompt in 65, and no work prompt lost.
+    query_gate=0.45,
+    # Each result must reach this cosine and this share of the best one: 0.7 / 0.8 / 0.9 of
+    # the best gave a precision of 0.47 / 0.66 / 0.80 on the work prompts, for a hit rate of
+    # 0.93 / 0.93 / 0.90 (min_similarity does not bind above: 0.9 x 0.45 > 0.35).
+    min_similarity=0.35,
+    relative_floor=0.9,
+    # No way around the cosine floor by word overlap: a long prompt shares common words
+    # ("test", "fix", "add") with many learnings (above 1: never).
+    min_coverage=1.01,
+)
+# The candidates asked of the search, before flagged and already shown learnings are left out.
+PROMPT_CANDIDATES = 10
+# A prompt with fewer words (letters or digits) than this is small talk or a reply
+# ("yes", "go ahead", "run it again").
+PROMPT_MIN_WORDS = 4
+# What a session was given stays given this long (an agent session rarely lasts longer; a
+# resumed one may see a learning again); expired rows are deleted this many at a time.
+PROMPT_SESSION_TTL_S = 24 * 3600
+PROMPT_EXPIRED_BATCH = 100

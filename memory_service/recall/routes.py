@@ -1,4 +1,4 @@
-"""/v1/search and /v1/brief."""
+"""/v1/search, /v1/brief and /v1/recall."""
 
 from __future__ import annotations
 
@@ -6,8 +6,15 @@ from fastapi import APIRouter
 
 from memory_service.deps import EmbedderDep, Reader, ReadSessionDep, SessionDep, StateDep
 from memory_service.errors import InvalidInput
-from memory_service.recall import service
-from memory_service.recall.schemas import Brief, BriefRequest, SearchRequest, SearchResponse
+from memory_service.recall import prompt, service
+from memory_service.recall.schemas import (
+    Brief,
+    BriefRequest,
+    RecallRequest,
+    RecallResponse,
+    SearchRequest,
+    SearchResponse,
+)
 
 router = APIRouter(prefix="/v1", tags=["recall"])
 
@@ -56,4 +63,30 @@ async def brief(
     hook."""
     return await service.brief_and_record(
         session, embedder, principal, body, stats=state.search_stats
+    )
+
+
+@router.post("/recall", response_model=RecallResponse)
+async def recall(
+    body: RecallRequest,
+    session: SessionDep,
+    replica: ReadSessionDep,
+    embedder: EmbedderDep,
+    principal: Reader,
+    state: StateDep,
+) -> RecallResponse:
+    """Prompt-time recall: at most `k` past learnings clearly relevant to what the person just
+    asked (`text`), never one this `session_id` was already given, never an instruction-like
+    one; `abstained: true` with a `reason` when nothing clears the strict floor (small talk,
+    a reply, nothing stored about it). Called by the Claude Code UserPromptSubmit hook."""
+    if len(body.text) > state.settings.max_query_chars:
+        raise InvalidInput(f"text is longer than {state.settings.max_query_chars} characters")
+    return await prompt.recall(
+        session,
+        replica,
+        embedder,
+        principal,
+        body,
+        timeout_ms=state.settings.search_timeout_ms,
+        stats=state.search_stats,
     )

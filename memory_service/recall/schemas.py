@@ -1,4 +1,4 @@
-"""Request and response shapes of /v1/search and /v1/brief."""
+"""Request and response shapes of /v1/search, /v1/brief and /v1/recall."""
 
 from __future__ import annotations
 
@@ -122,3 +122,27 @@ class Brief(BaseModel):
         default=False,
         description="The task or checkout was searched and nothing cleared the relevance floor",
     )
+
+
+class RecallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        min_length=1, max_length=2000, description="What the person just asked the agent"
+    )
+    project: ProjectSlug | None = Field(
+        default=None, description="The session's project: ranked a little higher"
+    )
+    session_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="The agent's session: a learning is given to a session once",
+    )
+    k: int = Field(default=3, ge=1, le=5, description="At most this many learnings")
+
+
+class RecallResponse(BaseModel):
+    results: list[SearchResult]
+    abstained: bool = Field(description="Nothing cleared the relevance floor of this moment")
+    reason: str | None = Field(default=None, description="Why nothing was returned")

@@ -51,8 +51,21 @@ def test_install_claude_code_is_idempotent_and_uninstall_exact(
     ours = [g for g in groups if any(claude_code.is_our_hook(h) for h in g["hooks"])]
     assert len(ours) == 1 and ours[0]["matcher"] == "startup|resume|clear|compact"
     assert ours[0]["hooks"][0]["command"].endswith("memory hook claude-code")
+    prompt_groups = settings["hooks"]["UserPromptSubmit"]  # type: ignore[index]
+    assert prompt_groups == [
+        {
+            "hooks": [
+                {
+                    "type": "command",
+                    "command": ours[0]["hooks"][0]["command"] + "-prompt",
+                    "timeout": claude_code.SETTINGS_TIMEOUT_SECONDS,
+                }
+            ]
+        }
+    ]
     expected = copy.deepcopy(OTHER_HOOKS)
     expected["hooks"]["SessionStart"].append(ours[0])  # type: ignore[index]
+    expected["hooks"]["UserPromptSubmit"] = prompt_groups  # type: ignore[index]
     assert settings == expected  # nothing else touched
 
     skill = home / ".claude" / "skills" / "handoff" / "SKILL.md"

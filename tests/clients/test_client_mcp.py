@@ -31,7 +31,14 @@ async def test_mcp_tools_over_stdio(repo: Path, cli_env: dict[str, str], server_
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         tools = {t.name: t for t in (await session.list_tools()).tools}
-        assert set(tools) == {"brief", "search", "write_handoff", "claim_inbox", "forget"}
+        assert set(tools) == {
+            "brief",
+            "search",
+            "recall",
+            "write_handoff",
+            "claim_inbox",
+            "forget",
+        }
         for tool in tools.values():
             assert tool.description and len(tool.description) > 40
         search_args = tools["search"].input_schema["properties"]

@@ -50,6 +50,7 @@ MIRRORS: dict[type[BaseModel], str] = {
     models.SearchResponse: "SearchResponse",
     models.Brief: "Brief",
     models.CheckoutContext: "CheckoutContext",
+    models.RecallResponse: "RecallResponse",
     models.Learning: "Learning",
     models.Forgotten: "Forgotten",
 }
@@ -67,6 +68,7 @@ IGNORED: dict[str, dict[str, str]] = {
     "ClaimRequest": {},
     "SearchRequest": {},
     "BriefRequest": {},
+    "RecallRequest": {},
 }
 
 # The client's enumerations -> (component, property) where the server enumerates the same.
@@ -83,6 +85,7 @@ REQUESTS: dict[Callable[..., _core.Call[Any]], str] = {
     _core.claim_inbox: "ClaimRequest",
     _core.search: "SearchRequest",
     _core.brief: "BriefRequest",
+    _core.recall: "RecallRequest",
 }
 
 # A value per parameter of a request builder, so every field it can send is sent.

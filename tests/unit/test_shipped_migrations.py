@@ -33,6 +33,9 @@ SHIPPED = {
     "0007_text_search_functions_from_source.py": (
         "132c327267551774da44c3cc8fd4af0ee7ea02824c4e594f023dc91c4fc60c25"
     ),
+    "0008_recall_injections.py": (
+        "fcee5abd11f9e03916e136f3ed6e614aeb96ba74c98486260a3052b98982b246"
+    ),
 }
 
 # Revision 0007 creates these from recall/sql.py: a database past 0007 keeps the body it got

@@ -31,6 +31,7 @@ from memory_client.models import (
     Learning,
     Mode,
     Readiness,
+    RecallResponse,
     SearchResponse,
     Status,
     Visibility,
@@ -198,8 +199,8 @@ def _json_ready(value: Any) -> Any:
 
 # --- one builder per route ----------------------------------------------------------------
 # Their keyword parameters and JSON bodies mirror the server's request schemas (HandoffCreate,
-# ClaimRequest, SearchRequest, BriefRequest) field for field; tests/clients/test_contract.py
-# checks every body against the server's OpenAPI document.
+# ClaimRequest, SearchRequest, BriefRequest, RecallRequest) field for field;
+# tests/clients/test_contract.py checks every body against the server's OpenAPI document.
 
 
 def create_handoff(
@@ -347,6 +348,25 @@ def search(
         }
     )
     return Call(RequestSpec("POST", "/v1/search", json=payload), _model(SearchResponse))
+
+
+def recall(
+    text: str,
+    *,
+    project: str | None = None,
+    session_id: str | None = None,
+    k: int = 3,
+) -> Call[RecallResponse]:
+    """Prompt-time recall (`POST /v1/recall`): at most `k` (1-5) past learnings clearly
+    relevant to what the person just asked, never one this `session_id` was already given, or
+    `abstained` with the `reason` (small talk, nothing stored relevant enough). `project`, the
+    session's own, ranks a little higher. It records what the session was given, so a retry
+    after a lost response would find it already given: retried only when unsent."""
+    payload = _clean({"text": text, "project": project, "session_id": session_id, "k": k})
+    return Call(
+        RequestSpec("POST", "/v1/recall", json=payload, retry=Retry.UNSENT),
+        _model(RecallResponse),
+    )
 
 
 def brief(

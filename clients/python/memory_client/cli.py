@@ -28,7 +28,7 @@ from memory_client.errors import (
 )
 from memory_client.frontmatter import field
 from memory_client.importer import discover, run_import
-from memory_client.integrations import claude_code, codex
+from memory_client.integrations import claude_code, claude_code_prompt, codex
 from memory_client.models import KINDS, Kind
 from memory_client.workspace import Workspace, check_project_slug, check_worktree, detect
 
@@ -195,6 +195,17 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recall(args: argparse.Namespace) -> int:
+    text = " ".join(args.text).strip()
+    if not text:
+        raise UsageError("say what you are about to do: memory recall TEXT")
+    ws = _workspace(args)
+    with _client() as client:
+        result = client.recall(text, project=ws.project, session_id=args.session_id, k=args.k)
+    _emit(args, result, render.recall(result))
+    return 0
+
+
 def cmd_forget(args: argparse.Namespace) -> int:
     with _client() as client:
         result = client.forget(args.id)
@@ -295,6 +306,8 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_hook(args: argparse.Namespace) -> int:
+    if args.agent == "claude-code-prompt":
+        return claude_code_prompt.run_hook(sys.stdin, sys.stdout)
     return claude_code.run_hook(sys.stdin, sys.stdout, budget=args.budget)
 
 
@@ -395,6 +408,18 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, default=10, help="number of results")
     search.add_argument("--mode", choices=["hybrid", "vector", "text"], default="hybrid")
 
+    recall = add(
+        "recall",
+        cmd_recall,
+        "the few past learnings clearly relevant to what you are about to do (or nothing)",
+    )
+    recall.add_argument("text", nargs="+", help="the task or question, as you would say it")
+    recall.add_argument(
+        "-k", type=int, default=3, choices=range(1, 6), metavar="K", help="at most K (1-5)"
+    )
+    recall.add_argument("--session-id", help="a learning is given to a session once")
+    where(recall, worktree=False)
+
     forget = add("forget", cmd_forget, "forget a learning (and its near-duplicates) by id")
     forget.add_argument("id")
 
@@ -418,7 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(action=action)
 
     hook = add("hook", cmd_hook, "agent hooks (reads the hook JSON on stdin)")
-    hook.add_argument("agent", choices=["claude-code"])
+    hook.add_argument(
+        "agent",
+        choices=["claude-code", "claude-code-prompt"],
+        help="claude-code: SessionStart (the brief); claude-code-prompt: UserPromptSubmit",
+    )
     hook.add_argument("--budget", type=int, default=800, help="max tokens of the brief")
 
     add("mcp", cmd_mcp, "serve the memory tools over MCP (stdio)")

@@ -151,6 +151,14 @@ class CheckoutContext(_Model):
     changed_paths: list[str] = Field(default_factory=list)
 
 
+class RecallResponse(_Model):
+    """Prompt-time recall: at most a few learnings, or `abstained` with the `reason`."""
+
+    results: list[SearchResult]
+    abstained: bool
+    reason: str | None = None
+
+
 class Brief(_Model):
     markdown: str
     tokens: int

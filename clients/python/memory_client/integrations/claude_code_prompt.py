@@ -1,0 +1,64 @@
+"""Claude Code: the UserPromptSubmit hook (`memory hook claude-code-prompt`).
+
+On every prompt Claude Code pipes the hook a JSON object (`session_id`, `transcript_path`,
+`cwd`, `permission_mode`, `hook_event_name: "UserPromptSubmit"`, `prompt`; see
+https://code.claude.com/docs/en/hooks#userpromptsubmit). The hook asks the server's
+prompt-time recall (`POST /v1/recall`, k=3) and, when something clears its strict floor,
+prints
+
+    {"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": "..."}}
+
+with the learnings framed as past claims to verify, each with its id, kind, project and
+freshness. The server keeps what each `session_id` was given, so a learning is said once per
+session; small talk and prompts about nothing stored get nothing at all (no output). Like the
+SessionStart hook it is fail-open: no output and exit 0 within 2 s whatever goes wrong
+(`claude_code.run_fail_open`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TextIO
+
+from memory_client import render
+from memory_client._core import NO_RETRY
+from memory_client.client import MemoryClient
+from memory_client.config import resolve
+from memory_client.integrations.claude_code import HOOK_HTTP_TIMEOUT_SECONDS, run_fail_open
+from memory_client.workspace import detect
+
+EVENT = "UserPromptSubmit"
+# At most this many learnings on one prompt.
+PROMPT_LEARNINGS = 3
+
+
+def hook_output(raw: str, *, timeout: float = HOOK_HTTP_TIMEOUT_SECONDS) -> str | None:
+    """The JSON Claude Code expects from a UserPromptSubmit hook, or None when there is
+    nothing worth saying."""
+    payload = json.loads(raw) if raw.strip() else {}
+    if not isinstance(payload, dict):
+        return None
+    prompt = payload.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return None
+    config = resolve()
+    if not config.api_key:
+        return None
+    session_id = payload.get("session_id")
+    ws = detect(payload.get("cwd") or os.getcwd())
+    with MemoryClient(config.url, config.api_key, retry=NO_RETRY, timeout=timeout) as client:
+        result = client.recall(
+            prompt[:2000],
+            project=ws.project,
+            session_id=str(session_id)[:500] if session_id else None,
+            k=PROMPT_LEARNINGS,
+        )
+    if result.abstained or not any(not r.flagged for r in result.results):
+        return None
+    return json.dumps(
+        {"hookSpecificOutput": {"hookEventName": EVENT, "additionalContext": render.recall(result)}}
+    )
+
+
+def run_hook(stdin: TextIO, stdout: TextIO) -> int:
+    return run_fail_open(stdin, stdout, lambda raw, timeout: hook_output(raw, timeout=timeout))
