@@ -116,7 +116,8 @@ COMMON_FLAGS = frozenset(
 _FREE_TEXT_FLAGS = frozenset(
     {"-m", "--message", "-F", "--title", "--body", "-b", "--description", "--notes",
      "--password", "-p", "--token", "--secret", "--pass", "-a", "--comment", "--reason",
-     "-e", "--expression", "--grep", "-k", "--keyword", "--query", "-c"}
+     "-e", "--expression", "--query", "-c", "-H", "--header", "--data", "--data-raw",
+     "--user", "-u"}
 )  # fmt: skip
 _WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _SUBCOMMAND = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)?$")
@@ -125,7 +126,22 @@ _SUBSTITUTION = re.compile(r"^s([/|#,:]).*\1.*\1[a-zA-Z0-9]*$")
 _SCRIPT = re.compile(r"(?:^\.{0,2}/|/)|\.(?:sh|bash|py|rb|js|ts|mjs|pl|ps1|exs?)$")
 # An identifier: has a character words of prose do not (`/ . _ :` or an inner upper-case
 # letter or a digit after a letter), or is a long flag. Plain words (`prod`, `main`) are not.
-_DISTINCTIVE = re.compile(r"[/._:@]|[a-z][A-Z]|[A-Za-z]\d")
+_DISTINCTIVE = re.compile(r"[/._:@]|[a-z][A-Z]|[A-Za-z]\d|[a-z]-[a-z]")
+# Names every project has: they say nothing about this project's past (`rm -rf node_modules`).
+CONVENTIONAL_NAMES = frozenset(
+    {
+        "node_modules", "dist", "build", "target", "vendor", ".venv", "venv", "__pycache__",
+        ".git", ".env", "coverage", "out", "tmp", ".cache", ".next", ".nuxt", ".output",
+        "package.json", "package-lock.json", "pnpm-lock.yaml", "yarn.lock", "Cargo.lock",
+        "Cargo.toml", "go.mod", "go.sum", "requirements.txt", "pyproject.toml", "setup.py",
+        "Makefile", "Dockerfile", "README.md", ".gitignore", "tsconfig.json", "mix.exs",
+        "mix.lock", "Gemfile", "Gemfile.lock", "uv.lock", "poetry.lock", ".pytest_cache",
+        ".mypy_cache", ".ruff_cache", "build.gradle", "build.gradle.kts", "CMakeLists.txt",
+        "docker-compose.yml", "compose.yaml", "index.html", "index.js", "index.ts", "main.py",
+        "app.py", "src", "lib", "test", "tests", "docs", "scripts", "bin", "logs", "log",
+    }
+)  # fmt: skip
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _SHORT = 3
 # A path's last part names the file only when it has this many characters or more.
 _FILE_NAME = 6
@@ -153,6 +169,8 @@ class CommandTerms:
     phrases: tuple[str, ...]
     # Distinctive identifiers: paths, module names, flags and their values.
     identifiers: tuple[str, ...]
+    # Every flag the command passes (`--upgrade`, `-rf`), without values.
+    flags: frozenset[str] = frozenset()
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -257,9 +275,7 @@ def _identifiers(word: str, value: str | None) -> list[str]:
         value = inline or value
         if flag.startswith("--") and flag not in COMMON_FLAGS and len(flag) > _SHORT + 2:
             found.append(flag)
-        elif flag.startswith("-D") and len(flag) > _SHORT + 2:  # -DNAME=VALUE
-            found.append(flag[2:])
-        elif flag.startswith("-P") and inline and len(flag) > _SHORT:  # -Pname=value
+        elif flag[:2] in {"-D", "-P"} and len(flag) > _SHORT + 2:  # -DNAME=VALUE, -Pname=value
             found.append(flag[2:])
         if value is not None and flag not in _FREE_TEXT_FLAGS:
             found += _positional(value)
@@ -271,21 +287,43 @@ def _positional(word: str) -> list[str]:
     word = word.strip("\"',;")
     if _SUBSTITUTION.match(word):
         return []
-    if len(word) < _SHORT or word.startswith(("$", "~")) or "://" in word and "@" in word:
+    if _URL.match(word):
+        # A URL names its host and path, not its scheme (and never its credentials).
+        if "@" in word.split("/", 3)[2]:
+            return []
+        word = _URL.sub("", word).split("?", 1)[0].rstrip("/")
+        host = word.split("/", 1)[0]
+        return list(dict.fromkeys([word, host])) if "." in host else [word]
+    if len(word) < _SHORT or word.startswith(("$", "~")) or ("://" in word and "@" in word):
         return []
-    if not _DISTINCTIVE.search(word):
+    if not _DISTINCTIVE.search(word) or word.strip("/") in CONVENTIONAL_NAMES:
         return []
     found = [word]
     if "/" in word.strip("/"):
         # A path: also its folder (`assets/levels`) and a file name long enough to name one
         # file (`settings.gradle.kts`, not `a.py`).
         path = re.sub(r"^(?:\./)+", "", word).rstrip("/")
+        if not _DISTINCTIVE.search(path):
+            return []  # `./build`: a plain word
         parts = path.split("/")
         found = [path]
         if len(parts) > 2:
             found.append("/".join(parts[:2]))
-        if len(parts[-1]) >= _FILE_NAME and _DISTINCTIVE.search(parts[-1]):
-            found.append(parts[-1])
+        name = parts[-1]
+        if len(name) >= _FILE_NAME and _DISTINCTIVE.search(name) and name not in CONVENTIONAL_NAMES:
+            found.append(name)
+    return found
+
+
+_PRINTERS = frozenset({"echo", "printf", "cat", "tee"})
+
+
+def _content(text: str) -> list[str]:
+    """The identifiers in text written to a file: each `key=value` line's key, and words."""
+    found: list[str] = []
+    for part in re.split(r"[\s\n]+", text):
+        key = part.split("=", 1)[0]
+        found += _positional(key) if key and not key.startswith("-") else []
     return found
 
 
@@ -298,7 +336,12 @@ def analyze_segment(words: list[str], writes: list[str] | None = None) -> Segmen
         return None
     program = _program(words[0])
     if program in READ_ONLY or program.startswith("-"):
-        return Segment(program, (), tuple(dict.fromkeys(written))) if written else None
+        if not written:
+            return None
+        if program in _PRINTERS:
+            # What is printed into a file is what the file will hold (`echo "k=v" >> f`).
+            written += [i for word in words[1:] for i in _content(word)]
+        return Segment(program, (), tuple(dict.fromkeys(written)))
     rest = words[1:]
     subcommands: list[str] = []
     while rest and len(subcommands) < 2 and _SUBCOMMAND.match(rest[0]) and "/" not in rest[0]:
@@ -307,6 +350,8 @@ def analyze_segment(words: list[str], writes: list[str] | None = None) -> Segmen
     if subcommands and subcommands[0] in READ_ONLY_SUBCOMMANDS.get(program, ()):
         return None
     identifiers: list[str] = []
+    for extra in subcommands[1:]:
+        identifiers += _positional(extra)
     for i, word in enumerate(rest):
         follows = rest[i + 1] if i + 1 < len(rest) and not rest[i + 1].startswith("-") else None
         if word.startswith("-") and "=" not in word:
@@ -316,8 +361,10 @@ def analyze_segment(words: list[str], writes: list[str] | None = None) -> Segmen
             identifiers += _identifiers(word, value)
         elif i > 0 and rest[i - 1] in _FREE_TEXT_FLAGS:
             continue
-        else:
+        elif word.startswith("-"):
             identifiers += _identifiers(word, None)
+        else:
+            identifiers += _positional(word)
     if "/" in program:
         identifiers.insert(0, program)
     identifiers += written
@@ -325,14 +372,15 @@ def analyze_segment(words: list[str], writes: list[str] | None = None) -> Segmen
 
 
 def _is_value(word: str) -> bool:
-    return bool(word) and not _WORD.match(word) or word.isdigit()
+    return (bool(word) and not _WORD.match(word)) or word.isdigit()
 
 
 def analyze(command: str) -> CommandTerms:
     """The terms of a whole command line: each simple command's phrase and identifiers."""
     segments: list[Segment] = []
-    for words, writes in split_commands(tokens(command))[:_MAX_SEGMENTS]:
-        segment = analyze_segment(words, writes)
+    words = tokens(command)
+    for words_, writes in split_commands(words)[:_MAX_SEGMENTS]:
+        segment = analyze_segment(words_, writes)
         if segment is not None:
             segments.append(segment)
     phrases: dict[str, None] = {}
@@ -349,4 +397,5 @@ def analyze(command: str) -> CommandTerms:
         tuple(segments),
         tuple(phrase_list),
         tuple(i for i in identifiers if i not in phrases)[: _MAX_TERMS - len(phrase_list)],
+        frozenset(w.split("=", 1)[0] for w in words if w.startswith("-") and len(w) > 1),
     )

@@ -138,6 +138,15 @@ class SearchResponse(_Model):
     results: list[SearchResult]
 
 
+class CheckResponse(_Model):
+    """`POST /v1/check`: past mistakes a shell command closely matches."""
+
+    results: list[SearchResult]
+    abstained: bool
+    reason: str | None = None
+    terms: list[str] = Field(default_factory=list)
+
+
 class Brief(_Model):
     markdown: str
     tokens: int

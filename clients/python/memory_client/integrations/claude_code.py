@@ -1,8 +1,10 @@
-"""Claude Code: a SessionStart hook that injects the start-up brief, and a /handoff skill.
+"""Claude Code: a SessionStart hook that injects the start-up brief, a PreToolUse hook for
+the Bash tool that adds past mistakes matching the command about to run
+(claude_code_command.py), and a /handoff skill.
 
 `memory install claude-code` edits `<claude dir>/settings.json` (the claude dir is
 `$CLAUDE_CONFIG_DIR`, else `~/.claude`) and writes `<claude dir>/skills/handoff/SKILL.md`;
-`memory uninstall claude-code` takes out exactly the hook entry and the skill it added."""
+`memory uninstall claude-code` takes out exactly the hook entries and the skill it added."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import re
 import shutil
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,9 +28,21 @@ from memory_client.workspace import detect
 
 MATCHER = "startup|resume|clear|compact"
 HOOK_ARGS = "hook claude-code"
-# Matches the command however `memory` was spelled when installed (bare, absolute path, or
-# `python -m memory_client`), so uninstall and re-install find it.
-_OUR_COMMAND = re.compile(r"(?:^|[/\\\s\"'])memory(?:_client)?\"?\s+hook\s+claude-code\s*$")
+# Every hook `memory install claude-code` adds: (event, matcher, `memory` arguments).
+HOOKS: tuple[tuple[str, str, str], ...] = (
+    ("SessionStart", MATCHER, HOOK_ARGS),
+    ("PreToolUse", "Bash", "hook claude-code-command"),
+)
+
+
+def _our_command(args: str) -> re.Pattern[str]:
+    """Matches the command however `memory` was spelled when installed (bare, absolute path,
+    or `python -m memory_client`), so uninstall and re-install find it."""
+    words = r"\s+".join(re.escape(w) for w in args.split())
+    return re.compile(rf"(?:^|[/\\\s\"'])memory(?:_client)?\"?\s+{words}\s*$")
+
+
+_OUR_COMMAND = _our_command(HOOK_ARGS)
 SKILL_MARKER = "installed by `memory install claude-code`"
 # Seconds after the process started at which the hook gives up, whatever it is doing: a
 # session start never waits 2 s for it, interpreter start-up and imports included.
@@ -55,23 +69,24 @@ def skill_text() -> str:
     return resources.files("memory_client.integrations").joinpath("SKILL.md").read_text("utf-8")
 
 
-def hook_command() -> str:
+def hook_command(args: str = HOOK_ARGS) -> str:
     """`memory hook claude-code` when `memory` is on PATH (the usual install), else an
     absolute path that works from Claude Code's environment too."""
     if shutil.which("memory"):
-        return f"memory {HOOK_ARGS}"
+        return f"memory {args}"
     script = Path(sys.argv[0]).resolve()
     if script.name == "memory" and os.access(script, os.X_OK):
-        return f"{script} {HOOK_ARGS}"
-    return f"{sys.executable} -m memory_client {HOOK_ARGS}"
+        return f"{script} {args}"
+    return f"{sys.executable} -m memory_client {args}"
 
 
-def is_our_hook(hook: Any) -> bool:
+def is_our_hook(hook: Any, args: str = HOOK_ARGS) -> bool:
+    pattern = _OUR_COMMAND if args == HOOK_ARGS else _our_command(args)
     return (
         isinstance(hook, dict)
         and hook.get("type") == "command"
         and isinstance(hook.get("command"), str)
-        and _OUR_COMMAND.search(hook["command"]) is not None
+        and pattern.search(hook["command"]) is not None
     )
 
 
@@ -91,43 +106,52 @@ def _load_settings(path: Path) -> dict[str, Any]:
     return data
 
 
-def _session_start_groups(settings: dict[str, Any], path: Path) -> list[Any]:
+def _event_groups(settings: dict[str, Any], path: Path, event: str) -> list[Any]:
     hooks = settings.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise ValueError(f"{path}: `hooks` is not an object; fix it, then run this again")
-    groups = hooks.setdefault("SessionStart", [])
+    groups = hooks.setdefault(event, [])
     if not isinstance(groups, list):
-        raise ValueError(f"{path}: `hooks.SessionStart` is not a list; fix it, then run this again")
+        raise ValueError(f"{path}: `hooks.{event}` is not a list; fix it, then run this again")
     return groups
 
 
 def install(env: Mapping[str, str] | None = None, command: str | None = None) -> list[str]:
-    """Adds the hook and the skill; a second run changes nothing. Returns what it did."""
-    command = command or hook_command()
+    """Adds the hooks (HOOKS) and the skill; a second run changes nothing. Returns what it
+    did. `command`: how to run the start-up hook (the others get the same program)."""
     done: list[str] = []
     path = settings_file(env)
     settings = _load_settings(path)
-    groups = _session_start_groups(settings, path)
-    ours = [
-        hook
-        for group in groups
-        if isinstance(group, dict) and isinstance(group.get("hooks"), list)
-        for hook in group["hooks"]
-        if is_our_hook(hook)
-    ]
-    if not ours:
+    changed = False
+    for event, matcher, args in HOOKS:
+        groups = _event_groups(settings, path, event)
+        ours = [
+            hook
+            for group in groups
+            if isinstance(group, dict) and isinstance(group.get("hooks"), list)
+            for hook in group["hooks"]
+            if is_our_hook(hook, args)
+        ]
+        if ours:
+            done.append(f"{event} hook already in {path}")
+            continue
+        line = (
+            command[: -len(HOOK_ARGS)] + args
+            if command and command.endswith(HOOK_ARGS)
+            else hook_command(args)
+        )
         groups.append(
             {
-                "matcher": MATCHER,
+                "matcher": matcher,
                 "hooks": [
-                    {"type": "command", "command": command, "timeout": SETTINGS_TIMEOUT_SECONDS}
+                    {"type": "command", "command": line, "timeout": SETTINGS_TIMEOUT_SECONDS}
                 ],
             }
         )
+        changed = True
+        done.append(f"added the {event} hook `{line}` to {path}")
+    if changed:
         write_atomically(path, json.dumps(settings, indent=2) + "\n")
-        done.append(f"added the SessionStart hook `{command}` to {path}")
-    else:
-        done.append(f"SessionStart hook already in {path}")
 
     skill = skill_file(env)
     text = skill_text()
@@ -142,35 +166,40 @@ def install(env: Mapping[str, str] | None = None, command: str | None = None) ->
 
 
 def uninstall(env: Mapping[str, str] | None = None) -> list[str]:
-    """Removes the hook entry and the skill that `install` added, and nothing else."""
+    """Removes the hook entries and the skill that `install` added, and nothing else."""
     done: list[str] = []
     path = settings_file(env)
     settings = _load_settings(path)
     hooks = settings.get("hooks")
-    groups = hooks.get("SessionStart") if isinstance(hooks, dict) else None
     removed = 0
-    if isinstance(hooks, dict) and isinstance(groups, list):
+    for event, _, args in HOOKS:
+        groups = hooks.get(event) if isinstance(hooks, dict) else None
+        if not isinstance(hooks, dict) or not isinstance(groups, list):
+            continue
         kept_groups = []
+        here = 0
         for group in groups:
             inner = group.get("hooks") if isinstance(group, dict) else None
-            if isinstance(inner, list) and any(is_our_hook(h) for h in inner):
-                kept = [h for h in inner if not is_our_hook(h)]
-                removed += len(inner) - len(kept)
+            if isinstance(inner, list) and any(is_our_hook(h, args) for h in inner):
+                kept = [h for h in inner if not is_our_hook(h, args)]
+                here += len(inner) - len(kept)
                 if not kept:
                     continue  # the group held only our hook: it was ours
                 group = {**group, "hooks": kept}
             kept_groups.append(group)
-        if removed:
+        if here:
             # Containers are dropped only when our entry was the last thing in them.
             if kept_groups:
-                hooks["SessionStart"] = kept_groups
+                hooks[event] = kept_groups
             else:
-                del hooks["SessionStart"]
-                if not hooks:
-                    del settings["hooks"]
-            write_atomically(path, json.dumps(settings, indent=2) + "\n")
-            done.append(f"removed the SessionStart hook from {path}")
-    if not removed:
+                del hooks[event]
+            removed += here
+            done.append(f"removed the {event} hook from {path}")
+    if removed:
+        if isinstance(hooks, dict) and not hooks:
+            del settings["hooks"]
+        write_atomically(path, json.dumps(settings, indent=2) + "\n")
+    else:
         done.append(f"no memory hook in {path}")
 
     skill = skill_file(env)
@@ -237,6 +266,15 @@ def hook_output(
 def run_hook(stdin: TextIO, stdout: TextIO, *, budget: int | None = None) -> int:
     """Fail-open: whatever goes wrong (server down, no key, not a repository, slow network),
     the session starts normally, with no output and exit 0, within the deadline."""
+    return fail_open(
+        stdin, stdout, lambda raw, timeout: hook_output(raw, budget=budget, timeout=timeout)
+    )
+
+
+def fail_open(stdin: TextIO, stdout: TextIO, output_of: Callable[[str, float], str | None]) -> int:
+    """Runs a hook's `output_of(stdin text, HTTP timeout)` and prints what it returns; on any
+    error, or past the deadline (counted from the process's start), prints nothing and exits
+    0: Claude Code then carries on as if there were no hook."""
     left = HOOK_DEADLINE_SECONDS - process_age()
     # A hard stop even for what no timeout covers (DNS, a stuck stdin, a slow disk).
     watchdog = threading.Timer(max(0.0, left), os._exit, args=(0,))
@@ -244,8 +282,8 @@ def run_hook(stdin: TextIO, stdout: TextIO, *, budget: int | None = None) -> int
     watchdog.start()
     try:
         timeout = max(0.1, min(HOOK_HTTP_TIMEOUT_SECONDS, left - 0.2))
-        output = hook_output(stdin.read(), budget=budget, timeout=timeout)
-    except Exception as exc:  # fail-open by design: any failure means "no brief"
+        output = output_of(stdin.read(), timeout)
+    except Exception as exc:  # fail-open by design: any failure means "nothing to add"
         if os.environ.get("MEMORY_DEBUG"):
             print(f"memory hook: {type(exc).__name__}: {exc}", file=sys.stderr)
         output = None
