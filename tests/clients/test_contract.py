@@ -48,6 +48,7 @@ MIRRORS: dict[type[BaseModel], str] = {
     models.Inbox: "Inbox",
     models.SearchResult: "SearchResult",
     models.SearchResponse: "SearchResponse",
+    models.CheckResponse: "CheckResponse",
     models.Brief: "Brief",
     models.Learning: "Learning",
     models.Forgotten: "Forgotten",
@@ -82,6 +83,7 @@ REQUESTS: dict[Callable[..., _core.Call[Any]], str] = {
     _core.claim_inbox: "ClaimRequest",
     _core.search: "SearchRequest",
     _core.brief: "BriefRequest",
+    _core.check: "CheckRequest",
 }
 
 # A value per parameter of a request builder, so every field it can send is sent.
