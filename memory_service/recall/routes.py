@@ -1,4 +1,4 @@
-"""/v1/search, /v1/brief and /v1/recall."""
+"""/v1/search, /v1/brief, /v1/recall and /v1/check."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from fastapi import APIRouter
 
 from memory_service.deps import EmbedderDep, Reader, ReadSessionDep, SessionDep, StateDep
 from memory_service.errors import InvalidInput
-from memory_service.recall import prompt, service
+from memory_service.recall import command, prompt, service
 from memory_service.recall.schemas import (
     Brief,
     BriefRequest,
+    CheckRequest,
+    CheckResponse,
     RecallRequest,
     RecallResponse,
     SearchRequest,
@@ -82,6 +84,31 @@ async def recall(
     if len(body.text) > state.settings.max_query_chars:
         raise InvalidInput(f"text is longer than {state.settings.max_query_chars} characters")
     return await prompt.recall(
+        session,
+        replica,
+        embedder,
+        principal,
+        body,
+        timeout_ms=state.settings.search_timeout_ms,
+        stats=state.search_stats,
+    )
+
+
+@router.post("/check", response_model=CheckResponse)
+async def check(
+    body: CheckRequest,
+    session: SessionDep,
+    replica: ReadSessionDep,
+    embedder: EmbedderDep,
+    principal: Reader,
+    state: StateDep,
+) -> CheckResponse:
+    """Before a shell command runs: the past mistakes it closely matches (its program and
+    subcommand or a distinctive identifier literally in the mistake, and semantically close),
+    at most `k`; `abstained: true` and no results for everyday commands and anything not close
+    enough. Asked by the Claude Code PreToolUse hook, `memory check -- CMD` and the MCP tool
+    `check_command`."""
+    return await command.check_command(
         session,
         replica,
         embedder,

@@ -146,3 +146,32 @@ class RecallResponse(BaseModel):
     results: list[SearchResult]
     abstained: bool = Field(description="Nothing cleared the relevance floor of this moment")
     reason: str | None = Field(default=None, description="Why nothing was returned")
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    command: str = Field(
+        min_length=1, max_length=4000, description="The shell command about to run, as typed"
+    )
+    project: ProjectSlug | None = Field(
+        default=None, description="Look only in this project (the caller's); none: every project"
+    )
+    session_id: str | None = Field(default=None, max_length=500)
+    k: int = Field(default=2, ge=1, le=3, description="At most this many warnings")
+
+
+class CheckResponse(BaseModel):
+    results: list[SearchResult] = Field(
+        description="Past mistakes (or discoveries of a failure) the command closely matches"
+    )
+    abstained: bool = Field(description="Nothing cleared the floor: say nothing")
+    reason: str | None = Field(
+        default=None,
+        description="Why nothing was returned: `no_terms` (an everyday command: nothing "
+        "distinctive to look up) or `no_match` (nothing close enough)",
+    )
+    terms: list[str] = Field(
+        description="What the lookup matched on: the command's program and subcommand "
+        "phrases and distinctive identifiers"
+    )

@@ -63,9 +63,17 @@ def test_install_claude_code_is_idempotent_and_uninstall_exact(
             ]
         }
     ]
+    command_hooks = [
+        g
+        for g in settings["hooks"]["PreToolUse"]  # type: ignore[index]
+        if any(claude_code.is_our_hook(h, "hook claude-code-command") for h in g["hooks"])
+    ]
+    assert len(command_hooks) == 1 and command_hooks[0]["matcher"] == "Bash"
+    assert command_hooks[0]["hooks"][0]["command"].endswith("memory hook claude-code-command")
     expected = copy.deepcopy(OTHER_HOOKS)
     expected["hooks"]["SessionStart"].append(ours[0])  # type: ignore[index]
     expected["hooks"]["UserPromptSubmit"] = prompt_groups  # type: ignore[index]
+    expected["hooks"]["PreToolUse"].append(command_hooks[0])  # type: ignore[index]
     assert settings == expected  # nothing else touched
 
     skill = home / ".claude" / "skills" / "handoff" / "SKILL.md"
@@ -204,6 +212,9 @@ def test_codex_block_install_and_uninstall(
     assert text.count(codex.BEGIN) == 1 and text.count(codex.END) == 1
     block = text[text.index(codex.BEGIN) : text.index(codex.END)]
     assert "`memory brief`" in block and "`memory handoff write" in block
+    assert "`memory check -- <the command>`" in block
+    for risky in ("deploy", "migration", "destructive", "infrastructure apply"):
+        assert risky in block
 
     # Text the user adds after the block survives the uninstall too.
     agents.write_text(text + "\n- Added later.\n")

@@ -21,6 +21,12 @@ HANDOFF = """## What NOT to do
 """
 
 
+TERRAFORM = (
+    "## What NOT to do\n- Don't run `terraform apply` on `module.network` without `-target`; "
+    "it replaced the NAT gateway and cut egress for 20 minutes.\n"
+)
+
+
 def text(result: CallToolResult) -> str:
     assert not result.is_error, result.content
     return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
@@ -38,6 +44,7 @@ async def test_mcp_tools_over_stdio(repo: Path, cli_env: dict[str, str], server_
             "write_handoff",
             "claim_inbox",
             "forget",
+            "check_command",
         }
         for tool in tools.values():
             assert tool.description and len(tool.description) > 40
@@ -64,6 +71,22 @@ async def test_mcp_tools_over_stdio(repo: Path, cli_env: dict[str, str], server_
         learning_id = re.search(r"learning ([0-9a-f-]{36})", found)
         assert learning_id
 
+        # check_command: said to be called right before a risky command; a command that runs
+        # what a mistake warns about gets it, an everyday one nothing.
+        description = tools["check_command"].description or ""
+        assert "right before" in description and "deploys" in description
+        assert tools["check_command"].input_schema["required"] == ["command"]
+        with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
+            client.create_handoff(PROJECT, TERRAFORM, recipient="infra")
+        warned = text(
+            await session.call_tool(
+                "check_command", {"command": "terraform apply -target=module.network"}
+            )
+        )
+        assert "Past claims to verify" in warned and "NAT gateway" in warned
+        quiet = text(await session.call_tool("check_command", {"command": "git status"}))
+        assert quiet == "No past mistakes match this command."
+
         brief = text(await session.call_tool("brief", {"task": "billing latency"}))
         assert brief.startswith(f"# Session brief: {PROJECT} (widgets)")
 
@@ -77,7 +100,7 @@ async def test_mcp_tools_over_stdio(repo: Path, cli_env: dict[str, str], server_
         assert invalid.is_error
 
     with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
-        [stored] = client.list_handoffs(project=PROJECT).items
+        [stored] = client.list_handoffs(project=PROJECT, recipient="widgets").items
     assert (stored.tool, stored.topic, stored.recipient) == ("mcp", "Billing", "widgets")
 
 

@@ -48,6 +48,7 @@ MIRRORS: dict[type[BaseModel], str] = {
     models.Inbox: "Inbox",
     models.SearchResult: "SearchResult",
     models.SearchResponse: "SearchResponse",
+    models.CheckResponse: "CheckResponse",
     models.Brief: "Brief",
     models.CheckoutContext: "CheckoutContext",
     models.RecallResponse: "RecallResponse",
@@ -86,6 +87,7 @@ REQUESTS: dict[Callable[..., _core.Call[Any]], str] = {
     _core.search: "SearchRequest",
     _core.brief: "BriefRequest",
     _core.recall: "RecallRequest",
+    _core.check: "CheckRequest",
 }
 
 # A value per parameter of a request builder, so every field it can send is sent.

@@ -21,6 +21,7 @@ from memory_client.errors import ConnectionFailed, error_from_response, retry_af
 from memory_client.models import (
     Brief,
     CheckoutContext,
+    CheckResponse,
     Forgotten,
     Handoff,
     HandoffCreated,
@@ -398,6 +399,20 @@ def brief(
         }
     )
     return Call(RequestSpec("POST", "/v1/brief", json=payload, retry=Retry.UNSENT), _model(Brief))
+
+
+def check(
+    command: str,
+    *,
+    project: str | None = None,
+    session_id: str | None = None,
+    k: int = 2,
+) -> Call[CheckResponse]:
+    """Before a shell command runs (`POST /v1/check`): the past mistakes it closely matches,
+    at most `k` (1-3), or `abstained: true` and nothing for everyday commands and anything not
+    close enough. Read-only, so retried like a GET."""
+    payload = _clean({"command": command, "project": project, "session_id": session_id, "k": k})
+    return Call(RequestSpec("POST", "/v1/check", json=payload), _model(CheckResponse))
 
 
 def get_learning(learning_id: uuid.UUID | str) -> Call[Learning]:

@@ -1,6 +1,7 @@
 """What a session sends on behalf of the checkout it runs in (a `Workspace`: project,
 worktree, branch, HEAD), written once for the CLI, the MCP server and the importer: the fields
-a handoff is written with, and the brief, inbox claim and search of this worktree."""
+a handoff is written with, and the brief, inbox claim, search and command check of this
+worktree."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import TypedDict
 from memory_client import _core
 from memory_client._core import Call
 from memory_client.frontmatter import field
-from memory_client.models import Brief, CheckoutContext, Inbox, Kind, Mode, SearchResponse
+from memory_client.models import (
+    Brief,
+    CheckoutContext,
+    CheckResponse,
+    Inbox,
+    Kind,
+    Mode,
+    SearchResponse,
+)
 from memory_client.workspace import Workspace
 
 
@@ -84,3 +93,11 @@ def search(
         kinds=kinds,
         mode=mode,
     )
+
+
+def check(
+    ws: Workspace, command: str, *, session_id: str | None = None, k: int = 2
+) -> Call[CheckResponse]:
+    """The past mistakes of this project that `command` closely matches (nothing for everyday
+    commands)."""
+    return _core.check(command, project=ws.project, session_id=session_id, k=k)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,13 +29,15 @@ from memory_client.errors import (
 )
 from memory_client.frontmatter import field
 from memory_client.importer import discover, run_import
-from memory_client.integrations import claude_code, claude_code_prompt, codex
+from memory_client.integrations import claude_code, claude_code_command, claude_code_prompt, codex
 from memory_client.models import KINDS, Kind
 from memory_client.workspace import Workspace, check_project_slug, check_worktree, detect
 
 EXIT_API = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+# The server's limit on a checked command (POST /v1/check).
+CHECK_MAX_CHARS = 4000
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -206,6 +209,35 @@ def cmd_recall(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 whatever the answer, and also when the server cannot answer: a check informs,
+    it never stops the command (a script running `memory check -- CMD && CMD` keeps working
+    with the server down)."""
+    words = list(args.cmd)
+    if words and words[0] == "--":
+        words = words[1:]
+    if not words or not any(w.strip() for w in words):
+        raise UsageError("give the command to check after `--`: memory check -- terraform apply")
+    command = words[0] if len(words) == 1 else shlex.join(words)
+    if len(command) > CHECK_MAX_CHARS:
+        raise UsageError(f"the command is longer than {CHECK_MAX_CHARS} characters")
+    ws = _workspace(args)
+    try:
+        with _client() as client:
+            result = client.run(
+                checkout.check(
+                    ws, command, k=args.k, session_id=os.environ.get("MEMORY_SESSION_ID")
+                )
+            )
+    except (ConnectionFailed, APIError) as exc:
+        print(
+            f"memory: could not check the command ({exc}); run it as you meant to", file=sys.stderr
+        )
+        return 0
+    _emit(args, result, render.check(result, command))
+    return 0
+
+
 def cmd_forget(args: argparse.Namespace) -> int:
     with _client() as client:
         result = client.forget(args.id)
@@ -308,6 +340,8 @@ def cmd_install(args: argparse.Namespace) -> int:
 def cmd_hook(args: argparse.Namespace) -> int:
     if args.agent == "claude-code-prompt":
         return claude_code_prompt.run_hook(sys.stdin, sys.stdout)
+    if args.agent == "claude-code-command":
+        return claude_code_command.run_hook(sys.stdin, sys.stdout)
     return claude_code.run_hook(sys.stdin, sys.stdout, budget=args.budget)
 
 
@@ -420,6 +454,18 @@ def build_parser() -> argparse.ArgumentParser:
     recall.add_argument("--session-id", help="a learning is given to a session once")
     where(recall, worktree=False)
 
+    check = add(
+        "check",
+        cmd_check,
+        "before a risky command (deploy, migration, destructive op, infra apply): the past "
+        "mistakes it closely matches; prints nothing alarming for everyday commands; exit 0",
+    )
+    check.add_argument("-k", type=int, choices=[1, 2, 3], default=2, help="at most K warnings")
+    where(check, worktree=False)
+    check.add_argument(
+        "cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command, after `--`"
+    )
+
     forget = add("forget", cmd_forget, "forget a learning (and its near-duplicates) by id")
     forget.add_argument("id")
 
@@ -445,8 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     hook = add("hook", cmd_hook, "agent hooks (reads the hook JSON on stdin)")
     hook.add_argument(
         "agent",
-        choices=["claude-code", "claude-code-prompt"],
-        help="claude-code: SessionStart (the brief); claude-code-prompt: UserPromptSubmit",
+        choices=["claude-code", "claude-code-prompt", "claude-code-command"],
+        help="claude-code: the SessionStart brief; claude-code-prompt: the UserPromptSubmit "
+        "recall; claude-code-command: the PreToolUse warnings for a Bash command",
     )
     hook.add_argument("--budget", type=int, default=800, help="max tokens of the brief")
 

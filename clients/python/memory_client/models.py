@@ -159,6 +159,15 @@ class RecallResponse(_Model):
     reason: str | None = None
 
 
+class CheckResponse(_Model):
+    """`POST /v1/check`: past mistakes a shell command closely matches."""
+
+    results: list[SearchResult]
+    abstained: bool
+    reason: str | None = None
+    terms: list[str] = Field(default_factory=list)
+
+
 class Brief(_Model):
     markdown: str
     tokens: int

@@ -1,6 +1,7 @@
 """Claude Code: a SessionStart hook that injects the start-up brief, a UserPromptSubmit hook
-that injects the few learnings relevant to the prompt (claude_code_prompt.py), and a /handoff
-skill.
+that injects the few learnings relevant to the prompt (claude_code_prompt.py), a PreToolUse hook
+for the Bash tool that adds past mistakes matching the command about to run
+(claude_code_command.py), and a /handoff skill.
 
 `memory install claude-code` edits `<claude dir>/settings.json` (the claude dir is
 `$CLAUDE_CONFIG_DIR`, else `~/.claude`) and writes `<claude dir>/skills/handoff/SKILL.md`;
@@ -30,10 +31,12 @@ from memory_client.workspace import detect
 MATCHER = "startup|resume|clear|compact"
 HOOK_ARGS = "hook claude-code"
 PROMPT_HOOK_ARGS = "hook claude-code-prompt"
+COMMAND_HOOK_ARGS = "hook claude-code-command"
 # The hooks `install` adds: (event, matcher or None for events without one, `memory` args).
 HOOKS: list[tuple[str, str | None, str]] = [
     ("SessionStart", MATCHER, HOOK_ARGS),
     ("UserPromptSubmit", None, PROMPT_HOOK_ARGS),
+    ("PreToolUse", "Bash", COMMAND_HOOK_ARGS),
 ]
 SKILL_MARKER = "installed by `memory install claude-code`"
 # Seconds after the process started at which the hook gives up, whatever it is doing: a
