@@ -134,7 +134,7 @@ def test_hook_adds_the_mistake_as_context_without_deciding(
     assert specific.updatedInput is None
     context = specific.additionalContext
     assert "NAT gateway" in context and "Past claims to verify" in context
-    assert "learning " in context and "last seen" in context
+    assert "learning " in context and "written 20" in context
 
 
 @pytest.mark.parametrize(
