@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from memory_service.evaluation import (
     _preview,
     fresh_service,
     handoff_request,
+    latency_summary,
     load_dataset,
     mean_metrics,
     score_query,
@@ -116,7 +118,7 @@ async def _ask(
     variant: str,
     dataset: Dataset,
     budget: int,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], float]:
     worktree = f"{case.worktree}-{case.id}-{variant}".replace("_", "-")
     copies: list[str] = []
     try:
@@ -126,13 +128,15 @@ async def _ask(
             if response.status_code not in (200, 201):
                 raise EvalError(f"delivering {handoff.id} for {case.id}: {_describe(response)}")
             copies.append(response.json()["id"])
+        started = time.perf_counter()
         response = await client.post(
             "/v1/brief", json=brief_request(case, variant, worktree, budget), headers=headers
         )
+        elapsed = time.perf_counter() - started
         if response.status_code != 200:
             raise EvalError(f"POST /v1/brief for {case.id} ({variant}): {_describe(response)}")
         result: dict[str, Any] = response.json()
-        return result
+        return result, elapsed
     finally:
         for handoff_id in copies:
             await client.delete(f"/v1/handoffs/{handoff_id}", headers=headers)
@@ -155,11 +159,13 @@ async def evaluate_briefs(
     report: dict[str, Any] = {"budget": budget, "variants": {}, "cases": []}
     scores: dict[str, dict[str, QueryScore]] = {v: {} for v in VARIANTS}
     answers: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in VARIANTS}
+    latencies: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for case in briefs.cases:
         say(f"brief {case.id}")
         row: dict[str, Any] = {"id": case.id, "off_topic": case.off_topic}
         for variant in VARIANTS:
-            brief = await _ask(client, headers, case, variant, dataset, budget)
+            brief, elapsed = await _ask(client, headers, case, variant, dataset, budget)
+            latencies[variant].append(elapsed)
             texts = [str(r["text"]) for r in brief["learnings"]]
             answers[variant][case.id] = brief
             entry: dict[str, Any] = {
@@ -199,6 +205,7 @@ async def evaluate_briefs(
             "noise": sum(picked[c.id].get("basis") == "checkout" for c in off_topic),
             "on_topic": len(on_topic),
             "off_topic": len(off_topic),
+            "latency": latency_summary(latencies[variant]),
         }
     return report
 
@@ -212,6 +219,12 @@ def format_brief_report(report: dict[str, Any]) -> str:
         lines.append(
             f"{variant:<12} {m['recall@5']:6.3f} {m['mrr@10']:7.3f}  {m['n']:>3}  "
             f"{m['wrong_abstentions']:>3} / {m['on_topic']:<11}  {m['noise']:>3} / {m['off_topic']}"
+        )
+    for variant, m in report["variants"].items():
+        lat = m["latency"]
+        lines.append(
+            f"latency {variant:<12} p50 {lat['p50_ms']:6.1f} ms  p95 {lat['p95_ms']:6.1f} ms "
+            "(POST /v1/brief, in-process, client-side)"
         )
     lines.append("")
     for row in report["cases"]:

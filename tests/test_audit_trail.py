@@ -154,7 +154,14 @@ async def test_http_routes_audit_rows(
             wr,
             "worktree",
             f"{PROJECT}:widgets",
-            {"handoffs": [], "learnings": 0, "task": "caching", "session_id": None},
+            {
+                "handoffs": [],
+                "learnings": 0,
+                "task": "caching",
+                "basis": "task",
+                "abstained": True,
+                "session_id": None,
+            },
         ),
     ]
     assert "hunter2" not in rows[before + 3][5]["query"]

@@ -80,6 +80,8 @@ async def brief_and_record(
             "handoffs": [str(d.id) for d in brief.handoffs],
             "learnings": len(brief.learnings),
             "task": quoted_query(body.task) if body.task else None,
+            "basis": brief.basis,
+            "abstained": brief.abstained,
             "session_id": body.session_id,
         },
     )

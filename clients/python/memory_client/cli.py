@@ -427,7 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
     brief = add(
         "brief", cmd_brief, "start-up brief: this worktree's handoffs (now read) and learnings"
     )
-    brief.add_argument("--task", metavar="TEXT", help="what this session will do")
+    brief.add_argument(
+        "--task",
+        metavar="TEXT",
+        help="what this session will do (without it: the checkout's branch, commits and changes)",
+    )
     brief.add_argument("--budget", metavar="N", type=int, default=800, help="max tokens")
     where(brief)
 

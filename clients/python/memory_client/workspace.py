@@ -23,6 +23,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?!//)(?P<path>.+)$")
 MAX_NAME = 200
 GIT_TIMEOUT = 5.0
+# The checkout's context is worth less than a brief in time: a `git status` or `git log` that
+# takes longer (a huge or cold working tree) is given up, and the brief goes without it.
+CONTEXT_GIT_TIMEOUT = 0.6
 
 
 # What the brief is told about the checkout (the server checks the same bounds, larger).
@@ -119,14 +122,14 @@ def normalize_remote(url: str) -> str | None:
         return None
 
 
-def _git(cwd: Path, *args: str, strip: bool = True) -> str | None:
+def _git(cwd: Path, *args: str, strip: bool = True, timeout: float = GIT_TIMEOUT) -> str | None:
     try:
         done = subprocess.run(  # noqa: S603 - fixed argv, no shell
             ["git", "-C", str(cwd), *args],  # noqa: S607 - git from PATH, as a user runs it
             capture_output=True,
             text=True,
             errors="replace",
-            timeout=GIT_TIMEOUT,
+            timeout=timeout,
             check=False,
             # GIT_OPTIONAL_LOCKS=0: `git status` must not take the index lock from under a
             # git command the user runs at the same moment.
@@ -186,7 +189,7 @@ def _branch_commits(root: Path, branch: str | None) -> tuple[str, ...]:
         # `origin/HEAD` may point at this very branch (a clone of it), so it goes too.
         args += ["--not", f"--exclude={branch}", "--branches"]
         args += [f"--exclude=*/{branch}", "--exclude=*/HEAD", "--remotes"]
-    out = _git(root, *args) or ""
+    out = _git(root, *args, timeout=CONTEXT_GIT_TIMEOUT) or ""
     subjects = (" ".join(line.split())[:MAX_SUBJECT_CHARS] for line in out.splitlines())
     return tuple(s for s in subjects if s)
 
@@ -244,7 +247,15 @@ def detect(cwd: Path | str | None = None, *, context: bool = False) -> Workspace
         main = Path(common) if common else root
         project = local_slug(main.parent.name if main.name == ".git" else main.name)
     if context:
-        raw = _git(root, "status", "--porcelain=v2", "--branch", "-z", strip=False)
+        raw = _git(
+            root,
+            "status",
+            "--porcelain=v2",
+            "--branch",
+            "-z",
+            strip=False,
+            timeout=CONTEXT_GIT_TIMEOUT,
+        )
         status = parse_status(raw or "")
         return Workspace(
             project=project,
