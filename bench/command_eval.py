@@ -81,12 +81,11 @@ def _warn(candidates: list[dict[str, Any]], floor: float) -> list[dict[str, Any]
     return [c for c in candidates if c["matched"] and not c["flagged"] and c["score"] >= floor]
 
 
-async def run(sweep: bool, show: bool) -> dict[str, Any]:
-    data = json.loads(COMMANDS.read_text())
+async def run(sweep: bool, show: bool, data: dict[str, Any]) -> dict[str, Any]:
     dataset = evaluation.load_dataset(DEV)
     projects = sorted({h.project for h in dataset.handoffs})
-    everyday: list[str] = data["everyday"]
-    matching: list[dict[str, Any]] = data["matching"]
+    everyday: list[str] = data.get("everyday", [])
+    matching: list[dict[str, Any]] = data.get("matching", [])
     report: dict[str, Any] = {}
     async with evaluation.fresh_service() as (client, key):
         headers = {"Authorization": f"Bearer {key}"}
@@ -121,9 +120,9 @@ async def run(sweep: bool, show: bool) -> dict[str, Any]:
             "false_alarms": len(alarms),
             "false_alarm_examples": alarms[:10],
             "matching_commands": len(matching),
-            "hit_rate_own_project": round(hits_own / len(matching), 3),
-            "hit_rate_all_projects": round(hits_all / len(matching), 3),
-            "wrong_abstentions": round(abstained / len(matching), 3),
+            "hit_rate_own_project": round(hits_own / max(1, len(matching)), 3),
+            "hit_rate_all_projects": round(hits_all / max(1, len(matching)), 3),
+            "wrong_abstentions": round(abstained / max(1, len(matching)), 3),
             "misses": misses,
             "in_process_ms_p50": round(statistics.median(latencies) * 1000, 1),
         }
@@ -172,10 +171,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sweep", action="store_true", help="also try other score floors")
     parser.add_argument("--show", action="store_true", help="print each matching command")
+    parser.add_argument(
+        "--commands",
+        type=Path,
+        default=COMMANDS,
+        help="another file of the same format (e.g. a held-out set of everyday commands)",
+    )
     args = parser.parse_args()
     # Some 2,000 requests in a minute or two: the per-key limit of the in-process service off.
     os.environ["MEMORY_RATE_LIMIT_PER_MINUTE"] = "0"
-    report = asyncio.run(run(args.sweep, args.show))
+    report = asyncio.run(run(args.sweep, args.show, json.loads(args.commands.read_text())))
     print(json.dumps(report, indent=2))
 
 

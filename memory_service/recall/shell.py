@@ -38,6 +38,7 @@ _RUNNERS = frozenset(
         ("nix", "run"), ("cargo", "run"), ("go", "run"), ("docker", "exec"), ("kubectl", "exec"),
     }
 )  # fmt: skip
+_SHELLS = re.compile(r"^(?:bash|sh|zsh|dash|ksh|fish)$")
 _INTERPRETERS = re.compile(r"^(?:python[\d.]*|py|node|deno|bun|ruby|perl|php|bash|sh|zsh|fish)$")
 # Commands that only look, print or move around: nothing they do is a past mistake to repeat.
 READ_ONLY = frozenset(
@@ -379,7 +380,18 @@ def analyze(command: str) -> CommandTerms:
     """The terms of a whole command line: each simple command's phrase and identifiers."""
     segments: list[Segment] = []
     words = tokens(command)
-    for words_, writes in split_commands(words)[:_MAX_SEGMENTS]:
+    commands = split_commands(words)
+    # `bash -c "CMD"`, `sh -c 'CMD'`: the quoted command is the one that runs.
+    inner = [
+        (words_[2], writes)
+        for words_, writes in commands
+        if len(words_) >= 3 and _SHELLS.match(words_[0].rsplit("/", 1)[-1]) and words_[1] == "-c"
+    ]
+    for text, _ in inner[:_MAX_SEGMENTS]:
+        inner_words = tokens(text)
+        words += inner_words
+        commands += split_commands(inner_words)
+    for words_, writes in commands[:_MAX_SEGMENTS]:
         segment = analyze_segment(words_, writes)
         if segment is not None:
             segments.append(segment)

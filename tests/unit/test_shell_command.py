@@ -119,6 +119,12 @@ def test_unbalanced_quotes_and_odd_input_do_not_raise(command: str) -> None:
     analyze(command)
 
 
+def test_a_command_run_by_a_shell_is_read_too() -> None:
+    terms = analyze("bash -c 'cd infra && terraform apply -target=module.network'")
+    assert terms.phrases == ("terraform apply",) and "module.network" in terms.identifiers
+    assert analyze("sh -c 'ls -la | grep x'").empty
+
+
 def test_unbalanced_quotes_still_find_the_program() -> None:
     assert analyze("terraform apply -target='module.network").phrases == ("terraform apply",)
 
