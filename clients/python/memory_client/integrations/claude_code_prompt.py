@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import TextIO
 
 from memory_client import render
@@ -25,11 +26,19 @@ from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
 from memory_client.config import resolve
 from memory_client.integrations.claude_code import HOOK_HTTP_TIMEOUT_SECONDS, run_fail_open
-from memory_client.workspace import detect
+from memory_client.workspace import _git, detect, normalize_remote
 
 EVENT = "UserPromptSubmit"
 # At most this many learnings on one prompt.
 PROMPT_LEARNINGS = 3
+
+
+def session_project(cwd: str | Path) -> str:
+    """The checkout's project with one git command on every prompt (`origin`'s URL, read from
+    any folder of the checkout); `detect` (several) only when there is no usable `origin`."""
+    url = _git(Path(cwd), "config", "--get", "remote.origin.url")
+    slug = normalize_remote(url) if url else None
+    return slug or detect(cwd).project
 
 
 def hook_output(raw: str, *, timeout: float = HOOK_HTTP_TIMEOUT_SECONDS) -> str | None:
@@ -45,11 +54,11 @@ def hook_output(raw: str, *, timeout: float = HOOK_HTTP_TIMEOUT_SECONDS) -> str 
     if not config.api_key:
         return None
     session_id = payload.get("session_id")
-    ws = detect(payload.get("cwd") or os.getcwd())
+    project = session_project(payload.get("cwd") or os.getcwd())
     with MemoryClient(config.url, config.api_key, retry=NO_RETRY, timeout=timeout) as client:
         result = client.recall(
             prompt[:2000],
-            project=ws.project,
+            project=project,
             session_id=str(session_id)[:500] if session_id else None,
             k=PROMPT_LEARNINGS,
         )
