@@ -96,7 +96,9 @@ async def search_outcome(
         results = (
             []
             if plan is None
-            else await _run(session, build(plan, ranking, query_vector, reading.intent))
+            else await _run(
+                session, build(plan, ranking, query_vector, reading.intent, reading.names)
+            )
         )
         return SearchOutcome(results, reading.intent.value, abstained=not results)
     except DBAPIError as exc:
