@@ -29,8 +29,8 @@ class ReadQuery:
     # The text to embed and text-search: the query without its intent's filler (the whole
     # query when nothing else would be left).
     focus: str
-    # What the query names (a product, a tool, an identifier): a name no stored learning
-    # holds says the query is about something else, unless a learning is very close
+    # What the query names (a product, a tool, an identifier): names no stored learning
+    # holds say the query is about something else, unless a learning is very close
     # (recall/ranking.py, named_gate).
     names: tuple[str, ...] = ()
 

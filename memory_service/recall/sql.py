@@ -49,7 +49,7 @@ RANK_SIGNAL = "c.tr"
 # nothing stored returns nothing, and a weak match only when it holds enough of the terms.
 NO_FLOOR = "TRUE"
 RELEVANCE_FLOOR = (
-    "((r.best >= :gate AND (u.n = 0 OR r.best >= :named_gate)"
+    "((r.best >= :gate AND (u.n = 0 OR u.n < u.names OR r.best >= :named_gate)"
     " AND r.sim >= greatest(:min_sim, :rel_floor * r.best)) OR r.cov >= :min_cov)"
 )
 # One row of the kinds table: a kind's half-life, and its weight for the query's intent.
@@ -122,18 +122,21 @@ SEARCH = f"""
                           count(*) FILTER (WHERE x = ANY (CAST(:common AS text[]))) AS n_common
                      FROM unnest(tq0.lex) x) terms
         ),
-        -- The names the query mentions (recall/intent.py) that no learning it may see holds:
-        -- each looked up through the owner's function, one row at most; a name among the
-        -- common terms is held by many. Empty outside the modes with a relevance floor.
+        -- The names the query mentions (recall/intent.py), and how many of them no learning
+        -- it may see holds: each looked up through the owner's function, one row at most; a
+        -- name among the common terms is held by many. No names outside the modes with a
+        -- relevance floor.
         unknown AS MATERIALIZED (
-            SELECT count(*) AS n
+            SELECT count(*) FILTER (
+                       WHERE NOT x.lex && CAST(:common AS text[]) AND NOT EXISTS (
+                           SELECT 1 FROM memory_text_candidates(x.q, NULL, 1,
+                               CAST(:visible_project AS uuid), CAST(:scope AS uuid[]),
+                               NULL, NULL))) AS n,
+                   count(*) AS names
               FROM (SELECT plainto_tsquery('{TS_CONFIG}', nm) AS q,
                            tsvector_to_array(to_tsvector('{TS_CONFIG}', nm)) AS lex
                       FROM unnest(CAST(:names AS text[])) nm) x
-             WHERE numnode(x.q) > 0 AND NOT x.lex && CAST(:common AS text[])
-               AND NOT EXISTS (
-                   SELECT 1 FROM memory_text_candidates(x.q, NULL, 1,
-                       CAST(:visible_project AS uuid), CAST(:scope AS uuid[]), NULL, NULL))
+             WHERE numnode(x.q) > 0
         ),
         -- MATERIALIZED: each candidate's scores computed once (`cov` is read twice below).
         cand AS MATERIALIZED (

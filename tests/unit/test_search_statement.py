@@ -38,7 +38,7 @@ HYBRID = (
     "power(c.cov, CAST(1.0 AS double precision))) AS relevance"
 )
 FLOOR = (
-    "WHERE ((r.best >= CAST(0.27 AS double precision) AND (u.n = 0 OR r.best >= CAST(0.31 AS "
+    "WHERE ((r.best >= CAST(0.27 AS double precision) AND (u.n = 0 OR u.n < u.names OR r.best >= CAST(0.31 AS "
     "double precision)) AND r.sim >= greatest(CAST(0.15 AS double precision), CAST(0.4 AS "
     "double precision) * r.best)) OR r.cov >= CAST(0.5 AS double precision)) "
     "ORDER BY score DESC, l.id LIMIT 10 )"
@@ -186,10 +186,10 @@ def test_rank_signal_and_half_lives_follow_the_ranking() -> None:
 def test_names_are_looked_up_where_a_floor_applies() -> None:
     hybrid = build(plan(), DEFAULT_RANKING, VECTOR, "general", ("Kafka", 'a"b'))
     assert hybrid.params["names"] == '{"Kafka","a\\"b"}'
-    assert "(u.n = 0 OR r.best >= CAST(0.31 AS double precision))" in hybrid.sql
+    assert "(u.n = 0 OR u.n < u.names OR r.best >= CAST(0.31 AS double precision))" in hybrid.sql
     # The other intents' gate (recall/ranking.py).
     task = build(plan(), DEFAULT_RANKING, VECTOR, "task", ("Kafka",))
-    assert "(u.n = 0 OR r.best >= CAST(0.45 AS double precision))" in task.sql
+    assert "(u.n = 0 OR u.n < u.names OR r.best >= CAST(0.45 AS double precision))" in task.sql
     text = build(plan("text"), DEFAULT_RANKING, VECTOR, "general", ("Kafka",))
     assert text.params["names"] == "{}"
 
