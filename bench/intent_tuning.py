@@ -47,19 +47,22 @@ Reader = Callable[[str], ReadQuery]
 
 def unfocused(text: str) -> ReadQuery:
     """The query's intent, but the whole query embedded (no filler removed)."""
-    return ReadQuery(read_query(text).intent, text)
+    read = read_query(text)
+    return ReadQuery(read.intent, text, read.names)
 
 
 def no_intent(text: str) -> ReadQuery:
     """The focus as shipped, but no intent (no kind weights)."""
-    return ReadQuery(Intent.general, read_query(text).focus)
+    read = read_query(text)
+    return ReadQuery(Intent.general, read.focus, read.names)
 
 
 def focus_everything(text: str) -> ReadQuery:
     """Filler cut from task statements as well (measured worse; recall/intent.py)."""
     from memory_service.recall.intent import _focus
 
-    return ReadQuery(read_query(text).intent, _focus(text))
+    read = read_query(text)
+    return ReadQuery(read.intent, _focus(text), read.names)
 
 
 def before(text: str) -> ReadQuery:
@@ -134,6 +137,10 @@ def variants() -> dict[str, tuple[Ranking, Reader]]:
         "focus only (no kind weights)": (flat, no_intent),
         "kind weights only (whole query)": (DEFAULT_RANKING, unfocused),
         "shipped (focus + kind weights)": (DEFAULT_RANKING, read_query),
+        "shipped, no named gate": (
+            Ranking(named_gate=0.0, intent_named_gates={}),
+            read_query,
+        ),
         "shipped, task statements cut too": (DEFAULT_RANKING, focus_everything),
         "shipped, task weights with mistake 1.2": (
             weights(task={"status": 0.6, "note": 0.8, "pattern": 1.1, "mistake": 1.2}),

@@ -326,7 +326,9 @@ def test_cli_refuses_a_malformed_off_topic_set(
     assert cli_main(["eval", str(path), "--off-topic", str(off)]) == 2
     assert "queries[0] (o1).query: Field required" in capsys.readouterr().err
     doubles = {"version": 1, "queries": [{"id": "o", "query": "a"}, {"id": "o", "query": "b"}]}
-    assert cli_main(["eval", str(path), "--off-topic", str(write(tmp_path, doubles))]) == 2
+    assert (
+        cli_main(["eval", str(path), "--off-topic", str(write(tmp_path, doubles, "o2.json"))]) == 2
+    )
     assert "duplicate question ids: o" in capsys.readouterr().err
 
 

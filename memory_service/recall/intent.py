@@ -29,6 +29,10 @@ class ReadQuery:
     # The text to embed and text-search: the query without its intent's filler (the whole
     # query when nothing else would be left).
     focus: str
+    # What the query names (a product, a tool, an identifier): names no stored learning
+    # holds say the query is about something else, unless a learning is very close
+    # (recall/ranking.py, named_gate).
+    names: tuple[str, ...] = ()
 
 
 def _words(*alternatives: str) -> re.Pattern[str]:
@@ -178,10 +182,34 @@ def classify(text: str) -> Intent:
     return Intent.general
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9][\w.@/+#-]*[\w+#]|[A-Za-z]")
+_CLAUSE_START = re.compile(r"(?:^|[.?!;:]\s+|\n)\s*[\"'(\[]?$")
+
+
+def names(text: str) -> tuple[str, ...]:
+    """The words of `text` that name something: with a capital letter inside (iOS, GraphQL,
+    JVM), capitalised where a sentence does not start (Kafka in "how do we configure Kafka"),
+    or with digits or . @ / _ inside (Next.js, pnpm@9, config/app.yaml)."""
+    found: list[str] = []
+    for match in _TOKEN.finditer(text):
+        word = match.group(0).rstrip(".")
+        inner = word[1:]
+        if len(word) < 2 or word.lower() in _FILLER_WORDS:
+            continue
+        if (
+            any(c.isupper() for c in inner)
+            or (word[0].isupper() and not _CLAUSE_START.search(text[: match.start()]))
+            or (any(c.isalpha() for c in word) and any(c in "0123456789.@/_" for c in inner))
+        ):
+            found.append(word)
+    return tuple(dict.fromkeys(found))
+
+
 def read_query(text: str) -> ReadQuery:
     """The intent and the focus. A task statement is kept whole: its closing question ("what
     should I know before starting?") and its lead-in told the model it asks what a session
     needs before the work, and cutting them lost start-up recall on both evaluation sets
     (R@5 0.625 -> 0.552 on the dev set's, 0.792 -> 0.778 on the second set's task questions)."""
     intent = classify(text)
-    return ReadQuery(intent, text.strip() if intent is Intent.task else _focus(text))
+    focus = text.strip() if intent is Intent.task else _focus(text)
+    return ReadQuery(intent, focus, names(focus))

@@ -30,6 +30,7 @@ from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
 from memory_service.recall.schemas import SearchResult
 from memory_service.recall.statement import Built, build
 from memory_service.recall.stats import SearchStats
+from memory_service.vocabulary import Intent
 
 __all__ = ["Query", "SearchOutcome", "search", "search_outcome"]
 
@@ -87,7 +88,10 @@ async def search_outcome(
     `stats` is the process's cache of table statistics (None: read them now); `reading` is
     the query's intent and focus when the caller read it already (None: read `q.text`)."""
     reading = reading or read_query(q.text)
-    focused = dataclasses.replace(q, text=reading.focus)
+    # Text mode finds the words as typed and shows every match: neither cut nor re-weighted
+    # (both cost the second evaluation set's start-up questions there).
+    weigh_by = reading.intent if q.uses_vector else Intent.general
+    focused = dataclasses.replace(q, text=reading.focus if q.uses_vector else q.text)
     if query_vector is None:
         # Before the first statement: the request's connection is taken only after the model ran.
         query_vector = await embedder.aencode_query(focused.text)
@@ -96,7 +100,9 @@ async def search_outcome(
         results = (
             []
             if plan is None
-            else await _run(session, build(plan, ranking, query_vector, reading.intent))
+            else await _run(
+                session, build(plan, ranking, query_vector, weigh_by, reading.names)
+            )
         )
         return SearchOutcome(results, reading.intent.value, abstained=not results)
     except DBAPIError as exc:

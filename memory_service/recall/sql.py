@@ -49,7 +49,8 @@ RANK_SIGNAL = "c.tr"
 # nothing stored returns nothing, and a weak match only when it holds enough of the terms.
 NO_FLOOR = "TRUE"
 RELEVANCE_FLOOR = (
-    "((r.best >= :gate AND r.sim >= greatest(:min_sim, :rel_floor * r.best)) OR r.cov >= :min_cov)"
+    "((r.best >= :gate AND (u.n = 0 OR u.n < u.names OR r.best >= :named_gate)"
+    " AND r.sim >= greatest(:min_sim, :rel_floor * r.best)) OR r.cov >= :min_cov)"
 )
 # One row of the kinds table: a kind's half-life, and its weight for the query's intent.
 HALF_LIFE = "('{kind}', {days}, {weight})"
@@ -121,6 +122,22 @@ SEARCH = f"""
                           count(*) FILTER (WHERE x = ANY (CAST(:common AS text[]))) AS n_common
                      FROM unnest(tq0.lex) x) terms
         ),
+        -- The names the query mentions (recall/intent.py), and how many of them no learning
+        -- it may see holds: each looked up through the owner's function, one row at most; a
+        -- name among the common terms is held by many. No names outside the modes with a
+        -- relevance floor.
+        unknown AS MATERIALIZED (
+            SELECT count(*) FILTER (
+                       WHERE NOT x.lex && CAST(:common AS text[]) AND NOT EXISTS (
+                           SELECT 1 FROM memory_text_candidates(x.q, NULL, 1,
+                               CAST(:visible_project AS uuid), CAST(:scope AS uuid[]),
+                               NULL, NULL))) AS n,
+                   count(*) AS names
+              FROM (SELECT plainto_tsquery('{TS_CONFIG}', nm) AS q,
+                           tsvector_to_array(to_tsvector('{TS_CONFIG}', nm)) AS lex
+                      FROM unnest(CAST(:names AS text[])) nm) x
+             WHERE numnode(x.q) > 0
+        ),
         -- MATERIALIZED: each candidate's scores computed once (`cov` is read twice below).
         cand AS MATERIALIZED (
             SELECT l.team_id, l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
@@ -161,6 +178,7 @@ SEARCH = f"""
                      * CASE WHEN r.own THEN :own_boost ELSE 1 END
                      * hl.weight AS score
               {{clusters}}
+             CROSS JOIN unknown u
               JOIN (VALUES {{kinds_table}}) AS hl(kind, days, weight) ON hl.kind = l.kind
              WHERE {{floor}}
              ORDER BY score DESC, l.id

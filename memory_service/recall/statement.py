@@ -28,6 +28,7 @@ PARAMETERS = (
     "qvec",
     "prefer",
     "common",
+    "names",
 )
 
 
@@ -56,9 +57,14 @@ class Shape:
 
 
 def build(
-    plan: SearchPlan, ranking: Ranking, query_vector: Any, intent: str = Intent.general
+    plan: SearchPlan,
+    ranking: Ranking,
+    query_vector: Any,
+    intent: str = Intent.general,
+    named: tuple[str, ...] = (),
 ) -> Built:
-    """`intent` (recall/intent.py) picks the kinds' weights; the plan's query text is the one
+    """`intent` (recall/intent.py) picks the kinds' weights, `named` are what the query names
+    (checked against the relevance floor's `named_gate`); the plan's query text is the one
     text-searched (the caller's focus)."""
     q, projects = plan.query, plan.projects
     weights = ranking.kind_weights(intent)
@@ -88,6 +94,7 @@ def build(
         "min_cov": ranking.min_coverage,
         "rel_floor": ranking.relative_floor,
         "gate": ranking.query_gate,
+        "named_gate": ranking.named_gate_for(intent),
     }
     text, names = statement_text(shape, tuple(constants.items()))
     values: dict[str, Any] = {
@@ -103,6 +110,8 @@ def build(
         "qvec": as_param(query_vector),  # sent binary (memory_service.vectors)
         "prefer": projects.prefer,
         "common": _text_array(plan.common),
+        # Only where a floor applies (text mode shows every match).
+        "names": _text_array(named if q.mode != SearchMode.text else ()),
     }
     return Built(text, {name: values[name] for name in names})
 

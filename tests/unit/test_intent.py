@@ -131,3 +131,13 @@ def test_the_focus_keeps_identifiers_and_numbers_whole() -> None:
 def test_a_query_of_filler_alone_is_kept_as_it_is() -> None:
     for query in ("what went wrong?", "What should I know before starting?", "  "):
         assert read_query(query).focus == query.strip()
+
+
+def test_names_are_what_a_query_mentions_by_name() -> None:
+    assert read_query("how do we configure Kafka consumer groups").names == ("Kafka",)
+    assert read_query("what broke in the iOS widget extension").names == ("iOS",)
+    assert read_query("Next.js middleware redirect loop").names == ("Next.js",)
+    assert read_query("config/app.yaml ignored after deploy").names == ("config/app.yaml",)
+    # The first word of a sentence, the pronoun and plain words are not names.
+    assert read_query("Should I cache the price lookups? Maybe not.").names == ()
+    assert read_query("the SAML login fails for Okta users").names == ("SAML", "Okta")

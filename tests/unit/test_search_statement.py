@@ -38,9 +38,10 @@ HYBRID = (
     "power(c.cov, CAST(1.0 AS double precision))) AS relevance"
 )
 FLOOR = (
-    "WHERE ((r.best >= CAST(0.27 AS double precision) AND r.sim >= greatest(CAST(0.15 AS "
-    "double precision), CAST(0.4 AS double precision) * r.best)) OR r.cov >= CAST(0.5 AS "
-    "double precision)) ORDER BY score DESC, l.id LIMIT 10 )"
+    "WHERE ((r.best >= CAST(0.27 AS double precision) AND (u.n = 0 OR u.n < u.names OR r.best >= CAST(0.31 AS "
+    "double precision)) AND r.sim >= greatest(CAST(0.15 AS double precision), CAST(0.4 AS "
+    "double precision) * r.best)) OR r.cov >= CAST(0.5 AS double precision)) "
+    "ORDER BY score DESC, l.id LIMIT 10 )"
 )
 CANONICAL = "FROM rel r JOIN learnings l ON l.team_id = r.team_id AND l.id = r.cluster"
 SHOWN = "FILTER (WHERE d.project_id = ANY(:scope)))[1] AS shown"
@@ -49,9 +50,10 @@ LIMITED = f"AND {VISIBLE_D} AND d.project_id = ANY(:readable)) seen"
 ALL_MEMBERS = "(d.id = t.cluster OR d.canonical_id = t.cluster) AND TRUE) AS seen"
 SCOPED_MEMBERS = f"(d.id = t.cluster OR d.canonical_id = t.cluster) AND {VISIBLE_D}) AS seen"
 LIMITED_MEMBERS = f"AND {VISIBLE_D} AND d.project_id = ANY(:readable)) AS seen"
-# Always bound: the query terms, the vector (scores), the common terms, the preferred project.
-ALWAYS = {"team", "visible_project", "query", "qvec", "prefer", "common"}
-TEXT_PARAMS = {"scope", "kinds", "since"}
+# Always bound: the query terms, the vector (scores), the common terms, the preferred project,
+# and the names the query mentions with the projects they are looked up in.
+ALWAYS = {"team", "visible_project", "query", "qvec", "prefer", "common", "names", "scope"}
+TEXT_PARAMS = {"kinds", "since"}
 
 
 def plan(
@@ -103,7 +105,7 @@ SHAPES: dict[str, tuple[SearchPlan, list[str], list[str], set[str]]] = {
     "vector, HNSW": (
         plan("vector"),
         [f"FROM ({VECTOR_LEG}{VISIBLE_L} {HNSW}) AS picked", "max(c.sim) AS relevance", FLOOR],
-        ["memory_text_candidates", EXACT],
+        ["memory_text_candidates(tq.q_leg", EXACT],
         ALWAYS,
     ),
     "vector, exact, kinds and since": (
@@ -112,7 +114,7 @@ SHAPES: dict[str, tuple[SearchPlan, list[str], list[str], set[str]]] = {
             f"{VECTOR_LEG}{VISIBLE_L} AND l.kind = ANY(:kinds) AND l.created_at >= :since "
             f"{EXACT}) AS picked"
         ],
-        ["memory_text_candidates", "halfvec"],
+        ["memory_text_candidates(tq.q_leg", "halfvec"],
         ALWAYS | {"kinds", "since"},
     ),
     "text": (
@@ -179,6 +181,17 @@ def test_rank_signal_and_half_lives_follow_the_ranking() -> None:
     sql, _ = built(plan(), ranking)
     assert "CAST(0.3 AS double precision) * c.tr) AS relevance" in sql
     assert "JOIN (VALUES ('decision', 10.0, 1.0)) AS hl(kind, days, weight)" in sql
+
+
+def test_names_are_looked_up_where_a_floor_applies() -> None:
+    hybrid = build(plan(), DEFAULT_RANKING, VECTOR, "general", ("Kafka", 'a"b'))
+    assert hybrid.params["names"] == '{"Kafka","a\\"b"}'
+    assert "(u.n = 0 OR u.n < u.names OR r.best >= CAST(0.31 AS double precision))" in hybrid.sql
+    # The other intents' gate (recall/ranking.py).
+    task = build(plan(), DEFAULT_RANKING, VECTOR, "task", ("Kafka",))
+    assert "(u.n = 0 OR u.n < u.names OR r.best >= CAST(0.45 AS double precision))" in task.sql
+    text = build(plan("text"), DEFAULT_RANKING, VECTOR, "general", ("Kafka",))
+    assert text.params["names"] == "{}"
 
 
 def test_the_intent_picks_the_kind_weights() -> None:
