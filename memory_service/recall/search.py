@@ -100,9 +100,7 @@ async def search_outcome(
         results = (
             []
             if plan is None
-            else await _run(
-                session, build(plan, ranking, query_vector, weigh_by, reading.names)
-            )
+            else await _run(session, build(plan, ranking, query_vector, weigh_by, reading.names))
         )
         return SearchOutcome(results, reading.intent.value, abstained=not results)
     except DBAPIError as exc:
