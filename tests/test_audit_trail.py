@@ -145,6 +145,7 @@ async def test_http_routes_audit_rows(
                 "k": 3,
                 "project": PROJECT,
                 "kinds": None,
+                "intent": "general",
                 "results": 0,
             },
         ),

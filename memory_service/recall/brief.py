@@ -182,7 +182,7 @@ def _learning_line(r: SearchResult) -> str:
     return _point(tag, r.text, r.flag_reason if r.flagged else None, recheck=False)
 
 
-def _as_shown(r: SearchResult) -> SearchResult:
+def as_shown(r: SearchResult) -> SearchResult:
     """A learning as the brief delivers it: without hidden markup, and checked again."""
     text = _visible(r.text)
     if r.flagged:
@@ -362,7 +362,7 @@ async def build_brief(
     shown_so_far = " ".join("".join(budget.parts).split())
     learnings = [
         shown
-        for shown in map(_as_shown, candidates)
+        for shown in map(as_shown, candidates)
         if shown.text.strip() and " ".join(shown.text.split()) not in shown_so_far
     ]
     shown: list[SearchResult] = []

@@ -27,7 +27,7 @@ from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
 from memory_service.errors import Forbidden
 from memory_service.recall import queries
-from memory_service.recall.brief import _as_shown
+from memory_service.recall.brief import as_shown
 from memory_service.recall.ranking import (
     PROMPT_CANDIDATES,
     PROMPT_EXPIRED_BATCH,
@@ -138,7 +138,7 @@ async def _lookup(
         return [], NOTHING_RELEVANT
     # Without hidden markup, and never an instruction-like learning (checked again, in a
     # thread: the check costs ~0.4 ms a learning).
-    shown = await asyncio.to_thread(lambda: [_as_shown(r) for r in found])
+    shown = await asyncio.to_thread(lambda: [as_shown(r) for r in found])
     candidates = [r for r in shown if not r.flagged and r.text.strip()]
     if not candidates:
         return [], ONLY_FLAGGED
