@@ -38,7 +38,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from memory_service.config import EMBEDDING_DIMENSIONS
 from memory_service.vectors import BinaryVector
-from memory_service.vocabulary import HandoffStatus, Kind, Visibility, values
+from memory_service.vocabulary import (
+    Feedback,
+    HandoffStatus,
+    Kind,
+    Supersession,
+    Visibility,
+    values,
+)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -51,6 +58,8 @@ NAMING = {
 LEARNING_KINDS = values(Kind)
 VISIBILITIES = values(Visibility)
 HANDOFF_STATUSES = values(HandoffStatus)
+SUPERSESSIONS = values(Supersession)
+FEEDBACK_VALUES = values(Feedback)
 # The text search configuration of `learnings.tsv`; search must use the same one.
 TS_CONFIG = "english"
 
@@ -76,6 +85,15 @@ class Team(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The team's forgetting policy (None: off): forget learnings nobody used for this many days,
+    # and next steps and status reports after this many.
+    forget_unused_days: Mapped[int | None] = mapped_column(Integer)
+    next_step_expiry_days: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("forget_unused_days > 0", name="forget_unused_days"),
+        CheckConstraint("next_step_expiry_days > 0", name="next_step_expiry_days"),
+    )
 
 
 class ApiKey(Base):
@@ -178,7 +196,11 @@ class LearningRow(Base):
         _of_team("project_id", "projects"),
         # Only the pointer is cleared when the canonical row goes; team_id must stay.
         _of_team("canonical_id", "learnings", ondelete="SET NULL (canonical_id)"),
+        _of_team("superseded_by", "learnings", ondelete="SET NULL (superseded_by)"),
+        _of_team("newer_id", "learnings", ondelete="SET NULL (newer_id)"),
+        _of_team("done_by", "handoffs", ondelete="SET NULL (done_by)"),
         CheckConstraint(_in("kind", LEARNING_KINDS), name="kind"),
+        CheckConstraint(_in("superseded_how", SUPERSESSIONS), name="superseded_how"),
         CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
         Index("ix_learnings_team_id_project_id_kind", "team_id", "project_id", "kind"),
         Index("ix_learnings_team_id_handoff_id", "team_id", "handoff_id"),
@@ -194,6 +216,19 @@ class LearningRow(Base):
             postgresql_ops={"half": "halfvec_cosine_ops"},
         ),
         Index("ix_learnings_tsv", "tsv", postgresql_using="gin"),
+        Index(
+            "ix_learnings_team_id_superseded_by",
+            "team_id",
+            "superseded_by",
+            postgresql_where=sql("superseded_by IS NOT NULL"),
+        ),
+        Index(
+            "ix_learnings_team_id_newer_id",
+            "team_id",
+            "newer_id",
+            postgresql_where=sql("newer_id IS NOT NULL"),
+        ),
+        Index("ix_learnings_team_id_last_used_at", "team_id", "last_used_at"),
     )
 
     team_id: Mapped[uuid.UUID] = mapped_column(UUID)
@@ -221,6 +256,55 @@ class LearningRow(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
     flag_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The git evidence it came from (besides its handoff's branch and head): the repository
+    # files it cites, each {"path", "blob" (the file's git blob id at the writer's HEAD, or
+    # null), "line", "symbol"}.
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=sql("'[]'::jsonb")
+    )
+    # A later learning that replaces this one, how that was established, and when.
+    superseded_by: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    superseded_how: Mapped[str | None] = mapped_column(Text)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A later learning that likely replaces this one, when the rule is unsure: shown as
+    # "newer: ..." next to it, nothing hidden.
+    newer_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    # A next step a later handoff reported done, and that handoff.
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_by: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    # How often a brief delivered it or a search returned it, and when last.
+    uses: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What feedback says now (learning_feedback holds each report): helpful reports, and when
+    # it was reported wrong (by a key that could write) or outdated.
+    helpful: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    wrong_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outdated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LearningFeedback(Base):
+    """One report on a learning: helpful, wrong or outdated, by which key, with an optional
+    note; undone reports stay (with when and by whom) for the audit."""
+
+    __tablename__ = "learning_feedback"
+    __table_args__ = (
+        PrimaryKeyConstraint("team_id", "id"),
+        _of_team("learning_id", "learnings"),
+        CheckConstraint(_in("value", FEEDBACK_VALUES), name="value"),
+        Index("ix_learning_feedback_team_id_learning_id", "team_id", "learning_id"),
+    )
+
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
+    learning_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    key_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    value: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    # The reporting key had write scope: only then does `wrong` hide the learning from briefs.
+    writer: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[uuid.UUID | None] = mapped_column(UUID)
 
 
 class AuditEvent(Base):

@@ -66,6 +66,35 @@ class Intent(StrEnum):
     general = "general"
 
 
+class Freshness(StrEnum):
+    """How a learning's cited files stand in the reader's checkout: all as they were when it
+    was written, one changed since, one gone since, or nothing to compare (no citations,
+    another project, or no git state sent)."""
+
+    verified = "verified"
+    changed = "changed"
+    missing = "missing"
+    unknown = "unknown"
+
+
+class Supersession(StrEnum):
+    """How a learning came to be superseded: a person or agent said so (`memory supersede`,
+    the REST call), a later handoff's section said so ("Superseded", "Reverted", ...), or the
+    measured rule decided it."""
+
+    explicit = "explicit"
+    section = "section"
+    rule = "rule"
+
+
+class Feedback(StrEnum):
+    """What a report on a learning says."""
+
+    helpful = "helpful"
+    wrong = "wrong"
+    outdated = "outdated"
+
+
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     return tuple(member.value for member in enum)
 

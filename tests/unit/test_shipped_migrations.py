@@ -36,6 +36,9 @@ SHIPPED = {
     "0008_recall_injections.py": (
         "fcee5abd11f9e03916e136f3ed6e614aeb96ba74c98486260a3052b98982b246"
     ),
+    "0009_learnings_that_stay_true.py": (
+        "d56ddb9849302c326734587f48cb774c1ba5ae429bee4cd4322eec9354760994"
+    ),
 }
 
 # Revision 0007 creates these from recall/sql.py: a database past 0007 keeps the body it got
