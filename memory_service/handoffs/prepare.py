@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from memory_service.errors import InvalidInput, PayloadTooLarge
+from memory_service.handoffs.evidence import attach_blobs, extract_citations
 from memory_service.handoffs.parsing import ParsedLearning, parse_handoff
 from memory_service.handoffs.schemas import HandoffCreate
 from memory_service.hygiene.clean import clean_field, clean_text, redaction_warning
@@ -54,6 +55,9 @@ class PreparedLearning:
     content_hash: str
     embedded: str  # the text that is embedded (learnings/embedding_text.py)
     flags: tuple[str, ...]  # why it reads like an instruction to an agent; empty: it does not
+    # The repository files it cites (handoffs/evidence.py), with their blob ids when the
+    # writer sent its git state: [{"path", "blob", "line", "symbol"}].
+    citations: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ def prepare_handoff(data: HandoffCreate, *, max_learnings: int | None = None) ->
         warnings.append(redaction_warning(counts))
     if not parsed.learnings:
         warnings.append("no learnings found: nothing from this handoff will show up in search")
-    learnings = tuple(_learning(item) for item in parsed.learnings)
+    blobs = data.git.blobs if data.git is not None else None
+    learnings = tuple(_learning(item, parsed.files, blobs) for item in parsed.learnings)
     flagged = [x for x in learnings if x.flags]
     if flagged:
         warnings.append(
@@ -152,7 +157,9 @@ def prepare_handoff(data: HandoffCreate, *, max_learnings: int | None = None) ->
 
 def _request_hash(data: HandoffCreate) -> str:
     # `status` left out when unset, so requests hash as they did before the field existed.
-    dump = data.model_dump(mode="json", exclude={"status"} if data.status is None else None)
+    # `git` likewise: requests without it hash as they did before it existed.
+    unset = {name for name in ("status", "git") if getattr(data, name) is None}
+    dump = data.model_dump(mode="json", exclude=unset or None)
     return content_hash(json.dumps(dump, sort_keys=True))
 
 
@@ -223,7 +230,9 @@ def _front_matter_created(front_matter: dict[str, Any], warnings: list[str]) -> 
     return datetime.now(UTC)
 
 
-def _learning(item: ParsedLearning) -> PreparedLearning:
+def _learning(
+    item: ParsedLearning, files: list[str], blobs: dict[str, str] | None
+) -> PreparedLearning:
     # What is stored, embedded and indexed: text PostgreSQL's text-search parser reads in
     # linear time (the `tsv` column is computed from it; see hygiene/textsearch.py).
     stored = for_text_search(item.text)
@@ -235,4 +244,5 @@ def _learning(item: ParsedLearning) -> PreparedLearning:
         content_hash=text_hash(stored),
         embedded=embedding_text(item.kind, stored, section=item.section),
         flags=tuple(instruction_flags(item.text)),
+        citations=tuple(attach_blobs(extract_citations(item.text, files), blobs)),
     )

@@ -4,14 +4,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from memory_service.names import ProjectSlug, WorktreeName
 from memory_service.vocabulary import HandoffStatus, Kind, Visibility
 
 Meta = Field(default=None, max_length=500)
+
+# A repository path as git prints it (relative to the top level) and a blob id (SHA-1 or
+# SHA-256 repositories).
+RepoPath = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+BlobId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")]
+MAX_GIT_BLOBS = 2000
+
+
+class GitEvidence(BaseModel):
+    """The writer's git state for the paths its handoff cites: evidence kept with each
+    learning (`memory handoff write` sends it from one `git cat-file --batch-check`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    blobs: dict[RepoPath, BlobId] = Field(
+        default_factory=dict,
+        max_length=MAX_GIT_BLOBS,
+        description="Path (relative to the repository's top level) -> its blob id at the "
+        "writer's index (HEAD plus what was staged); only files that exist",
+    )
 
 
 class HandoffCreate(BaseModel):
@@ -38,6 +58,11 @@ class HandoffCreate(BaseModel):
         default=None,
         description="`read` stores it as already delivered (imports of old inboxes); "
         "default `unread`",
+    )
+    git: GitEvidence | None = Field(
+        default=None,
+        description="Blob ids of the files the body cites, from the writer's checkout: stored "
+        "with each learning's citations so readers can tell whether the files changed since",
     )
 
 

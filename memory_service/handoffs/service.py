@@ -210,7 +210,7 @@ def _learnings(
             occurrences=1,
             uses=0,
             helpful=0,
-            citations=[],
+            citations=list(item.citations),
             visibility=prepared.visibility,
             flagged=bool(item.flags),
             flag_reason="; ".join(item.flags) or None,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from memory_service.deps import Reader, SessionDep, Writer
 from memory_service.learnings import service
-from memory_service.learnings.schemas import Forgotten, Learning
+from memory_service.learnings.schemas import CitedPaths, Forgotten, Learning
+from memory_service.names import ProjectSlug
 
 router = APIRouter(prefix="/v1", tags=["learnings"])
 
@@ -23,3 +25,18 @@ async def get_learning(learning_id: uuid.UUID, session: SessionDep, principal: R
 async def forget(learning_id: uuid.UUID, session: SessionDep, principal: Writer) -> Forgotten:
     """Forget a learning (and its near-duplicates); the handoff it came from stays."""
     return Forgotten(deleted=await service.forget(session, principal, learning_id))
+
+
+@router.get("/cited-paths", response_model=CitedPaths, responses={403: {}})
+async def cited_paths(
+    project: Annotated[ProjectSlug, Query()],
+    session: SessionDep,
+    principal: Reader,
+    limit: Annotated[int, Query(ge=1, le=500)] = 300,
+) -> CitedPaths:
+    """The repository paths `project`'s learnings cite with a blob id, most recently cited
+    first: a client looks them up in its checkout with one git command and sends the result as
+    `checkout` with a brief, search, recall or check, which then says each learning's
+    `freshness`."""
+    paths = await service.cited_paths(session, principal, project, limit)
+    return CitedPaths(project=project, paths=paths)

@@ -18,15 +18,19 @@ from memory_service.learnings.duplicates import link_duplicates as link_duplicat
 from memory_service.learnings.duplicates import text_hash as text_hash
 from memory_service.learnings.duplicates import unlink_before_delete
 from memory_service.learnings.embedding_text import embedding_text as embedding_text
+from memory_service.learnings.queries import citations_of as citations_of
 from memory_service.learnings.reembed import reembed as reembed
 from memory_service.learnings.schemas import Learning
 from memory_service.models import LearningRow
+from memory_service.projects import check_access
 
 # Also published here for the other packages (architecture.md: they import `service` and
 # `schemas` only): `link_duplicates` and `unlink_before_delete` for the handoffs' write and
 # delete, `text_hash` and `embedding_text` for what a write or an import stores, `reembed` for
 # the CLI.
 __all__ = [
+    "citations_of",
+    "cited_paths",
     "embedding_text",
     "forget",
     "get_learning",
@@ -38,7 +42,16 @@ __all__ = [
 
 
 # What the response says as the learning's row has it.
-_AS_STORED = ("id", "kind", "text", "section", "handoff_id", "created_at", "embedding_model")
+_AS_STORED = (
+    "id",
+    "kind",
+    "text",
+    "section",
+    "handoff_id",
+    "created_at",
+    "embedding_model",
+    "citations",
+)
 
 
 async def _find(
@@ -112,3 +125,12 @@ async def _delete_cluster(
     ids = [x.id for x in await _readable_copies(session, principal, learning)]
     await unlink_before_delete(session, principal.team_id, ids)
     return await queries.delete_ids(session, principal.team_id, ids)
+
+
+async def cited_paths(
+    session: AsyncSession, principal: Principal, project: str, limit: int
+) -> list[str]:
+    """Paths `project`'s learnings cite with a blob id, most recently cited first: what a
+    reader's client looks up in its checkout for freshness (recall/freshness.py)."""
+    check_access(principal, project)
+    return await queries.cited_paths(session, principal.team_id, project, limit)

@@ -19,7 +19,7 @@ from memory_service.hygiene.poison import instruction_flags
 from memory_service.hygiene.screening import field_flags, inline
 from memory_service.hygiene.textnorm import flatten, strip_hidden_markup
 from memory_service.inbox import service as inbox
-from memory_service.recall import queries
+from memory_service.recall import freshness, queries
 from memory_service.recall.context import build_query
 from memory_service.recall.ranking import (
     BRIEF_CHECKOUT_KEEP_SCORE,
@@ -178,7 +178,7 @@ def _learning_line(r: SearchResult) -> str:
     seen = ""
     if r.occurrences > 1:
         seen = f"; seen {r.occurrences}x in {', '.join(r.projects)}"
-    tag = f"[{r.kind} · {r.project} · {r.created_at.date().isoformat()}{seen}]"
+    tag = f"[{r.kind} · {r.project} · {r.created_at.date().isoformat()}{seen}]{freshness.badge(r)}"
     return _point(tag, r.text, r.flag_reason if r.flagged else None, recheck=False)
 
 
@@ -335,7 +335,10 @@ async def build_brief(
         else []
     )
     picked = await _pick_learnings(session, embedder, principal, request, rows, stats)
-    candidates = picked.learnings
+    # Each learning's cited files against the reader's checkout: gone ones rank lower.
+    candidates = freshness.rank(
+        await freshness.label(session, principal.team_id, picked.learnings, request.checkout)
+    )
     budget = _Budget(embedder, request.token_budget)
     budget.add(f"# Session brief: {request.project} ({request.worktree})\n\n{PREAMBLE}\n")
     if deliveries:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.audit.service import quoted_query, record
 from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
-from memory_service.recall import search
+from memory_service.recall import freshness, search
 from memory_service.recall.ranking import CHECK_CANDIDATES, CHECK_MIN_SCORE
 from memory_service.recall.schemas import CheckRequest, CheckResponse, SearchResult
 from memory_service.recall.shell import CommandTerms, analyze
@@ -100,6 +100,7 @@ async def check_command(
         stats=stats,
     )
     results = warnings(found, terms, body.k)
+    results = await freshness.label(replica, principal.team_id, results, body.checkout)
     await record(
         session,
         principal,

@@ -26,7 +26,7 @@ from memory_service.audit.service import quoted_query, record
 from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
 from memory_service.errors import Forbidden
-from memory_service.recall import queries
+from memory_service.recall import freshness, queries
 from memory_service.recall.brief import as_shown
 from memory_service.recall.ranking import (
     PROMPT_CANDIDATES,
@@ -113,6 +113,7 @@ async def recall(
             "reason": reason,
         },
     )
+    results = await freshness.label(replica, principal.team_id, results, body.checkout)
     return RecallResponse(results=results, abstained=not results, reason=reason)
 
 

@@ -230,3 +230,10 @@ PROMPT_EXPIRED_BATCH = 100
 # 0.78 and `pip install httpx` at 0.42.
 CHECK_CANDIDATES = 10
 CHECK_MIN_SCORE = 0.45
+
+
+# Freshness (recall/freshness.py) multiplies a learning's score when the brief orders what it
+# shows: a learning whose cited file is gone ranks below an otherwise equal one, one whose file
+# changed a little lower than one still verified. NOT measured (the retrieval sets' learnings
+# carry no git evidence): a prior, mild enough that freshness only reorders near-equals.
+FRESHNESS_FACTORS: dict[str, float] = {"missing": 0.85, "changed": 0.95}

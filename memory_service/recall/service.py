@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.audit.service import quoted_query, record
 from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
-from memory_service.recall import search
+from memory_service.recall import freshness, search
 from memory_service.recall.brief import build_brief
 from memory_service.recall.schemas import Brief, BriefRequest, SearchRequest, SearchResponse
 from memory_service.recall.stats import SearchStats
@@ -43,6 +43,7 @@ async def search_and_record(
         timeout_ms=timeout_ms,
         stats=stats,
     )
+    results = await freshness.label(replica, principal.team_id, outcome.results, body.checkout)
     await record(
         session,
         principal,
@@ -58,7 +59,7 @@ async def search_and_record(
         },
     )
     return SearchResponse(
-        results=outcome.results, intent=Intent(outcome.intent), abstained=outcome.abstained
+        results=results, intent=Intent(outcome.intent), abstained=outcome.abstained
     )
 
 

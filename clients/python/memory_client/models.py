@@ -184,6 +184,13 @@ class Brief(_Model):
         return not self.handoffs and not self.learnings
 
 
+class Citation(_Model):
+    path: str
+    blob: str | None = None
+    line: int | None = None
+    symbol: str | None = None
+
+
 class Learning(_Model):
     id: uuid.UUID
     kind: str
@@ -195,6 +202,7 @@ class Learning(_Model):
     occurrences: int = 1
     canonical_id: uuid.UUID | None = None
     embedding_model: str = ""
+    citations: list[Citation] = []
 
 
 class Forgotten(_Model):
