@@ -96,7 +96,7 @@ async def test_write_keeps_each_learnings_evidence(
     assert decision["citations"] == []
     # Without git state: the same citations, without blobs.
     plain = await write_handoff(client, key, OTHER, BODY)
-    got = (await client.get(f"/v1/learnings/{plain['learnings'][1]['id']}", headers=auth(key)))
+    got = await client.get(f"/v1/learnings/{plain['learnings'][1]['id']}", headers=auth(key))
     assert got.json()["citations"] == [
         {"path": "src/prices.py", "blob": None, "line": None, "symbol": None}
     ]

@@ -212,16 +212,12 @@ def normalise(token: str, *, bare: bool = False) -> tuple[str, int | None] | Non
     return path, line
 
 
-def _code_spans(text: str) -> list[str]:
-    """The contents of `single-backtick` spans, in order (linear: one pass with `split`)."""
-    pieces = text.split("`")
-    # Odd pieces sit between a pair of backticks; an unpaired last backtick opens nothing.
-    return [pieces[i] for i in range(1, len(pieces) - 1, 2)]
-
-
-def _outside_spans(text: str) -> list[str]:
-    pieces = text.split("`")
-    return [pieces[i] for i in range(0, len(pieces), 2)]
+def _pieces(text: str) -> list[tuple[bool, str]]:
+    """The text cut at backticks, in order: (True, contents of a `code span`) or (False, text
+    outside spans). Linear: one `split`; an unpaired last backtick opens nothing."""
+    parts = text.split("`")
+    last = len(parts) - 1
+    return [(i % 2 == 1 and i < last, part) for i, part in enumerate(parts)]
 
 
 def _basenames(files: Iterable[str]) -> dict[str, str | None]:
@@ -242,7 +238,6 @@ def extract_citations(text: str, files: Iterable[str] = ()) -> list[dict[str, An
         if found is not None:
             listed.append(found[0])
     by_name = _basenames(listed)
-    listed_set = set(listed)
     found_paths: dict[str, int | None] = {}
     symbols: list[str] = []
 
@@ -255,29 +250,30 @@ def extract_citations(text: str, files: Iterable[str] = ()) -> list[dict[str, An
         elif len(found_paths) < MAX_CITATIONS:
             found_paths[path] = line
 
-    for span in _code_spans(text):
-        span = span.strip()
-        if not span or len(span) > _MAX_TOKEN_CHARS or " " in span:
+    for in_span, piece in _pieces(text):
+        if in_span:
+            span = piece.strip()
+            if not span or len(span) > _MAX_TOKEN_CHARS or " " in span:
+                continue
+            hit = normalise(span, bare=True)
+            if hit is not None:
+                cite(*hit)
+            elif _SYMBOL.fullmatch(span) and ("(" in span or "." in span):
+                symbols.append(span)
             continue
-        hit = normalise(span, bare=True)
-        if hit is not None:
-            cite(*hit)
-        elif _SYMBOL.fullmatch(span) and ("(" in span or "." in span):
-            symbols.append(span)
-    for outside in _outside_spans(text):
-        for token in outside.split():
+        for token in piece.split():
             if len(token) > _MAX_TOKEN_CHARS:
                 continue
             stripped = token.strip(_TRIM).rstrip(_TRAILING)
             # Bare tokens: a path with a slash, a `name.ext:line` reference, or a listed file.
             has_line = ":" in stripped or "#L" in stripped
-            if "/" not in stripped and not has_line and stripped not in by_name:
+            if "/" not in stripped and not has_line and not by_name.get(stripped):
                 continue
             hit = normalise(token, bare=True)
             if hit is None:
                 continue
             path, line = hit
-            if "/" in path or line is not None or path in by_name or path in listed_set:
+            if "/" in path or line is not None or by_name.get(path):
                 cite(path, line)
     citations = [
         {"path": path, "blob": None, "line": line, "symbol": None}
