@@ -21,8 +21,11 @@ from memory_client.errors import ConnectionFailed, error_from_response, retry_af
 from memory_client.models import (
     Brief,
     CheckoutContext,
+    CheckoutFiles,
     CheckResponse,
+    CitedPaths,
     Forgotten,
+    GitEvidence,
     Handoff,
     HandoffCreated,
     HandoffPage,
@@ -190,6 +193,10 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _dump(model: BaseModel | None) -> dict[str, Any] | None:
+    return model.model_dump() if model is not None else None
+
+
 def _json_ready(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -218,6 +225,7 @@ def create_handoff(
     visibility: Visibility | None = None,
     created_at: datetime | None = None,
     status: Status | None = None,
+    git: GitEvidence | None = None,
     idempotency_key: str | None = None,
 ) -> Call[HandoffCreated]:
     """Store a handoff (`POST /v1/handoffs`) in `recipient`'s inbox of `project` and split it
@@ -240,6 +248,7 @@ def create_handoff(
             "visibility": visibility,
             "created_at": _json_ready(created_at),
             "status": status,
+            "git": git.model_dump() if git is not None else None,
         }
     )
     key = idempotency_key or str(uuid.uuid4())
@@ -333,6 +342,7 @@ def search(
     kinds: Sequence[Kind] | None = None,
     since: datetime | None = None,
     mode: Mode = "hybrid",
+    checkout: CheckoutFiles | None = None,
 ) -> Call[SearchResponse]:
     """Past learnings most relevant to `query` (`POST /v1/search`), across every project the
     key may read unless `project`/`projects` narrow it. Read-only, so retried like a GET."""
@@ -346,6 +356,7 @@ def search(
             "kinds": list(kinds) if kinds is not None else None,
             "since": _json_ready(since),
             "mode": mode,
+            "checkout": _dump(checkout),
         }
     )
     return Call(RequestSpec("POST", "/v1/search", json=payload), _model(SearchResponse))
@@ -357,13 +368,22 @@ def recall(
     project: str | None = None,
     session_id: str | None = None,
     k: int = 3,
+    checkout: CheckoutFiles | None = None,
 ) -> Call[RecallResponse]:
     """Prompt-time recall (`POST /v1/recall`): at most `k` (1-5) past learnings clearly
     relevant to what the person just asked, never one this `session_id` was already given, or
     `abstained` with the `reason` (small talk, nothing stored relevant enough). `project`, the
     session's own, ranks a little higher. It records what the session was given, so a retry
     after a lost response would find it already given: retried only when unsent."""
-    payload = _clean({"text": text, "project": project, "session_id": session_id, "k": k})
+    payload = _clean(
+        {
+            "text": text,
+            "project": project,
+            "session_id": session_id,
+            "k": k,
+            "checkout": _dump(checkout),
+        }
+    )
     return Call(
         RequestSpec("POST", "/v1/recall", json=payload, retry=Retry.UNSENT),
         _model(RecallResponse),
@@ -380,6 +400,7 @@ def brief(
     task: str | None = None,
     token_budget: int = 800,
     context: CheckoutContext | None = None,
+    checkout: CheckoutFiles | None = None,
 ) -> Call[Brief]:
     """The start-up brief (`POST /v1/brief`): the worktree's unread handoffs, claimed like
     `claim_inbox`, plus the past learnings most relevant to `task` (without one: to what the
@@ -396,6 +417,7 @@ def brief(
             "task": task,
             "token_budget": token_budget,
             "context": context.model_dump() if context is not None else None,
+            "checkout": _dump(checkout),
         }
     )
     return Call(RequestSpec("POST", "/v1/brief", json=payload, retry=Retry.UNSENT), _model(Brief))
@@ -407,12 +429,31 @@ def check(
     project: str | None = None,
     session_id: str | None = None,
     k: int = 2,
+    checkout: CheckoutFiles | None = None,
 ) -> Call[CheckResponse]:
     """Before a shell command runs (`POST /v1/check`): the past mistakes it closely matches,
     at most `k` (1-3), or `abstained: true` and nothing for everyday commands and anything not
     close enough. Read-only, so retried like a GET."""
-    payload = _clean({"command": command, "project": project, "session_id": session_id, "k": k})
+    payload = _clean(
+        {
+            "command": command,
+            "project": project,
+            "session_id": session_id,
+            "k": k,
+            "checkout": _dump(checkout),
+        }
+    )
     return Call(RequestSpec("POST", "/v1/check", json=payload), _model(CheckResponse))
+
+
+def cited_paths(project: str, *, limit: int = 300) -> Call[CitedPaths]:
+    """The paths `project`'s learnings cite with a blob id, most recently cited first
+    (`GET /v1/cited-paths`): look them up in the checkout (`evidence.blob_ids`) and send the
+    result as `checkout` for each learning's `freshness`."""
+    return Call(
+        RequestSpec("GET", "/v1/cited-paths", params={"project": project, "limit": limit}),
+        _model(CitedPaths),
+    )
 
 
 def get_learning(learning_id: uuid.UUID | str) -> Call[Learning]:

@@ -5,19 +5,26 @@ worktree."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TypedDict
 
-from memory_client import _core
+from memory_client import _core, evidence
 from memory_client._core import Call
+from memory_client.client import AsyncMemoryClient, MemoryClient
+from memory_client.errors import MemoryClientError
 from memory_client.frontmatter import field
 from memory_client.models import (
     Brief,
     CheckoutContext,
+    CheckoutFiles,
     CheckResponse,
+    CitedPaths,
+    GitEvidence,
     Inbox,
     Kind,
     Mode,
+    RecallResponse,
     SearchResponse,
 )
 from memory_client.workspace import Workspace
@@ -42,6 +49,31 @@ def handoff_fields(body: str, ws: Workspace, *, recipient: str | None = None) ->
     }
 
 
+def git_evidence(body: str, ws: Workspace) -> GitEvidence | None:
+    """The blob ids of the files `body` cites, from one git command in the checkout: sent with
+    a handoff written now (`git=`), never with an imported one (its files were those of its
+    own time). None outside git or when git cannot say."""
+    if not ws.in_git:
+        return None
+    blobs = evidence.write_blobs(ws.root, body)
+    return GitEvidence(blobs=blobs) if blobs else None
+
+
+def cited_paths(ws: Workspace) -> Call[CitedPaths] | None:
+    """The request for the paths this project's learnings cite (None outside git: nothing to
+    compare them with)."""
+    return _core.cited_paths(ws.project, limit=evidence.MAX_READ_PATHS) if ws.in_git else None
+
+
+def checkout_files(ws: Workspace, cited: CitedPaths | None) -> CheckoutFiles | None:
+    """The checkout's blob ids of the cited paths, from one git command: what a brief, search,
+    recall or check carries for `freshness` (None: nothing to send)."""
+    if not ws.in_git or cited is None or not cited.paths:
+        return None
+    found = evidence.blob_ids(ws.root, cited.paths[: evidence.MAX_READ_PATHS])
+    return CheckoutFiles(project=ws.project, files=found) if found else None
+
+
 def claim_inbox(ws: Workspace) -> Call[Inbox]:
     """Take delivery of this worktree's unread handoffs, telling the server where the checkout
     stands (for the drift warning)."""
@@ -54,6 +86,7 @@ def brief(
     task: str | None = None,
     token_budget: int = 800,
     session_id: str | None = None,
+    files: CheckoutFiles | None = None,
 ) -> Call[Brief]:
     """The start-up brief of this worktree (its handoffs, then read, and learnings for `task`,
     or without one for what the checkout is doing: `ws` from `detect(..., context=True)`
@@ -71,6 +104,7 @@ def brief(
             if ws.commits or ws.changed_paths
             else None
         ),
+        checkout=files,
     )
 
 
@@ -82,6 +116,7 @@ def search(
     all_projects: bool = False,
     kinds: Sequence[Kind] | None = None,
     mode: Mode = "hybrid",
+    files: CheckoutFiles | None = None,
 ) -> Call[SearchResponse]:
     """Learnings for `query` in this project (every project of the team with
     `all_projects`), this project's first either way."""
@@ -92,12 +127,56 @@ def search(
         prefer_project=ws.project,
         kinds=kinds,
         mode=mode,
+        checkout=files,
     )
 
 
 def check(
-    ws: Workspace, command: str, *, session_id: str | None = None, k: int = 2
+    ws: Workspace,
+    command: str,
+    *,
+    session_id: str | None = None,
+    k: int = 2,
+    files: CheckoutFiles | None = None,
 ) -> Call[CheckResponse]:
     """The past mistakes of this project that `command` closely matches (nothing for everyday
     commands)."""
-    return _core.check(command, project=ws.project, session_id=session_id, k=k)
+    return _core.check(command, project=ws.project, session_id=session_id, k=k, checkout=files)
+
+
+def recall(
+    ws: Workspace,
+    text: str,
+    *,
+    session_id: str | None = None,
+    k: int = 3,
+    files: CheckoutFiles | None = None,
+) -> Call[RecallResponse]:
+    """Prompt-time recall for this project's session."""
+    return _core.recall(text, project=ws.project, session_id=session_id, k=k, checkout=files)
+
+
+def read_checkout(client: MemoryClient, ws: Workspace) -> CheckoutFiles | None:
+    """Ask which paths the project's learnings cite and look them up in the checkout: the
+    `checkout` of a brief, search, recall or check. None when there is nothing to send (not a
+    checkout, nothing cited, an older server, git failing); the request then goes without it."""
+    call = cited_paths(ws)
+    if call is None:
+        return None
+    try:
+        cited = client.run(call)
+    except MemoryClientError:
+        return None  # the request itself will say what is wrong, if anything is
+    return checkout_files(ws, cited)
+
+
+async def aread_checkout(client: AsyncMemoryClient, ws: Workspace) -> CheckoutFiles | None:
+    """`read_checkout` for the async client (the MCP server)."""
+    call = cited_paths(ws)
+    if call is None:
+        return None
+    try:
+        cited = await client.run(call)
+    except MemoryClientError:
+        return None
+    return await asyncio.to_thread(checkout_files, ws, cited)

@@ -126,6 +126,7 @@ def cmd_handoff_write(args: argparse.Namespace) -> int:
             tool=args.tool or (None if field(body, "session_tool", "tool") else _detected_tool()),
             session_id=args.session_id,
             visibility=args.visibility,
+            git=checkout.git_evidence(body, ws),
             **checkout.handoff_fields(body, ws, recipient=args.to),
         )
     _emit(args, result, render.created(result))
@@ -176,7 +177,10 @@ def cmd_brief(args: argparse.Namespace) -> int:
     # Without --task the checkout says what the session is about (branch, commits, changes).
     ws = _workspace(args, context=not args.task)
     with _client() as client:
-        brief = client.run(checkout.brief(ws, task=args.task, token_budget=args.budget))
+        files = checkout.read_checkout(client, ws)
+        brief = client.run(
+            checkout.brief(ws, task=args.task, token_budget=args.budget, files=files)
+        )
     _emit(args, brief, brief.markdown.rstrip())
     return 0
 
@@ -192,6 +196,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 all_projects=args.all,
                 kinds=_kinds(args.kind),
                 mode=args.mode,
+                files=checkout.read_checkout(client, ws),
             )
         )
     _emit(args, result, render.search(result))
@@ -204,7 +209,15 @@ def cmd_recall(args: argparse.Namespace) -> int:
         raise UsageError("say what you are about to do: memory recall TEXT")
     ws = _workspace(args)
     with _client() as client:
-        result = client.recall(text, project=ws.project, session_id=args.session_id, k=args.k)
+        result = client.run(
+            checkout.recall(
+                ws,
+                text,
+                session_id=args.session_id,
+                k=args.k,
+                files=checkout.read_checkout(client, ws),
+            )
+        )
     _emit(args, result, render.recall(result))
     return 0
 
@@ -226,7 +239,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         with _client() as client:
             result = client.run(
                 checkout.check(
-                    ws, command, k=args.k, session_id=os.environ.get("MEMORY_SESSION_ID")
+                    ws,
+                    command,
+                    k=args.k,
+                    session_id=os.environ.get("MEMORY_SESSION_ID"),
+                    files=checkout.read_checkout(client, ws),
                 )
             )
     except (ConnectionFailed, APIError) as exc:

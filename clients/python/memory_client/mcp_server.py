@@ -6,6 +6,7 @@ CLI prints."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -17,7 +18,7 @@ from memory_client import _core, checkout, render
 from memory_client.client import AsyncMemoryClient
 from memory_client.config import missing_key_message, resolve
 from memory_client.errors import MemoryClientError
-from memory_client.models import Kind
+from memory_client.models import CheckoutFiles, Kind
 from memory_client.workspace import Workspace, detect
 
 T = TypeVar("T")
@@ -57,6 +58,16 @@ async def _ask(call: _core.Call[T]) -> T:
         raise ToolError(str(exc)) from exc
 
 
+async def _files(ws: Workspace) -> CheckoutFiles | None:
+    """The checkout's blob ids of the paths this project's learnings cite (for `freshness`);
+    None when there is nothing to send or it cannot be read: the tool works without it."""
+    try:
+        async with _client() as client:
+            return await checkout.aread_checkout(client, ws)
+    except MemoryClientError:
+        return None
+
+
 def _workspace(project: str | None, worktree: str | None, *, context: bool = False) -> Workspace:
     return detect(Path.cwd(), context=context).named(project, worktree)
 
@@ -82,7 +93,8 @@ def build_server() -> MCPServer:
         worktree: WorktreeArg = None,
     ) -> str:
         ws = _workspace(project, worktree, context=not task)
-        result = await _ask(checkout.brief(ws, task=task, token_budget=token_budget))
+        files = await _files(ws)
+        result = await _ask(checkout.brief(ws, task=task, token_budget=token_budget, files=files))
         return result.markdown
 
     @server.tool(
@@ -102,7 +114,10 @@ def build_server() -> MCPServer:
         project: ProjectArg = None,
     ) -> str:
         ws = _workspace(project, None)
-        result = await _ask(checkout.search(ws, query, k=k, all_projects=all_projects, kinds=kinds))
+        files = await _files(ws)
+        result = await _ask(
+            checkout.search(ws, query, k=k, all_projects=all_projects, kinds=kinds, files=files)
+        )
         return render.search(result)
 
     @server.tool(
@@ -127,7 +142,8 @@ def build_server() -> MCPServer:
         project: ProjectArg = None,
     ) -> str:
         ws = _workspace(project, None)
-        result = await _ask(_core.recall(task, project=ws.project, session_id=session_id, k=k))
+        files = await _files(ws)
+        result = await _ask(checkout.recall(ws, task, session_id=session_id, k=k, files=files))
         return render.recall(result)
 
     @server.tool(
@@ -147,7 +163,8 @@ def build_server() -> MCPServer:
         project: ProjectArg = None,
     ) -> str:
         ws = _workspace(project, None)
-        result = await _ask(checkout.check(ws, command, k=k))
+        files = await _files(ws)
+        result = await _ask(checkout.check(ws, command, k=k, files=files))
         return render.check(result, command)
 
     @server.tool(
@@ -171,6 +188,7 @@ def build_server() -> MCPServer:
                 body,
                 topic=topic,
                 tool="mcp",
+                git=await asyncio.to_thread(checkout.git_evidence, body, ws),
                 **checkout.handoff_fields(body, ws, recipient=recipient),
             )
         )

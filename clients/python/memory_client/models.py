@@ -132,6 +132,10 @@ class SearchResult(_Model):
     # before issue 15 leave these out).
     flagged: bool = False
     flag_reason: str | None = None
+    # Its cited files in the checkout the request was sent from: verified, changed, missing or
+    # unknown (servers before issue 18, and requests without `checkout`: unknown).
+    freshness: Literal["verified", "changed", "missing", "unknown"] = "unknown"
+    freshness_paths: list[str] = Field(default_factory=list)
 
 
 class SearchResponse(_Model):
@@ -189,6 +193,25 @@ class Citation(_Model):
     blob: str | None = None
     line: int | None = None
     symbol: str | None = None
+
+
+class CitedPaths(_Model):
+    project: str
+    paths: list[str] = []
+
+
+class CheckoutFiles(_Model):
+    """The reader's checkout for freshness: `GET /v1/cited-paths`'s paths and their blob ids
+    (None: no such file)."""
+
+    project: str
+    files: dict[str, str | None]
+
+
+class GitEvidence(_Model):
+    """The writer's git state: blob ids of the files a handoff cites."""
+
+    blobs: dict[str, str] = {}
 
 
 class Learning(_Model):

@@ -49,8 +49,15 @@ class Workspace:
     changed_paths: tuple[str, ...] = ()
 
     def named(self, project: str | None = None, worktree: str | None = None) -> Workspace:
-        """This checkout under the project and worktree the caller named, where it named them."""
-        return replace(self, project=project or self.project, worktree=worktree or self.worktree)
+        """This checkout under the project and worktree the caller named, where it named them.
+        Named as another project, its files are no evidence about that project's learnings:
+        `in_git` is then False, so no git state is sent for it."""
+        return replace(
+            self,
+            project=project or self.project,
+            worktree=worktree or self.worktree,
+            in_git=self.in_git and project in (None, self.project),
+        )
 
 
 def check_project_slug(value: str) -> str:

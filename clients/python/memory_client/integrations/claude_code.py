@@ -251,6 +251,7 @@ def hook_output(
                 ws,
                 session_id=str(session_id) if session_id else None,
                 token_budget=budget or 800,
+                files=checkout.read_checkout(client, ws),
             )
         )
     if brief.empty:

@@ -48,7 +48,12 @@ def hook_output(raw: str, *, timeout: float) -> str | None:
     session_id = payload.get("session_id")
     with MemoryClient(config.url, config.api_key, retry=NO_RETRY, timeout=timeout) as client:
         result = client.run(
-            checkout.check(ws, command, session_id=str(session_id) if session_id else None)
+            checkout.check(
+                ws,
+                command,
+                session_id=str(session_id) if session_id else None,
+                files=checkout.read_checkout(client, ws),
+            )
         )
     if result.abstained or not any(not r.flagged for r in result.results):
         return None

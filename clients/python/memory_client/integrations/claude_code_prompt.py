@@ -21,12 +21,12 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from memory_client import render
+from memory_client import checkout, render
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
 from memory_client.config import resolve
 from memory_client.integrations.claude_code import HOOK_HTTP_TIMEOUT_SECONDS, run_fail_open
-from memory_client.workspace import _git, detect, normalize_remote
+from memory_client.workspace import Workspace, _git, detect, normalize_remote
 
 EVENT = "UserPromptSubmit"
 # At most this many learnings on one prompt.
@@ -54,13 +54,19 @@ def hook_output(raw: str, *, timeout: float = HOOK_HTTP_TIMEOUT_SECONDS) -> str 
     if not config.api_key:
         return None
     session_id = payload.get("session_id")
-    project = session_project(payload.get("cwd") or os.getcwd())
+    cwd = Path(payload.get("cwd") or os.getcwd())
+    project = session_project(cwd)
+    # The checkout as far as freshness needs it: its project, and git run in its folder.
+    ws = Workspace(project, cwd.name, None, None, cwd, in_git=True)
     with MemoryClient(config.url, config.api_key, retry=NO_RETRY, timeout=timeout) as client:
-        result = client.recall(
-            prompt[:2000],
-            project=project,
-            session_id=str(session_id)[:500] if session_id else None,
-            k=PROMPT_LEARNINGS,
+        result = client.run(
+            checkout.recall(
+                ws,
+                prompt[:2000],
+                session_id=str(session_id)[:500] if session_id else None,
+                k=PROMPT_LEARNINGS,
+                files=checkout.read_checkout(client, ws),
+            )
         )
     if result.abstained or not any(not r.flagged for r in result.results):
         return None
