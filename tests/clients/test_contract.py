@@ -53,6 +53,10 @@ MIRRORS: dict[type[BaseModel], str] = {
     models.CheckoutContext: "CheckoutContext",
     models.RecallResponse: "RecallResponse",
     models.Learning: "Learning",
+    models.Citation: "Citation",
+    models.CitedPaths: "CitedPaths",
+    models.CheckoutFiles: "CheckoutFiles",
+    models.GitEvidence: "GitEvidence",
     models.Forgotten: "Forgotten",
 }
 
@@ -102,6 +106,10 @@ SAMPLES: dict[str, Any] = {
     "status": "read",
     "mode": "text",
     "context": models.CheckoutContext(commits=["Add cursor"], changed_paths=["lib/history.ex"]),
+    "git": models.GitEvidence(blobs={"lib/history.ex": "a" * 40}),
+    "checkout": models.CheckoutFiles(
+        project="github.com/acme/widgets", files={"lib/history.ex": "a" * 40, "gone.ex": None}
+    ),
 }
 NOT_IN_BODY = {"idempotency_key"}  # sent as the Idempotency-Key header
 
