@@ -55,6 +55,7 @@ from sqlalchemy.sql.schema import DefaultClause
 
 from memory_service.audit.service import OPERATOR, record
 from memory_service.db import session_factory
+from memory_service.handoffs import service as handoff_service
 from memory_service.handoffs.service import META_FIELDS, content_hash
 from memory_service.hygiene.clean import clean_field, clean_text, redaction_warning
 from memory_service.hygiene.poison import instruction_flags
@@ -325,6 +326,11 @@ class _Importer:
         if kind == "handoff":
             self._clean_handoff(values, line)
         if kind == "learning":
+            if "citations" in values:
+                try:
+                    values["citations"] = handoff_service.check_citations(values["citations"])
+                except ValueError as exc:
+                    raise _bad(line, f"learning.citations: {exc}") from None
             cleaned = self._clean_learning(values)
             # A file is data from elsewhere: an instruction-like learning is flagged here as it
             # would have been on a write, whatever the file says.

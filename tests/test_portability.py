@@ -357,6 +357,8 @@ BROKEN: list[tuple[Callable[[list[str]], list[str]], str]] = [
     (lambda ls: _edit(ls, "learning", embedding=[0.1] * 12), "a list of 384 finite numbers"),
     (lambda ls: _edit(ls, "learning", embedding=[float("nan")] * 384), "384 finite numbers"),
     (lambda ls: _edit(ls, "learning", kind="rumour"), "learning.kind must be one of"),
+    (lambda ls: _edit(ls, "learning", citations="src/a.py"), "learning.citations"),
+    (lambda ls: _edit(ls, "learning", citations=[{"path": "../x"}]), "learning.citations"),
     (lambda ls: _edit(ls, "learning", text=None), "learning record lacks `text`"),
     (
         lambda ls: _edit(ls, "learning", handoff_id="0" * 8 + "-0000-7000-8000-" + "0" * 12),

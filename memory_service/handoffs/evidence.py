@@ -292,3 +292,30 @@ def attach_blobs(
     if not blobs:
         return citations
     return [{**c, "blob": blobs.get(c["path"])} for c in citations]
+
+
+_BLOB: Final = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+def check_citations(value: Any) -> list[dict[str, Any]]:
+    """Citations as a file from elsewhere (an import) gives them, checked to the shape a write
+    stores: a list of at most MAX_CITATIONS objects with a valid relative `path`, a blob id or
+    null, a line number or null and a symbol or null. ValueError says what is wrong."""
+    if not isinstance(value, list) or len(value) > MAX_CITATIONS:
+        raise ValueError(f"expected a list of at most {MAX_CITATIONS} citations")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"path", "blob", "line", "symbol"}:
+            raise ValueError('expected objects with "path", "blob", "line", "symbol"')
+        path, blob = item.get("path"), item.get("blob")
+        line, symbol = item.get("line"), item.get("symbol")
+        if not isinstance(path, str) or not _valid_path(path):
+            raise ValueError(f"invalid path {str(path)[:60]!r}")
+        if blob is not None and (not isinstance(blob, str) or _BLOB.fullmatch(blob) is None):
+            raise ValueError("blob must be a 40 or 64 hex digit blob id or null")
+        if line is not None and (isinstance(line, bool) or not isinstance(line, int)):
+            raise ValueError("line must be an integer or null")
+        if symbol is not None and (not isinstance(symbol, str) or len(symbol) > 200):
+            raise ValueError("symbol must be a string of at most 200 characters or null")
+        out.append({"path": path, "blob": blob, "line": line, "symbol": symbol})
+    return out

@@ -21,6 +21,7 @@ from memory_service.auth.service import Principal
 from memory_service.embeddings import Embedder
 from memory_service.errors import BadRequest, Conflict, NotFound
 from memory_service.handoffs import queries
+from memory_service.handoffs.evidence import check_citations as check_citations
 from memory_service.handoffs.parsing import parse_handoff
 from memory_service.handoffs.prepare import META_FIELDS as META_FIELDS
 from memory_service.handoffs.prepare import PreparedHandoff, in_range, prepare_handoff
