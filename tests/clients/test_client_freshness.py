@@ -10,10 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.types import TextContent
 from memory_client import MemoryClient
 from memory_client.evidence import blob_ids, candidate_paths
 
-from tests.clients.helpers import git, run_memory
+from tests.clients.helpers import MEMORY_BIN, git, run_memory
 from tests.helpers import PROJECT
 
 HANDOFF = """---
@@ -77,6 +79,8 @@ def test_write_sends_blob_ids_and_reads_say_what_changed(
         "prices": "changed",
         "hooks": "missing",
     }
+    plain = run_memory("search", "exporter prices webhooks", cwd=where, env=cli_env).stdout
+    assert "file deleted since: src/hooks.py" in plain and "cited files unchanged" in plain
     brief = run_memory(
         "brief", "--task", "retry the stripe webhooks from the hooks module", cwd=where, env=cli_env
     )
@@ -131,3 +135,19 @@ def test_candidate_paths_are_bounded() -> None:
     assert candidate_paths("see `src/a.py:4`, ../x.py, /etc/passwd and https://x/y.py") == [
         "src/a.py"
     ]
+
+
+async def test_mcp_write_and_search_carry_the_evidence(
+    repo: Path, cli_env: dict[str, str], server_url: str
+) -> None:
+    add_files(repo)
+    params = StdioServerParameters(command=str(MEMORY_BIN), args=["mcp"], env=cli_env, cwd=repo)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        written = await session.call_tool("write_handoff", {"body": HANDOFF})
+        assert not written.is_error, written.content
+        git(repo, "rm", "-q", "src/export.py")
+        git(repo, "commit", "-q", "-m", "drop the exporter")
+        found = await session.call_tool("search", {"query": "legacy exporter in a request"})
+        out = "\n".join(c.text for c in found.content if isinstance(c, TextContent))
+    assert "file deleted since: src/export.py" in out

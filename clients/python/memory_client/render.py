@@ -96,8 +96,8 @@ def search(result: SearchResponse) -> str:
             text = _one_line(r.text)
         lines.append(
             f"{i}. [{r.kind}] {text}\n"
-            f"   {r.project} · {r.created_at:%Y-%m-%d} · score {r.score:.3f}{seen} · "
-            f"learning {r.id} · handoff {r.handoff_id}"
+            f"   {r.project} · {r.created_at:%Y-%m-%d}{files_state(r)} · "
+            f"score {r.score:.3f}{seen} · learning {r.id} · handoff {r.handoff_id}"
         )
     return "\n".join(lines)
 
@@ -134,7 +134,19 @@ def freshness(r: SearchResult, now: datetime | None = None) -> str:
         text += f", last seen {r.last_seen_at:%Y-%m-%d} ({_age(r.last_seen_at, now)})"
     if r.occurrences > 1:
         text += f", seen {r.occurrences}x"
-    return text
+    return text + files_state(r)
+
+
+def files_state(r: SearchResult) -> str:
+    """What became of the files the learning cites, in this checkout (empty when unknown)."""
+    named = f": {r.freshness_paths[0]}" if r.freshness_paths else ""
+    if r.freshness == "missing":
+        return f", file deleted since{named}"
+    if r.freshness == "changed":
+        return f", file changed since{named}"
+    if r.freshness == "verified":
+        return ", cited files unchanged"
+    return ""
 
 
 def recall(result: RecallResponse, now: datetime | None = None) -> str:
