@@ -141,6 +141,15 @@ def variants() -> dict[str, tuple[Ranking, Reader]]:
             Ranking(named_gate=0.0, intent_named_gates={}),
             read_query,
         ),
+        "shipped, task results not reordered": (Ranking(handoff_focus={}), read_query),
+        "shipped, finished work not lifted": (Ranking(done_work_weight={}), read_query),
+        "shipped, pitfalls results reordered too": (
+            Ranking(
+                handoff_focus={Intent.task: 0.7, Intent.pitfalls: 0.7},
+                kind_repeat={Intent.task: 0.85, Intent.pitfalls: 0.85},
+            ),
+            read_query,
+        ),
         "shipped, task statements cut too": (DEFAULT_RANKING, focus_everything),
         "shipped, task weights with mistake 1.2": (
             weights(task={"status": 0.6, "note": 0.8, "pattern": 1.1, "mistake": 1.2}),

@@ -7,7 +7,8 @@ the common terms, the transaction's settings), **build** (recall/statement.py, w
 database: the statement from the parts in recall/sql.py and its parameters) and **run** (here:
 execute it and map the rows). Before them the query is read (recall/intent.py): its intent
 weighs the kinds of learning, and its focus (the query without the words that only say what
-kind of answer is wanted) is what gets embedded and text-searched. Its numbers are in
+kind of answer is wanted) is what gets embedded and text-searched; a task statement's results
+are reordered around the handoff of its best match (recall/rerank.py). Its numbers are in
 recall/ranking.py."""
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from memory_service.embeddings import Embedder
 from memory_service.errors import ServiceUnavailable
 from memory_service.recall.intent import ReadQuery, read_query
 from memory_service.recall.plan import Query, plan_search
-from memory_service.recall.ranking import DEFAULT_RANKING, Ranking
+from memory_service.recall.ranking import DEFAULT_RANKING, RERANK_DEPTH, Ranking
+from memory_service.recall.rerank import focus_on_handoff
 from memory_service.recall.schemas import SearchResult
 from memory_service.recall.statement import Built, build
 from memory_service.recall.stats import SearchStats
-from memory_service.vocabulary import Intent
+from memory_service.vocabulary import Intent, Kind
 
 __all__ = ["Query", "SearchOutcome", "search", "search_outcome"]
 
@@ -95,6 +97,17 @@ async def search_outcome(
     if query_vector is None:
         # Before the first statement: the request's connection is taken only after the model ran.
         query_vector = await embedder.aencode_query(focused.text)
+    # A task statement's results are reordered (recall/rerank.py) among more of them, found
+    # among the same candidates.
+    focus = ranking.handoff_focus.get(weigh_by)
+    if focus is not None:
+        k = focused.k
+        ranking = dataclasses.replace(
+            ranking,
+            candidates_per_result=0,
+            min_candidates=max(k * ranking.candidates_per_result, ranking.min_candidates),
+        )
+        focused = dataclasses.replace(focused, k=max(k, RERANK_DEPTH))
     try:
         plan = await plan_search(session, principal, focused, stats, timeout_ms)
         results = (
@@ -102,6 +115,12 @@ async def search_outcome(
             if plan is None
             else await _run(session, build(plan, ranking, query_vector, weigh_by, reading.names))
         )
+        if focus is not None:
+            repeat = ranking.kind_repeat.get(weigh_by, 1.0)
+            done = ranking.done_work_weight.get(weigh_by)
+            status = ranking.kind_weights(weigh_by)[Kind.status]
+            finished = 1.0 if done is None or status <= 0 else done / status
+            results = focus_on_handoff(results, focus, repeat, k, finished)
         return SearchOutcome(results, reading.intent.value, abstained=not results)
     except DBAPIError as exc:
         if isinstance(exc.orig, psycopg.errors.QueryCanceled):
