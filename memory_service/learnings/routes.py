@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from memory_service.deps import Reader, SessionDep, Writer
 from memory_service.learnings import service
-from memory_service.learnings.schemas import Forgotten, Learning
+from memory_service.learnings.schemas import Forgotten, Learning, SupersedeRequest
 
 router = APIRouter(prefix="/v1", tags=["learnings"])
 
@@ -23,3 +23,25 @@ async def get_learning(learning_id: uuid.UUID, session: SessionDep, principal: R
 async def forget(learning_id: uuid.UUID, session: SessionDep, principal: Writer) -> Forgotten:
     """Forget a learning (and its near-duplicates); the handoff it came from stays."""
     return Forgotten(deleted=await service.forget(session, principal, learning_id))
+
+
+@router.post(
+    "/learnings/{learning_id}/supersede",
+    response_model=Learning,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def supersede(
+    learning_id: uuid.UUID, body: SupersedeRequest, session: SessionDep, principal: Writer
+) -> Learning:
+    """Mark the learning as replaced by a later one of the same project (`by`)."""
+    await service.supersede(session, principal, learning_id, body.by)
+    return await service.get_learning(session, principal, learning_id)
+
+
+@router.delete(
+    "/learnings/{learning_id}/supersede", response_model=Learning, responses={404: {}, 409: {}}
+)
+async def unsupersede(learning_id: uuid.UUID, session: SessionDep, principal: Writer) -> Learning:
+    """Undo a supersession: the learning is current again."""
+    await service.unsupersede(session, principal, learning_id)
+    return await service.get_learning(session, principal, learning_id)

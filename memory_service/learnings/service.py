@@ -20,6 +20,10 @@ from memory_service.learnings.duplicates import unlink_before_delete
 from memory_service.learnings.embedding_text import embedding_text as embedding_text
 from memory_service.learnings.reembed import reembed as reembed
 from memory_service.learnings.schemas import Learning
+from memory_service.learnings.supersession import Linked as Linked
+from memory_service.learnings.supersession import link_later_knowledge as link_later_knowledge
+from memory_service.learnings.supersession import supersede as supersede
+from memory_service.learnings.supersession import unsupersede as unsupersede
 from memory_service.models import LearningRow
 
 # Also published here for the other packages (architecture.md: they import `service` and
@@ -31,14 +35,29 @@ __all__ = [
     "forget",
     "get_learning",
     "link_duplicates",
+    "link_later_knowledge",
     "reembed",
+    "supersede",
     "text_hash",
     "unlink_before_delete",
+    "unsupersede",
 ]
 
 
 # What the response says as the learning's row has it.
-_AS_STORED = ("id", "kind", "text", "section", "handoff_id", "created_at", "embedding_model")
+_AS_STORED = (
+    "id",
+    "kind",
+    "text",
+    "section",
+    "handoff_id",
+    "created_at",
+    "embedding_model",
+    "superseded_by",
+    "superseded_how",
+    "newer_id",
+    "done_at",
+)
 
 
 async def _find(
