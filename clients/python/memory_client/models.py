@@ -132,6 +132,12 @@ class SearchResult(_Model):
     # before issue 15 leave these out).
     flagged: bool = False
     flag_reason: str | None = None
+    # A later learning replaces this one (it never ranks above it), likely replaces it (the
+    # rule was unsure), or a later handoff listed this next step as done (servers before
+    # issue 18 leave these out).
+    superseded_by: uuid.UUID | None = None
+    newer_id: uuid.UUID | None = None
+    done: bool = False
 
 
 class SearchResponse(_Model):
@@ -195,6 +201,10 @@ class Learning(_Model):
     occurrences: int = 1
     canonical_id: uuid.UUID | None = None
     embedding_model: str = ""
+    superseded_by: uuid.UUID | None = None
+    superseded_how: str | None = None
+    newer_id: uuid.UUID | None = None
+    done_at: datetime | None = None
 
 
 class Forgotten(_Model):
