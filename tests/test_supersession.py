@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from memory_service.learnings.supersession import decide_rule
+from memory_service.learnings.supersession import decide_rule, says_change
 from tests.helpers import MakeKey, auth, write_handoff
 
 P = "github.com/acme/shop"
@@ -151,11 +151,45 @@ async def test_correction_section_supersedes_what_it_corrects(
 
 
 def test_rule_bands() -> None:
-    assert decide_rule(0.95, shared_evidence=True) is None  # a near-duplicate: linked instead
-    assert decide_rule(0.90, shared_evidence=False) == "superseded"
-    assert decide_rule(0.75, shared_evidence=True) == "superseded"
-    assert decide_rule(0.75, shared_evidence=False) == "newer"
-    assert decide_rule(0.40, shared_evidence=True) is None
+    # A near-duplicate is linked as one instead.
+    assert decide_rule(0.95, shared_evidence=True, cued=True) is None
+    assert decide_rule(0.60, shared_evidence=False, cued=True) == "superseded"
+    assert decide_rule(0.75, shared_evidence=True, cued=False) == "superseded"
+    assert decide_rule(0.89, shared_evidence=False, cued=False) == "newer"
+    assert decide_rule(0.60, shared_evidence=False, cued=False) is None
+    assert decide_rule(0.40, shared_evidence=True, cued=True) is None
+    assert says_change("Sessions are no longer kept in Redis")
+    assert not says_change("Evaluation datasets are versioned with DVC")
+
+
+async def test_rule_confident_and_unsure_over_http(client: httpx.AsyncClient, key: str) -> None:
+    (cache, dvc) = await learnings_of(
+        client,
+        key,
+        "## Decisions\n"
+        "- Styling uses CSS Modules, one `.module.css` per component.\n"
+        "- Training data is versioned with DVC in `data/`.\n",
+    )
+    (moved, neighbour) = await learnings_of(
+        client,
+        key,
+        "## Decisions\n"
+        "- Styling moves to Tailwind CSS; CSS Modules only in legacy components.\n"
+        "- Evaluation datasets are versioned with DVC next to the training data.\n",
+    )
+    replaced = await get(client, key, cache["id"])
+    assert (replaced["superseded_by"], replaced["superseded_how"]) == (moved["id"], "rule")
+    unsure = await get(client, key, dvc["id"])
+    assert unsure["superseded_by"] is None
+    assert unsure["newer_id"] == neighbour["id"]
+    # The brief shows the unsure one with the newer learning next to it, and not the replaced.
+    brief = await client.post("/v1/brief", json={"project": P, "worktree": "w1"}, headers=auth(key))
+    assert brief.status_code == 200, brief.text
+    markdown = brief.json()["markdown"]
+    assert "Training data is versioned with DVC" in markdown
+    assert "  - newer: Evaluation datasets are versioned with DVC" in markdown
+    assert "Styling uses CSS Modules" not in markdown
+    assert "Styling moves to Tailwind CSS" in markdown
 
 
 async def test_next_step_done_leaves_the_brief(client: httpx.AsyncClient, key: str) -> None:
