@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from memory_service.learnings.supersession import decide_rule, says_change
+from memory_service.timeline_eval import TimelineSet, evaluate
 from tests.helpers import MakeKey, auth, write_handoff
 
 P = "github.com/acme/shop"
@@ -217,3 +218,39 @@ async def test_next_step_done_leaves_the_brief(client: httpx.AsyncClient, key: s
     assert brief.status_code == 200, brief.text
     shown = [x["id"] for x in brief.json()["learnings"]]
     assert step["id"] not in shown
+
+
+async def test_timeline_evaluator_counts_what_happened(client: httpx.AsyncClient, key: str) -> None:
+    data = TimelineSet.model_validate(
+        {
+            "id": "tiny",
+            "timelines": [
+                {
+                    "name": "one",
+                    "project": P,
+                    "handoffs": [
+                        {
+                            "created": "2026-01-01T10:00:00Z",
+                            "body": "## Decisions\n- Deploys go out with Ansible onto EC2.\n"
+                            "- Prices are integer cents.\n"
+                            "## Next Steps\n- Write the incident checklist.\n",
+                        },
+                        {
+                            "created": "2026-01-05T10:00:00Z",
+                            "body": "## Reverted\n- Ansible on EC2 is no longer how we deploy: "
+                            "Helm charts on EKS.\n## Done\n- Wrote the incident checklist.\n",
+                        },
+                    ],
+                    "supersedes": [{"old": "Ansible onto EC2", "new": "Helm", "how": "section"}],
+                    "done": ["Write the incident checklist"],
+                    "untouched": ["Prices are integer cents"],
+                }
+            ],
+        }
+    )
+    report = await evaluate(client, key, data)
+    assert report["section"] == {"expected": 1, "superseded": 1, "precision": 1.0, "recall": 1.0}
+    assert report["done"]["recall"] == 1.0 and report["done"]["precision"] == 1.0
+    assert report["untouched"]["replaced_or_done"] == 0
+    assert report["search"]["superseded_above_successor"] == 0
+    assert report["errors"] == []
