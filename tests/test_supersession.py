@@ -218,6 +218,12 @@ async def test_next_step_done_leaves_the_brief(client: httpx.AsyncClient, key: s
     assert brief.status_code == 200, brief.text
     shown = [x["id"] for x in brief.json()["learnings"]]
     assert step["id"] not in shown
+    # A wrong done mark is undone (audited); twice is a 409.
+    reopened = await client.delete(f"/v1/learnings/{step['id']}/done", headers=auth(key))
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["done_at"] is None
+    again = await client.delete(f"/v1/learnings/{step['id']}/done", headers=auth(key))
+    assert again.status_code == 409
 
 
 async def test_timeline_evaluator_counts_what_happened(client: httpx.AsyncClient, key: str) -> None:

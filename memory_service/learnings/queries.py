@@ -180,3 +180,11 @@ async def successor(
             )
         )
     ).scalar_one_or_none()
+
+
+async def clear_done(session: AsyncSession, team_id: uuid.UUID, learning_id: uuid.UUID) -> None:
+    await session.execute(
+        update(LearningRow)
+        .where(LearningRow.team_id == team_id, LearningRow.id == learning_id)
+        .values(done_at=None, done_by=None)
+    )

@@ -45,3 +45,12 @@ async def unsupersede(learning_id: uuid.UUID, session: SessionDep, principal: Wr
     """Undo a supersession: the learning is current again."""
     await service.unsupersede(session, principal, learning_id)
     return await service.get_learning(session, principal, learning_id)
+
+
+@router.delete(
+    "/learnings/{learning_id}/done", response_model=Learning, responses={404: {}, 409: {}}
+)
+async def reopen(learning_id: uuid.UUID, session: SessionDep, principal: Writer) -> Learning:
+    """Undo a next step's done mark: it is open again."""
+    await service.reopen(session, principal, learning_id)
+    return await service.get_learning(session, principal, learning_id)

@@ -22,6 +22,7 @@ from memory_service.learnings.reembed import reembed as reembed
 from memory_service.learnings.schemas import Learning
 from memory_service.learnings.supersession import Linked as Linked
 from memory_service.learnings.supersession import link_later_knowledge as link_later_knowledge
+from memory_service.learnings.supersession import reopen as reopen
 from memory_service.learnings.supersession import supersede as supersede
 from memory_service.learnings.supersession import unsupersede as unsupersede
 from memory_service.models import LearningRow
@@ -37,6 +38,7 @@ __all__ = [
     "link_duplicates",
     "link_later_knowledge",
     "reembed",
+    "reopen",
     "supersede",
     "text_hash",
     "unlink_before_delete",

@@ -238,3 +238,24 @@ async def unsupersede(
         details={"was": str(before), "how": how},
     )
     return old
+
+
+async def reopen(
+    session: AsyncSession, principal: Principal, learning_id: uuid.UUID
+) -> LearningRow:
+    """Undoes a next step's done mark (a later handoff's status was about something else):
+    it is open again and returns to briefs; audited."""
+    step, _ = await _readable(session, principal, learning_id)
+    if step.done_at is None:
+        raise Conflict(f"learning {learning_id} is not marked done")
+    by = step.done_by
+    await queries.clear_done(session, principal.team_id, step.id)
+    await session.refresh(step)
+    await record(
+        session,
+        principal,
+        "learning.reopen",
+        target=("learning", step.id),
+        details={"done_by": str(by) if by else None},
+    )
+    return step

@@ -1,4 +1,4 @@
-"""`memory supersede OLD --by NEW` and `--undo`, against the real server."""
+"""`memory supersede OLD --by NEW`, `--undo` and `memory reopen`, against the real server."""
 
 from __future__ import annotations
 
@@ -32,3 +32,12 @@ def test_supersede_and_undo(repo: Path, cli_env: dict[str, str]) -> None:
     assert undone.returncode == 0, undone.stderr
     assert json.loads(undone.stdout)["superseded_by"] is None
     assert run_memory("supersede", old, cwd=repo, env=cli_env).returncode != 0  # --by or --undo
+
+
+def test_reopen_a_step_marked_done(repo: Path, cli_env: dict[str, str]) -> None:
+    step = _write("## Next Steps\n- Add rate limiting to the public checkout API.\n", repo, cli_env)
+    _write("## Completed\n- Added rate limiting to the public checkout API.\n", repo, cli_env)
+    reopened = run_memory("reopen", step, "--json", cwd=repo, env=cli_env)
+    assert reopened.returncode == 0, reopened.stderr
+    assert json.loads(reopened.stdout)["done_at"] is None
+    assert run_memory("reopen", step, cwd=repo, env=cli_env).returncode != 0  # not done now

@@ -452,6 +452,14 @@ def unsupersede(learning_id: uuid.UUID | str) -> Call[Learning]:
     )
 
 
+def reopen(learning_id: uuid.UUID | str) -> Call[Learning]:
+    """Reopen a next step a later handoff marked done (`DELETE /v1/learnings/{id}/done`)."""
+    return Call(
+        RequestSpec("DELETE", f"/v1/learnings/{learning_id}/done", retry=Retry.UNSENT),
+        _model(Learning),
+    )
+
+
 def healthz() -> Call[Health]:
     """The server is alive (`GET /healthz`, no key needed); raises `ServiceUnavailable` once
     its database has been unreachable for longer than the server's grace."""

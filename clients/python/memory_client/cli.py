@@ -256,6 +256,13 @@ def cmd_supersede(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reopen(args: argparse.Namespace) -> int:
+    with _client() as client:
+        result = client.reopen(args.id)
+    _emit(args, result, f"{result.id} is open again.")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = resolve()
     ws = _workspace(args)
@@ -492,6 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     how = sup.add_mutually_exclusive_group(required=True)
     how.add_argument("--by", help="the later learning that replaces it")
     how.add_argument("--undo", action="store_true", help="make it current again")
+    reopen = add("reopen", cmd_reopen, "reopen a next step a later handoff marked done")
+    reopen.add_argument("id")
 
     status = add("status", cmd_status, "show the server, key source and detected workspace")
     where(status)

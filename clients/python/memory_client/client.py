@@ -159,6 +159,7 @@ class MemoryClient(_Base):
     forget = _sync(_core.forget)
     supersede = _sync(_core.supersede)
     unsupersede = _sync(_core.unsupersede)
+    reopen = _sync(_core.reopen)
     healthz = _sync(_core.healthz)
     readyz = _sync(_core.readyz)
 
@@ -241,6 +242,7 @@ class AsyncMemoryClient(_Base):
     forget = _async(_core.forget)
     supersede = _async(_core.supersede)
     unsupersede = _async(_core.unsupersede)
+    reopen = _async(_core.reopen)
     healthz = _async(_core.healthz)
     readyz = _async(_core.readyz)
 
