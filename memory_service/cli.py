@@ -114,6 +114,12 @@ def cmd_eval_brief(_: Settings, args: argparse.Namespace) -> int:
     return run_cli(args)
 
 
+def cmd_eval_timelines(_: Settings, args: argparse.Namespace) -> int:
+    from memory_service.timeline_eval import run_cli
+
+    return run_cli(args)
+
+
 def cmd_eval(_: Settings, args: argparse.Namespace) -> int:
     # Imported here: `memory-service run` should not pay for the evaluator's imports.
     from memory_service.evaluation import run_cli
@@ -270,6 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     evb.add_argument("--budget", type=int, default=800, help="token budget of each brief")
     evb.add_argument("--out", help="also write the full report (per case) as JSON")
     evb.set_defaults(func=cmd_eval_brief)
+    evt = sub.add_parser(
+        "eval-timelines",
+        help="measure supersession and completed next steps on a timeline set",
+        description="Writes each timeline's handoffs in order into a fresh in-process service "
+        "on a temporary embedded PostgreSQL and reports precision and recall of the "
+        "supersession rule and of correction sections, next steps marked done, untouched "
+        "learnings touched, and how often a replaced learning still ranks above its successor.",
+    )
+    evt.add_argument("dataset", help="timeline set (JSON), such as tests/data/dev_timelines.json")
+    evt.set_defaults(func=cmd_eval_timelines)
     reembed = sub.add_parser(
         "reembed", help="re-embed learnings stored with another model than the configured one"
     )

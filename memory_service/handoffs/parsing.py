@@ -80,6 +80,14 @@ HEADING_RULES: Final[tuple[tuple[str, str], ...]] = (
         rf"|footguns?|known issues|caveats?|traps?){_END}",
         Kind.mistake,
     ),
+    # A correction states what is true now, and replaces what it corrects
+    # (learnings/supersession.py).
+    (
+        r"(?:superseded|supersedes|corrections?|corrected|no longer (?:true|valid|applies)"
+        r"|reverted|reverts?|reversed|retracted|replaced|obsolete|changed our mind"
+        rf"|we were wrong){_END}",
+        Kind.decision,
+    ),
     (rf"{_LEAD}(?:decisions?|decided|trade-?offs?){_END}", Kind.decision),
     (rf"{_LEAD}(?:assumptions?|assumed|world[- ]model){_END}", "assumption"),
     (

@@ -29,7 +29,11 @@ from memory_service.handoffs.prepare import content_hash as content_hash
 from memory_service.handoffs.schemas import HandoffCreate
 from memory_service.handoffs.sentinel import sentinel_for
 from memory_service.ids import new_id
-from memory_service.learnings.service import link_duplicates, unlink_before_delete
+from memory_service.learnings.service import (
+    link_duplicates,
+    link_later_knowledge,
+    unlink_before_delete,
+)
 from memory_service.models import HandoffRow, LearningRow
 from memory_service.projects import check_access, get_or_create_project
 from memory_service.vocabulary import HandoffStatus
@@ -111,6 +115,8 @@ async def store_handoff(
     await session.flush()  # the handoff's row, which the learnings' foreign key needs
     if learnings:
         await queries.insert_learnings(session, learnings)
+        # What the new learnings replace, likely replace, or complete (learnings/supersession.py).
+        await link_later_knowledge(session, handoff, learnings)
     return Stored(
         handoff=handoff,
         project=prepared.project,

@@ -4,12 +4,16 @@ own: duplicates.py; re-embedding: reembed.py)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from memory_service.db import statement
 from memory_service.models import LearningRow, Project
+from memory_service.vectors import as_params, hnsw_order
 
 _PROJECT = (Project.team_id == LearningRow.team_id) & (Project.id == LearningRow.project_id)
 
@@ -109,3 +113,126 @@ async def cited_paths(
         {"team_id": team_id, "project": project, "scan": CITED_PATHS_SCAN, "limit": limit},
     )
     return [path for path, _ in rows]
+
+
+@dataclass(frozen=True)
+class Nearest:
+    id: uuid.UUID
+    sim: float
+    citations: list[dict[str, Any]]
+
+
+async def nearest_earlier(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    project_id: uuid.UUID,
+    handoff_id: uuid.UUID,
+    items: list[tuple[str | None, Any]],
+    *,
+    open_steps: bool = False,
+) -> list[Nearest | None]:
+    """For each (kind or None for any kind, vector), in one statement: the nearest current
+    learning of the project written before (not superseded, canonical, not of `handoff_id`),
+    with its cosine similarity. `open_steps`: only next steps not yet done."""
+    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    done = "AND l.done_at IS NULL" if open_steps else ""
+    rows = (
+        await session.execute(
+            statement(
+                f"""
+                SELECT i.ord, nn.id, nn.sim, nn.citations
+                  FROM unnest(CAST(:kinds AS text[]), CAST(:vectors AS vector[]))
+                       WITH ORDINALITY AS i(kind, v, ord)
+                  LEFT JOIN LATERAL (
+                       SELECT l.id, 1 - (l.embedding <=> i.v) AS sim, l.citations
+                         FROM learnings l
+                        WHERE l.team_id = :team AND l.project_id = :project
+                          AND (i.kind IS NULL OR l.kind = i.kind)
+                          AND l.canonical_id IS NULL AND l.superseded_by IS NULL
+                          AND l.handoff_id <> :handoff {done}
+                        ORDER BY {hnsw_order("l.embedding", "i.v")} LIMIT 1) nn ON TRUE
+                 ORDER BY i.ord
+                """
+            ),
+            {
+                "team": team_id,
+                "project": project_id,
+                "handoff": handoff_id,
+                "kinds": [kind for kind, _ in items],
+                "vectors": as_params(v for _, v in items),
+            },
+        )
+    ).all()
+    return [
+        None if r.id is None else Nearest(r.id, float(r.sim), list(r.citations or [])) for r in rows
+    ]
+
+
+async def mark_superseded(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    pairs: list[tuple[uuid.UUID, uuid.UUID, str]],
+    now: datetime,
+) -> None:
+    for old, new, how in pairs:
+        await session.execute(
+            update(LearningRow)
+            .where(LearningRow.team_id == team_id, LearningRow.id == old)
+            .values(superseded_by=new, superseded_how=how, superseded_at=now, newer_id=None)
+        )
+
+
+async def mark_newer(
+    session: AsyncSession, team_id: uuid.UUID, pairs: list[tuple[uuid.UUID, uuid.UUID]]
+) -> None:
+    for old, new in pairs:
+        await session.execute(
+            update(LearningRow)
+            .where(LearningRow.team_id == team_id, LearningRow.id == old)
+            .values(newer_id=new)
+        )
+
+
+async def mark_done(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    ids: list[uuid.UUID],
+    handoff_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    if ids:
+        await session.execute(
+            update(LearningRow)
+            .where(LearningRow.team_id == team_id, LearningRow.id.in_(ids))
+            .values(done_at=now, done_by=handoff_id)
+        )
+
+
+async def clear_superseded(
+    session: AsyncSession, team_id: uuid.UUID, learning_id: uuid.UUID
+) -> None:
+    await session.execute(
+        update(LearningRow)
+        .where(LearningRow.team_id == team_id, LearningRow.id == learning_id)
+        .values(superseded_by=None, superseded_how=None, superseded_at=None)
+    )
+
+
+async def successor(
+    session: AsyncSession, team_id: uuid.UUID, learning_id: uuid.UUID
+) -> uuid.UUID | None:
+    return (
+        await session.execute(
+            select(LearningRow.superseded_by).where(
+                LearningRow.team_id == team_id, LearningRow.id == learning_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def clear_done(session: AsyncSession, team_id: uuid.UUID, learning_id: uuid.UUID) -> None:
+    await session.execute(
+        update(LearningRow)
+        .where(LearningRow.team_id == team_id, LearningRow.id == learning_id)
+        .values(done_at=None, done_by=None)
+    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from memory_service.deps import Reader, SessionDep, Writer
 from memory_service.learnings import service
-from memory_service.learnings.schemas import CitedPaths, Forgotten, Learning
+from memory_service.learnings.schemas import CitedPaths, Forgotten, Learning, SupersedeRequest
 from memory_service.names import ProjectSlug
 
 router = APIRouter(prefix="/v1", tags=["learnings"])
@@ -40,3 +40,34 @@ async def cited_paths(
     `freshness`."""
     paths = await service.cited_paths(session, principal, project, limit)
     return CitedPaths(project=project, paths=paths)
+
+
+@router.post(
+    "/learnings/{learning_id}/supersede",
+    response_model=Learning,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def supersede(
+    learning_id: uuid.UUID, body: SupersedeRequest, session: SessionDep, principal: Writer
+) -> Learning:
+    """Mark the learning as replaced by a later one of the same project (`by`)."""
+    await service.supersede(session, principal, learning_id, body.by)
+    return await service.get_learning(session, principal, learning_id)
+
+
+@router.delete(
+    "/learnings/{learning_id}/supersede", response_model=Learning, responses={404: {}, 409: {}}
+)
+async def unsupersede(learning_id: uuid.UUID, session: SessionDep, principal: Writer) -> Learning:
+    """Undo a supersession: the learning is current again."""
+    await service.unsupersede(session, principal, learning_id)
+    return await service.get_learning(session, principal, learning_id)
+
+
+@router.delete(
+    "/learnings/{learning_id}/done", response_model=Learning, responses={404: {}, 409: {}}
+)
+async def reopen(learning_id: uuid.UUID, session: SessionDep, principal: Writer) -> Learning:
+    """Undo a next step's done mark: it is open again."""
+    await service.reopen(session, principal, learning_id)
+    return await service.get_learning(session, principal, learning_id)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from memory_service.vocabulary import Kind
+from memory_service.vocabulary import Kind, Supersession
 
 
 class Citation(BaseModel):
@@ -37,6 +37,28 @@ class Learning(BaseModel):
         description="The repository files it cites, with their blob ids when the writer sent "
         "its git state",
     )
+    superseded_by: uuid.UUID | None = Field(
+        default=None, description="A later learning of the project that replaces this one"
+    )
+    superseded_how: Supersession | None = Field(
+        default=None,
+        description="explicit (a person or agent), section (a handoff's "
+        "correction section) or rule (the measured rule)",
+    )
+    newer_id: uuid.UUID | None = Field(
+        default=None,
+        description="A later learning that likely replaces this one (the rule "
+        "was unsure): shown next to it, nothing hidden",
+    )
+    done_at: datetime | None = Field(
+        default=None, description="A next step a later handoff listed as done: when"
+    )
+
+
+class SupersedeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: uuid.UUID = Field(description="The later learning (same project) that replaces it")
 
 
 class Forgotten(BaseModel):

@@ -21,6 +21,11 @@ from memory_service.learnings.embedding_text import embedding_text as embedding_
 from memory_service.learnings.queries import citations_of as citations_of
 from memory_service.learnings.reembed import reembed as reembed
 from memory_service.learnings.schemas import Learning
+from memory_service.learnings.supersession import Linked as Linked
+from memory_service.learnings.supersession import link_later_knowledge as link_later_knowledge
+from memory_service.learnings.supersession import reopen as reopen
+from memory_service.learnings.supersession import supersede as supersede
+from memory_service.learnings.supersession import unsupersede as unsupersede
 from memory_service.models import LearningRow
 from memory_service.projects import check_access
 
@@ -35,9 +40,13 @@ __all__ = [
     "forget",
     "get_learning",
     "link_duplicates",
+    "link_later_knowledge",
     "reembed",
+    "reopen",
+    "supersede",
     "text_hash",
     "unlink_before_delete",
+    "unsupersede",
 ]
 
 
@@ -51,6 +60,10 @@ _AS_STORED = (
     "created_at",
     "embedding_model",
     "citations",
+    "superseded_by",
+    "superseded_how",
+    "newer_id",
+    "done_at",
 )
 
 

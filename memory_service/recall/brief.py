@@ -182,6 +182,17 @@ def _learning_line(r: SearchResult) -> str:
     return _point(tag, r.text, r.flag_reason if r.flagged else None, recheck=False)
 
 
+def _newer_line(r: SearchResult, newer: dict[uuid.UUID, str]) -> str:
+    """Under a learning a later one likely replaces: that one's text."""
+    later = newer.get(r.newer_id) if r.newer_id is not None else None
+    if later is None:
+        return ""
+    flat = " ".join(_visible(later).split())
+    if instruction_flags(flat):
+        return ""
+    return f"  - newer: {flat}\n"
+
+
 def as_shown(r: SearchResult) -> SearchResult:
     """A learning as the brief delivers it: without hidden markup, and checked again."""
     text = _visible(r.text)
@@ -335,9 +346,15 @@ async def build_brief(
         else []
     )
     picked = await _pick_learnings(session, embedder, principal, request, rows, stats)
+    # Replaced knowledge and finished work leave the brief; a likely replacement is shown
+    # next to what it may replace (learnings/supersession.py).
+    current = [r for r in picked.learnings if r.superseded_by is None and not r.done]
     # Each learning's cited files against the reader's checkout: gone ones rank lower.
     candidates = freshness.rank(
-        await freshness.label(session, principal.team_id, picked.learnings, request.checkout)
+        await freshness.label(session, principal.team_id, current, request.checkout)
+    )
+    newer = await queries.current_texts(
+        session, principal.team_id, [r.newer_id for r in candidates if r.newer_id is not None]
     )
     budget = _Budget(embedder, request.token_budget)
     budget.add(f"# Session brief: {request.project} ({request.worktree})\n\n{PREAMBLE}\n")
@@ -374,7 +391,7 @@ async def build_brief(
         if budget.fits(heading + _learning_line(learnings[0])):
             budget.add(heading)
             for r in learnings:
-                if budget.add(_learning_line(r)):
+                if budget.add(_learning_line(r) + _newer_line(r, newer)):
                     shown.append(r)
     markdown = "".join(budget.parts)
     return Brief(

@@ -67,11 +67,13 @@ async def project_learnings(
                     SELECT DISTINCT ON (coalesce(l.canonical_id, l.id))
                            l.team_id, l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
                            l.kind, l.text, l.section, l.handoff_id, l.created_at, l.flagged,
-                           l.flag_reason
+                           l.flag_reason, l.newer_id
                       FROM learnings l
                       JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
                      WHERE l.team_id = :team AND p.slug = :project
                        AND l.kind IN ('mistake', 'decision', 'pattern')
+                       -- Replaced knowledge and finished work leave the brief.
+                       AND l.superseded_by IS NULL AND l.done_at IS NULL
                      ORDER BY coalesce(l.canonical_id, l.id), l.canonical_id IS NOT NULL,
                               l.created_at, l.id
                 ),
@@ -79,7 +81,8 @@ async def project_learnings(
                     SELECT m.*, {count} AS occurrences FROM mine m
                 )
                 SELECT r.id, r.kind, r.text, r.section, r.handoff_id, r.created_at,
-                       r.occurrences, r.flagged, r.flag_reason, CAST(:project AS text) AS project,
+                       r.occurrences, r.flagged, r.flag_reason, r.newer_id,
+                       CAST(:project AS text) AS project,
                        seen.projects
                   FROM (SELECT m.* FROM ranked m
                          ORDER BY (m.kind = 'mistake') DESC, m.occurrences DESC,
@@ -171,3 +174,20 @@ async def record_injections(
         {"team": team_id, "key": session_key, "ids": sorted(learning_ids), "ttl": ttl_s},
     )
     return {row[0] for row in rows}
+
+
+async def current_texts(
+    session: AsyncSession, team_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The texts of the learnings `ids` that are current (neither replaced nor done)."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(LearningRow.id, LearningRow.text).where(
+            LearningRow.team_id == team_id,
+            LearningRow.id.in_(ids),
+            LearningRow.superseded_by.is_(None),
+            LearningRow.done_at.is_(None),
+        )
+    )
+    return {row.id: row.text for row in rows}

@@ -61,6 +61,11 @@ class Ranking:
     # 1 + occurrences_weight * ln(occurrences): knowledge seen in several handoffs ranks higher.
     occurrences_weight: float = 0.05
     own_project_boost: float = 1.1
+    # A learning a later one replaces (learnings/supersession.py) keeps a share of its score,
+    # and search then puts it below its successor when both are found; a next step a later
+    # handoff listed as done is demoted less (it is still what was planned).
+    superseded_factor: float = 0.5
+    done_factor: float = 0.7
     # A question whose best match is below query_gate is about nothing stored: it returns
     # nothing (on the dev set every real question's best cosine is >= 0.30; off-topic ones
     # such as "recipe for sourdough bread" peak at 0.18-0.22). Otherwise a result is noise

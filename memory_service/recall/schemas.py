@@ -80,6 +80,16 @@ class SearchResult(BaseModel):
     freshness_paths: list[str] = Field(
         default_factory=list, description="The cited paths that are `missing` or `changed`"
     )
+    superseded_by: uuid.UUID | None = Field(
+        default=None,
+        description="A later learning replaces this one: it never ranks above its successor",
+    )
+    newer_id: uuid.UUID | None = Field(
+        default=None, description="A later learning that likely replaces this one (unsure)"
+    )
+    done: bool = Field(
+        default=False, description="A next step a later handoff of the project listed as done"
+    )
 
 
 class SearchResponse(BaseModel):

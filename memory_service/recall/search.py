@@ -14,6 +14,7 @@ recall/ranking.py."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +135,7 @@ async def search_outcome(
 
 async def _run(session: AsyncSession, built: Built) -> list[SearchResult]:
     rows = (await session.execute(statement(built.sql), built.params)).mappings().all()
-    return [
+    results = [
         SearchResult(
             id=row["id"],
             kind=row["kind"],
@@ -149,6 +150,43 @@ async def _run(session: AsyncSession, built: Built) -> list[SearchResult]:
             last_seen_at=row["last_seen_at"],
             flagged=row["flagged"],
             flag_reason=row["flag_reason"],
+            superseded_by=row["superseded_by"],
+            newer_id=row["newer_id"],
+            done=row["done_at"] is not None,
         )
         for row in rows
     ]
+    return after_successors(results)
+
+
+def after_successors(results: list[SearchResult]) -> list[SearchResult]:
+    """A superseded learning never ranks above its successor: one found above it moves to
+    just below it (its score capped at the successor's); chains (a replaced by b replaced by
+    c) end in their order. The rest keeps its ranking."""
+    position = {r.id: i for i, r in enumerate(results)}
+
+    def above_successor(r: SearchResult) -> bool:
+        return r.superseded_by is not None and position.get(r.superseded_by, -1) > position[r.id]
+
+    if not any(map(above_successor, results)):
+        return results
+    moved: dict[uuid.UUID, list[SearchResult]] = {}
+    kept: list[SearchResult] = []
+    for r in results:
+        if r.superseded_by is not None and above_successor(r):
+            moved.setdefault(r.superseded_by, []).append(r)
+        else:
+            kept.append(r)
+    ordered: list[SearchResult] = []
+
+    def place(r: SearchResult, cap: float | None) -> None:
+        shown = r if cap is None or r.score <= cap else r.model_copy(update={"score": cap})
+        ordered.append(shown)
+        for older in moved.pop(r.id, []):
+            place(older, shown.score)
+
+    for r in kept:
+        place(r, None)
+    for rest in list(moved.values()):  # only a cycle, which writes refuse, is left
+        ordered.extend(rest)
+    return ordered

@@ -176,6 +176,8 @@ SEARCH = f"""
                                 / 86400.0 / hl.days, 1000)))
                      * (1 + :wo * ln(greatest(seen.n, 1)))
                      * CASE WHEN r.own THEN :own_boost ELSE 1 END
+                     * CASE WHEN l.superseded_by IS NOT NULL THEN :superseded_factor
+                            WHEN l.done_at IS NOT NULL THEN :done_factor ELSE 1 END
                      * hl.weight AS score
               {{clusters}}
              CROSS JOIN unknown u
@@ -186,7 +188,7 @@ SEARCH = f"""
         )
         SELECT l.id, l.kind, l.text, l.section, l.handoff_id, l.created_at, t.occurrences,
                l.flagged, l.flag_reason, p.slug AS project, seen.projects, t.last_seen_at,
-               t.score
+               t.score, l.superseded_by, l.newer_id, l.done_at
           FROM top t
           JOIN learnings l ON l.team_id = t.team_id AND l.id = t.id
           JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id

@@ -89,6 +89,8 @@ def build(
         "recency_floor": ranking.recency_floor,
         "wo": ranking.occurrences_weight,
         "own_boost": ranking.own_project_boost,
+        "superseded_factor": ranking.superseded_factor,
+        "done_factor": ranking.done_factor,
         "min_sim": ranking.min_similarity,
         "cov_power": ranking.coverage_power,
         "min_cov": ranking.min_coverage,

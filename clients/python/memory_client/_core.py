@@ -470,6 +470,37 @@ def forget(learning_id: uuid.UUID | str) -> Call[Forgotten]:
     )
 
 
+def supersede(learning_id: uuid.UUID | str, by: uuid.UUID | str) -> Call[Learning]:
+    """Mark a learning as replaced by a later one of the same project
+    (`POST /v1/learnings/{id}/supersede`): it then never ranks above `by` and leaves briefs."""
+    return Call(
+        RequestSpec(
+            "POST",
+            f"/v1/learnings/{learning_id}/supersede",
+            json={"by": str(by)},
+            retry=Retry.UNSENT,
+        ),
+        _model(Learning),
+    )
+
+
+def unsupersede(learning_id: uuid.UUID | str) -> Call[Learning]:
+    """Undo a supersession (`DELETE /v1/learnings/{id}/supersede`): the learning is current
+    again."""
+    return Call(
+        RequestSpec("DELETE", f"/v1/learnings/{learning_id}/supersede", retry=Retry.UNSENT),
+        _model(Learning),
+    )
+
+
+def reopen(learning_id: uuid.UUID | str) -> Call[Learning]:
+    """Reopen a next step a later handoff marked done (`DELETE /v1/learnings/{id}/done`)."""
+    return Call(
+        RequestSpec("DELETE", f"/v1/learnings/{learning_id}/done", retry=Retry.UNSENT),
+        _model(Learning),
+    )
+
+
 def healthz() -> Call[Health]:
     """The server is alive (`GET /healthz`, no key needed); raises `ServiceUnavailable` once
     its database has been unreachable for longer than the server's grace."""

@@ -262,6 +262,24 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_supersede(args: argparse.Namespace) -> int:
+    with _client() as client:
+        if args.undo:
+            result = client.unsupersede(args.old)
+            _emit(args, result, f"{result.id} is current again.")
+        else:
+            result = client.supersede(args.old, args.by)
+            _emit(args, result, f"{result.id} is superseded by {result.superseded_by}.")
+    return 0
+
+
+def cmd_reopen(args: argparse.Namespace) -> int:
+    with _client() as client:
+        result = client.reopen(args.id)
+    _emit(args, result, f"{result.id} is open again.")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = resolve()
     ws = _workspace(args)
@@ -489,6 +507,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     forget = add("forget", cmd_forget, "forget a learning (and its near-duplicates) by id")
     forget.add_argument("id")
+    sup = add(
+        "supersede",
+        cmd_supersede,
+        "mark a learning as replaced by a later one of the same project (or --undo)",
+    )
+    sup.add_argument("old", help="the learning that is no longer true")
+    how = sup.add_mutually_exclusive_group(required=True)
+    how.add_argument("--by", help="the later learning that replaces it")
+    how.add_argument("--undo", action="store_true", help="make it current again")
+    reopen = add("reopen", cmd_reopen, "reopen a next step a later handoff marked done")
+    reopen.add_argument("id")
 
     status = add("status", cmd_status, "show the server, key source and detected workspace")
     where(status)

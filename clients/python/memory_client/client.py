@@ -157,6 +157,9 @@ class MemoryClient(_Base):
     recall = _sync(_core.recall)
     get_learning = _sync(_core.get_learning)
     forget = _sync(_core.forget)
+    supersede = _sync(_core.supersede)
+    unsupersede = _sync(_core.unsupersede)
+    reopen = _sync(_core.reopen)
     healthz = _sync(_core.healthz)
     readyz = _sync(_core.readyz)
 
@@ -237,6 +240,9 @@ class AsyncMemoryClient(_Base):
     recall = _async(_core.recall)
     get_learning = _async(_core.get_learning)
     forget = _async(_core.forget)
+    supersede = _async(_core.supersede)
+    unsupersede = _async(_core.unsupersede)
+    reopen = _async(_core.reopen)
     healthz = _async(_core.healthz)
     readyz = _async(_core.readyz)
 

@@ -136,6 +136,12 @@ class SearchResult(_Model):
     # unknown (servers before issue 18, and requests without `checkout`: unknown).
     freshness: Literal["verified", "changed", "missing", "unknown"] = "unknown"
     freshness_paths: list[str] = Field(default_factory=list)
+    # A later learning replaces this one (it never ranks above it), likely replaces it (the
+    # rule was unsure), or a later handoff listed this next step as done (servers before
+    # issue 18 leave these out).
+    superseded_by: uuid.UUID | None = None
+    newer_id: uuid.UUID | None = None
+    done: bool = False
 
 
 class SearchResponse(_Model):
@@ -226,6 +232,10 @@ class Learning(_Model):
     canonical_id: uuid.UUID | None = None
     embedding_model: str = ""
     citations: list[Citation] = []
+    superseded_by: uuid.UUID | None = None
+    superseded_how: str | None = None
+    newer_id: uuid.UUID | None = None
+    done_at: datetime | None = None
 
 
 class Forgotten(_Model):
