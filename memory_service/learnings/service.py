@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.audit.service import record
 from memory_service.auth.service import Principal
 from memory_service.errors import NotFound
+from memory_service.ids import short_id
 from memory_service.learnings import queries
 from memory_service.learnings.duplicates import link_duplicates as link_duplicates
 from memory_service.learnings.duplicates import text_hash as text_hash
@@ -38,7 +39,18 @@ __all__ = [
 
 
 # What the response says as the learning's row has it.
-_AS_STORED = ("id", "kind", "text", "section", "handoff_id", "created_at", "embedding_model")
+_AS_STORED = (
+    "id",
+    "kind",
+    "text",
+    "section",
+    "handoff_id",
+    "created_at",
+    "embedding_model",
+    "uses",
+    "last_used_at",
+    "helpful",
+)
 
 
 async def _find(
@@ -81,6 +93,9 @@ async def get_learning(
             "project": slug,
             "occurrences": occurrences,
             "canonical_id": canonical_id,
+            "short_id": short_id(learning.id),
+            "wrong": learning.wrong_at is not None,
+            "outdated": learning.outdated_at is not None,
         }
     )
 

@@ -130,6 +130,11 @@ async def _run(session: AsyncSession, built: Built) -> list[SearchResult]:
             last_seen_at=row["last_seen_at"],
             flagged=row["flagged"],
             flag_reason=row["flag_reason"],
+            uses=row["uses"],
+            last_used_at=row["last_used_at"],
+            helpful=row["helpful"],
+            wrong=row["wrong"],
+            outdated=row["outdated"],
         )
         for row in rows
     ]

@@ -10,7 +10,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "memory_service"
 
-DOMAIN = {"handoffs", "inbox", "learnings", "recall", "admin", "audit", "auth", "health"}
+DOMAIN = {
+    "handoffs",
+    "inbox",
+    "learnings",
+    "recall",
+    "admin",
+    "audit",
+    "auth",
+    "health",
+    "feedback",
+    "usage",
+}
 SHARED = {
     "vocabulary",
     "models",
