@@ -120,7 +120,11 @@ SHAPES: dict[str, tuple[SearchPlan, list[str], list[str], set[str]]] = {
     ),
     "text": (
         plan("text"),
-        [f"FROM ({TEXT_LEG}) AS picked", "max(c.tr) AS relevance", "WHERE TRUE AND l.wrong_at IS NULL ORDER BY score"],
+        [
+            f"FROM ({TEXT_LEG}) AS picked",
+            "max(c.tr) AS relevance",
+            "WHERE TRUE AND l.wrong_at IS NULL ORDER BY score",
+        ],
         [VECTOR_LEG, "r.best >=", "halfvec"],
         ALWAYS | TEXT_PARAMS,
     ),
