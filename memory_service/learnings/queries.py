@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.models import LearningRow, Project
@@ -60,3 +60,19 @@ async def delete_ids(session: AsyncSession, team_id: uuid.UUID, ids: list[uuid.U
         delete(LearningRow).where(LearningRow.team_id == team_id, LearningRow.id.in_(ids))
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_clusters(
+    session: AsyncSession, team_id: uuid.UUID, roots: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Deletes the clusters of canonical learnings `roots` (each with its near-duplicates);
+    (id, root) of every row that went."""
+    result = await session.execute(
+        delete(LearningRow)
+        .where(
+            LearningRow.team_id == team_id,
+            or_(LearningRow.id.in_(roots), LearningRow.canonical_id.in_(roots)),
+        )
+        .returning(LearningRow.id, func.coalesce(LearningRow.canonical_id, LearningRow.id))
+    )
+    return [(row[0], row[1]) for row in result]

@@ -30,6 +30,7 @@ from memory_service.models import LearningRow
 __all__ = [
     "embedding_text",
     "forget",
+    "forget_clusters",
     "get_learning",
     "link_duplicates",
     "reembed",
@@ -127,3 +128,14 @@ async def _delete_cluster(
     ids = [x.id for x in await _readable_copies(session, principal, learning)]
     await unlink_before_delete(session, principal.team_id, ids)
     return await queries.delete_ids(session, principal.team_id, ids)
+
+
+async def forget_clusters(
+    session: AsyncSession, team_id: uuid.UUID, roots: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """The team-wide forget path (the forgetting policy, memory_service/forgetting): deletes
+    each canonical learning of `roots` with every near-duplicate, as an unrestricted key's
+    `forget` does. (id, root) of each learning deleted; the caller audits each."""
+    if not roots:
+        return []
+    return await queries.delete_clusters(session, team_id, roots)

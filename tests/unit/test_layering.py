@@ -21,6 +21,7 @@ DOMAIN = {
     "health",
     "feedback",
     "usage",
+    "forgetting",
 }
 SHARED = {
     "vocabulary",
@@ -56,6 +57,8 @@ ALLOWED = {
     # audit services apply the same rules the routes' `Admin` dependency names.
     ("admin", "memory_service.auth.policy"),
     ("audit", "memory_service.auth.policy"),
+    # ... and so does the forgetting policy's service (a team-wide setting and deletion).
+    ("forgetting", "memory_service.auth.policy"),
     # The CLI parses the scopes the operator typed the way keys store them.
     ("cli", "memory_service.auth.keys"),
 }
