@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from memory_service.config import Settings
 from memory_service.db import libpq_url
 from memory_service.forgetting.service import run_all
-from tests.helpers import MakeKey, auth, write_handoff
+from tests.helpers import MakeKey, auth, service_cli, write_handoff
 
 BODY = (
     "## Decisions\n"
@@ -163,3 +163,26 @@ async def test_next_steps_expire_sooner_and_the_server_runs_every_teams_policy(
         "WHERE action = 'learning.expire'",
     )
     assert audited == [(None, "memory-service CLI", "expired")]
+
+
+async def test_the_operator_cli_sets_lists_and_runs(
+    client: httpx.AsyncClient, make_key: MakeKey, settings: Settings
+) -> None:
+    admin = await make_key(scopes="read,write,admin")
+    await write_handoff(client, admin, body=BODY)
+    _age(settings, 40)
+    shown = service_cli(settings, "forgetting", "show", "--team", "alpha")
+    assert shown.returncode == 0 and "forget_unused_days=off" in shown.stdout
+    bad = service_cli(settings, "forgetting", "set", "--team", "alpha", "--unused-days", "-3")
+    assert bad.returncode == 2
+    done = service_cli(settings, "forgetting", "set", "--team", "alpha", "--next-step-days", "30")
+    assert done.returncode == 0 and "next_step_expiry_days=30" in done.stdout
+    dry = service_cli(settings, "forgetting", "run", "--team", "alpha", "--dry-run")
+    assert dry.returncode == 0 and "would forget 1" in dry.stderr and "expired" in dry.stdout
+    assert _sql(settings, "SELECT count(*) FROM learnings") == [(3,)]
+    ran = service_cli(settings, "forgetting", "run", "--team", "alpha")
+    assert ran.returncode == 0 and "forgot 1" in ran.stderr
+    assert _sql(settings, "SELECT count(*) FROM learnings WHERE kind = 'next_step'") == [(0,)]
+    assert _sql(
+        settings, "SELECT details->>'via' FROM audit_events WHERE action = 'learning.expire'"
+    ) == [("memory-service CLI",)]

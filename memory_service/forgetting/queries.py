@@ -26,6 +26,11 @@ async def set_policy(
     )
 
 
+async def team_named(session: AsyncSession, name: str) -> uuid.UUID | None:
+    """A team's id by name (the session is in system mode)."""
+    return await session.scalar(select(Team.id).where(Team.name == name))
+
+
 async def teams_with_policy(session: AsyncSession) -> list[uuid.UUID]:
     """Every team with a forgetting policy (the session is in system mode)."""
     rows = await session.scalars(

@@ -31,7 +31,7 @@ from memory_service.tenancy import act_as_system, scope_to_team
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BATCH", "ForgettingTask", "get_policy", "run", "set_policy"]
+__all__ = ["BATCH", "ForgettingTask", "get_policy", "operator_team", "run", "set_policy"]
 
 # Clusters deleted per transaction.
 BATCH = 200
@@ -50,6 +50,15 @@ async def _policy(session: AsyncSession, team_id: uuid.UUID) -> ForgettingPolicy
         forget_unused_days=team.forget_unused_days,
         next_step_expiry_days=team.next_step_expiry_days,
     )
+
+
+async def operator_team(session: AsyncSession, name: str) -> uuid.UUID | None:
+    """The operator's commands name a team (the session is in system mode)."""
+    return await queries.team_named(session, name)
+
+
+async def operator_policy(session: AsyncSession, team_id: uuid.UUID) -> ForgettingPolicy:
+    return await _policy(session, team_id)
 
 
 async def get_policy(session: AsyncSession, principal: Principal) -> ForgettingPolicy:
