@@ -54,6 +54,8 @@ MIRRORS: dict[type[BaseModel], str] = {
     models.RecallResponse: "RecallResponse",
     models.Learning: "Learning",
     models.Forgotten: "Forgotten",
+    models.FeedbackOut: "FeedbackOut",
+    models.FeedbackList: "FeedbackList",
 }
 
 # Client models with no component to check against, and why.

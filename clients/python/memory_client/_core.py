@@ -22,6 +22,9 @@ from memory_client.models import (
     Brief,
     CheckoutContext,
     CheckResponse,
+    Feedback,
+    FeedbackList,
+    FeedbackOut,
     Forgotten,
     Handoff,
     HandoffCreated,
@@ -333,6 +336,7 @@ def search(
     kinds: Sequence[Kind] | None = None,
     since: datetime | None = None,
     mode: Mode = "hybrid",
+    include_wrong: bool = False,
 ) -> Call[SearchResponse]:
     """Past learnings most relevant to `query` (`POST /v1/search`), across every project the
     key may read unless `project`/`projects` narrow it. Read-only, so retried like a GET."""
@@ -346,6 +350,7 @@ def search(
             "kinds": list(kinds) if kinds is not None else None,
             "since": _json_ready(since),
             "mode": mode,
+            "include_wrong": include_wrong or None,
         }
     )
     return Call(RequestSpec("POST", "/v1/search", json=payload), _model(SearchResponse))
@@ -426,6 +431,32 @@ def forget(learning_id: uuid.UUID | str) -> Call[Forgotten]:
     return Call(
         RequestSpec("DELETE", f"/v1/learnings/{learning_id}", retry=Retry.UNSENT),
         _model(Forgotten),
+    )
+
+
+def feedback(
+    ref: uuid.UUID | str, value: Feedback, *, note: str | None = None
+) -> Call[FeedbackOut]:
+    """Report a learning `helpful`, `wrong` or `outdated` (`POST /v1/learnings/{ref}/feedback`),
+    by its id or the short id a brief shows. Retried only when the request never arrived."""
+    payload = _clean({"value": value, "note": note})
+    return Call(
+        RequestSpec("POST", f"/v1/learnings/{ref}/feedback", json=payload, retry=Retry.UNSENT),
+        _model(FeedbackOut),
+    )
+
+
+def list_feedback(ref: uuid.UUID | str) -> Call[FeedbackList]:
+    """Every report on a learning, undone ones too (`GET /v1/learnings/{ref}/feedback`)."""
+    return Call(RequestSpec("GET", f"/v1/learnings/{ref}/feedback"), _model(FeedbackList))
+
+
+def undo_feedback(ref: uuid.UUID | str, feedback_id: int) -> Call[FeedbackOut]:
+    """Undo a report (`DELETE /v1/learnings/{ref}/feedback/{id}`): the caller's own, or any
+    with write scope."""
+    return Call(
+        RequestSpec("DELETE", f"/v1/learnings/{ref}/feedback/{feedback_id}", retry=Retry.UNSENT),
+        _model(FeedbackOut),
     )
 
 

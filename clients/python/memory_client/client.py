@@ -157,6 +157,9 @@ class MemoryClient(_Base):
     recall = _sync(_core.recall)
     get_learning = _sync(_core.get_learning)
     forget = _sync(_core.forget)
+    feedback = _sync(_core.feedback)
+    list_feedback = _sync(_core.list_feedback)
+    undo_feedback = _sync(_core.undo_feedback)
     healthz = _sync(_core.healthz)
     readyz = _sync(_core.readyz)
 
@@ -237,6 +240,9 @@ class AsyncMemoryClient(_Base):
     recall = _async(_core.recall)
     get_learning = _async(_core.get_learning)
     forget = _async(_core.forget)
+    feedback = _async(_core.feedback)
+    list_feedback = _async(_core.list_feedback)
+    undo_feedback = _async(_core.undo_feedback)
     healthz = _async(_core.healthz)
     readyz = _async(_core.readyz)
 
