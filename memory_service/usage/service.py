@@ -22,7 +22,11 @@ from memory_service.usage import queries
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 10.0
+# An UPDATE of a learning writes a new version of its row, and PostgreSQL then adds it to every
+# index of the table again (the HNSW and full-text ones too: the last_used_at index rules out
+# an in-place "HOT" update). Once a minute, a learning searched a thousand times in that
+# minute costs one new row version, not a thousand.
+FLUSH_INTERVAL_S = 60.0
 # Learnings held per process before a flush is due early (a burst of searches).
 MAX_PENDING = 50_000
 
