@@ -29,6 +29,9 @@ from memory_service.db import EmbeddedPostgres, create_engine, session_factory
 from memory_service.deps import get_principal
 from memory_service.embeddings import Embedder
 from memory_service.errors import ERROR_RESPONSES, install_error_handlers
+from memory_service.feedback.routes import router as feedback_router
+from memory_service.forgetting.routes import router as forgetting_router
+from memory_service.forgetting.service import ForgettingTask
 from memory_service.handoffs.routes import BODY_SCHEMAS
 from memory_service.handoffs.routes import router as handoffs_router
 from memory_service.health.liveness import DatabaseLiveness
@@ -175,6 +178,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         search_stats=SearchStats(),
     )
 
+    # Applies every team's forgetting policy periodically (memory_service/forgetting).
+    forgetting = ForgettingTask()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loader: asyncio.Task[Embedder] | None = None
@@ -182,8 +188,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             loader = asyncio.create_task(anyio.to_thread.run_sync(state.embedder.load))
         try:
             await _start_database(state)
+            assert state.sessions is not None
+            state.usage.start(state.sessions)
+            forgetting.start(state.sessions)
             yield
         finally:
+            await forgetting.stop()
+            await state.usage.stop()
             if loader is not None and not loader.done():
                 loader.cancel()
                 with suppress(asyncio.CancelledError, Exception):
@@ -225,6 +236,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(inbox_router)
     app.include_router(recall_router)
     app.include_router(learnings_router)
+    app.include_router(feedback_router)
+    app.include_router(forgetting_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
     _publish_body_schemas(app, BODY_SCHEMAS)

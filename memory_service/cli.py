@@ -211,6 +211,45 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _forgetting(settings: Settings, args: argparse.Namespace) -> int:
+    from memory_service.audit.service import OPERATOR
+    from memory_service.forgetting import service as forgetting
+    from memory_service.forgetting.schemas import ForgettingPolicy
+
+    async with operator_session(settings) as session:
+        team_id = await forgetting.operator_team(session, args.team)
+        if team_id is None:
+            print(f"error: no team {args.team}", file=sys.stderr)
+            return 1
+        policy = await forgetting.operator_policy(session, team_id)
+        if args.forgetting_command == "set":
+            days = {"forget_unused_days": args.unused_days, "next_step_expiry_days": args.next_days}
+            wanted = policy.model_dump()
+            wanted.update({k: (v or None) for k, v in days.items() if v is not None})
+            try:
+                checked = ForgettingPolicy.model_validate(wanted)
+            except ValueError as exc:
+                print(f"error: days must be 1-10000 (0: off): {exc}", file=sys.stderr)
+                return 2
+            policy = await forgetting.set_policy(session, OPERATOR, team_id, checked)
+        elif args.forgetting_command == "run":
+            result = await forgetting.run(
+                session, OPERATOR, team_id, dry_run=args.dry_run, limit=args.limit
+            )
+            for item in result.learnings:
+                print(f"{item.id}\t{item.reason}\t{item.kind}\t{item.project}\t{item.text[:80]}")
+            verb = "would forget" if result.dry_run else "forgot"
+            count = len(result.learnings) if result.dry_run else result.forgotten
+            more = " (more remain: run again)" if result.more else ""
+            print(f"{verb} {count} learning(s){more}", file=sys.stderr)
+            return 0
+    print(
+        f"team={args.team} forget_unused_days={policy.forget_unused_days or 'off'} "
+        f"next_step_expiry_days={policy.next_step_expiry_days or 'off'}"
+    )
+    return 0
+
+
 def _sync(
     fn: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]],
 ) -> Callable[[Settings, argparse.Namespace], int]:
@@ -242,6 +281,23 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by its prefix")
     revoke.add_argument("prefix")
     revoke.set_defaults(func=_sync(_keys_revoke))
+
+    forget = sub.add_parser("forgetting", help="a team's forgetting policy: show, set, run")
+    forget_sub = forget.add_subparsers(dest="forgetting_command", required=True)
+    for name, help_ in (
+        ("show", "print the policy"),
+        ("set", "set the policy (0 turns a rule off)"),
+        ("run", "apply it now (--dry-run: only list what would go)"),
+    ):
+        cmd = forget_sub.add_parser(name, help=help_)
+        cmd.add_argument("--team", required=True)
+        cmd.set_defaults(func=_sync(_forgetting))
+        if name == "set":
+            cmd.add_argument("--unused-days", type=int, metavar="N")
+            cmd.add_argument("--next-step-days", dest="next_days", type=int, metavar="N")
+        if name == "run":
+            cmd.add_argument("--dry-run", action="store_true")
+            cmd.add_argument("--limit", type=int, default=5000)
 
     ev = sub.add_parser(
         "eval",

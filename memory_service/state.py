@@ -12,6 +12,7 @@ from memory_service.config import Settings
 from memory_service.db import EmbeddedPostgres
 from memory_service.embeddings import Embedder
 from memory_service.ratelimit import RateLimiter
+from memory_service.usage.service import UsageBuffer
 
 if TYPE_CHECKING:
     # Named for their types only: every route imports this module (through deps.py), so a
@@ -39,3 +40,6 @@ class AppState:
     embedded: EmbeddedPostgres | None = None
     database_url: str | None = None
     admin_key_created: bool = field(default=False)
+    # Uses of learnings (briefs, searches, recalls) not yet written; a background task
+    # flushes them (memory_service/usage).
+    usage: UsageBuffer = field(default_factory=UsageBuffer)

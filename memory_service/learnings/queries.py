@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import statement
@@ -236,3 +236,19 @@ async def clear_done(session: AsyncSession, team_id: uuid.UUID, learning_id: uui
         .where(LearningRow.team_id == team_id, LearningRow.id == learning_id)
         .values(done_at=None, done_by=None)
     )
+
+
+async def delete_clusters(
+    session: AsyncSession, team_id: uuid.UUID, roots: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Deletes the clusters of canonical learnings `roots` (each with its near-duplicates);
+    (id, root) of every row that went."""
+    result = await session.execute(
+        delete(LearningRow)
+        .where(
+            LearningRow.team_id == team_id,
+            or_(LearningRow.id.in_(roots), LearningRow.canonical_id.in_(roots)),
+        )
+        .returning(LearningRow.id, func.coalesce(LearningRow.canonical_id, LearningRow.id))
+    )
+    return [(row[0], row[1]) for row in result]

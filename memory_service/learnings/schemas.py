@@ -53,6 +53,14 @@ class Learning(BaseModel):
     done_at: datetime | None = Field(
         default=None, description="A next step a later handoff listed as done: when"
     )
+    short_id: str = Field(default="", description="The last 10 hex digits of `id`, to cite it by")
+    uses: int = Field(
+        default=0, description="How often a brief delivered it or a search or recall returned it"
+    )
+    last_used_at: datetime | None = None
+    helpful: int = Field(default=0, description="Keys that reported it helpful")
+    wrong: bool = Field(default=False, description="Reported wrong by a key with write scope")
+    outdated: bool = Field(default=False, description="Reported outdated")
 
 
 class SupersedeRequest(BaseModel):

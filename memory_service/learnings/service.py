@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.audit.service import record
 from memory_service.auth.service import Principal
 from memory_service.errors import NotFound
+from memory_service.ids import short_id
 from memory_service.learnings import queries
 from memory_service.learnings.duplicates import link_duplicates as link_duplicates
 from memory_service.learnings.duplicates import text_hash as text_hash
@@ -38,6 +39,7 @@ __all__ = [
     "cited_paths",
     "embedding_text",
     "forget",
+    "forget_clusters",
     "get_learning",
     "link_duplicates",
     "link_later_knowledge",
@@ -64,6 +66,9 @@ _AS_STORED = (
     "superseded_how",
     "newer_id",
     "done_at",
+    "uses",
+    "last_used_at",
+    "helpful",
 )
 
 
@@ -107,6 +112,9 @@ async def get_learning(
             "project": slug,
             "occurrences": occurrences,
             "canonical_id": canonical_id,
+            "short_id": short_id(learning.id),
+            "wrong": learning.wrong_at is not None,
+            "outdated": learning.outdated_at is not None,
         }
     )
 
@@ -147,3 +155,14 @@ async def cited_paths(
     reader's client looks up in its checkout for freshness (recall/freshness.py)."""
     check_access(principal, project)
     return await queries.cited_paths(session, principal.team_id, project, limit)
+
+
+async def forget_clusters(
+    session: AsyncSession, team_id: uuid.UUID, roots: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """The team-wide forget path (the forgetting policy, memory_service/forgetting): deletes
+    each canonical learning of `roots` with every near-duplicate, as an unrestricted key's
+    `forget` does. (id, root) of each learning deleted; the caller audits each."""
+    if not roots:
+        return []
+    return await queries.delete_clusters(session, team_id, roots)

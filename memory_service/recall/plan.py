@@ -40,6 +40,8 @@ class Query:
     kinds: list[str] | None = None
     since: datetime | None = None
     mode: str = SearchMode.hybrid
+    # Also learnings a writer reported wrong (memory_service/feedback); left out otherwise.
+    include_wrong: bool = False
 
     @property
     def uses_vector(self) -> bool:

@@ -26,10 +26,15 @@ async def project_ids(
 async def handoff_learnings(
     session: AsyncSession, team_id: uuid.UUID, handoff_ids: list[uuid.UUID]
 ) -> Sequence[Any]:
-    """(handoff_id, kind, text, flag_reason) of the handoffs' learnings, in each one's order."""
+    """(handoff_id, kind, text, flag_reason) of the handoffs' learnings, in each one's order;
+    not those a writer reported wrong (memory_service/feedback), which briefs never show."""
     rows = await session.execute(
         select(LearningRow.handoff_id, LearningRow.kind, LearningRow.text, LearningRow.flag_reason)
-        .where(LearningRow.team_id == team_id, LearningRow.handoff_id.in_(handoff_ids))
+        .where(
+            LearningRow.team_id == team_id,
+            LearningRow.handoff_id.in_(handoff_ids),
+            LearningRow.wrong_at.is_(None),
+        )
         .order_by(LearningRow.handoff_id, LearningRow.position)
     )
     return rows.all()
@@ -67,7 +72,8 @@ async def project_learnings(
                     SELECT DISTINCT ON (coalesce(l.canonical_id, l.id))
                            l.team_id, l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
                            l.kind, l.text, l.section, l.handoff_id, l.created_at, l.flagged,
-                           l.flag_reason, l.newer_id
+                           l.flag_reason, l.newer_id, l.uses, l.last_used_at, l.helpful,
+                           l.wrong_at IS NOT NULL AS wrong, l.outdated_at IS NOT NULL AS outdated
                       FROM learnings l
                       JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
                      WHERE l.team_id = :team AND p.slug = :project
@@ -83,9 +89,11 @@ async def project_learnings(
                 SELECT r.id, r.kind, r.text, r.section, r.handoff_id, r.created_at,
                        r.occurrences, r.flagged, r.flag_reason, r.newer_id,
                        CAST(:project AS text) AS project,
-                       seen.projects
+                       seen.projects, r.uses, r.last_used_at, r.helpful, r.wrong, r.outdated
                   FROM (SELECT m.* FROM ranked m
-                         ORDER BY (m.kind = 'mistake') DESC, m.occurrences DESC,
+                         -- reported wrong by a writer (memory_service/feedback): never in briefs
+                         WHERE NOT m.wrong
+                         ORDER BY m.outdated, (m.kind = 'mistake') DESC, m.occurrences DESC,
                                   m.created_at DESC, m.id
                          LIMIT :limit) r
                  CROSS JOIN LATERAL (
@@ -95,7 +103,8 @@ async def project_learnings(
                         WHERE d.team_id = r.team_id
                           AND (d.id = r.cluster OR d.canonical_id = r.cluster)
                           AND {access.replace("m.project_id", "r.project_id")}) seen
-                 ORDER BY (r.kind = 'mistake') DESC, r.occurrences DESC, r.created_at DESC, r.id
+                 ORDER BY r.outdated, (r.kind = 'mistake') DESC, r.occurrences DESC,
+                          r.created_at DESC, r.id
             """
         ),
         params,

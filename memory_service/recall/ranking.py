@@ -119,6 +119,15 @@ class Ranking:
     # the code is now. Dev start-up R@5 0.708 -> 0.781 in both modes on top of the reordering,
     # the second set's unchanged (0.8: no gain; 1.0 and 1.2 the same).
     done_work_weight: dict[str, float] = field(default_factory=lambda: {Intent.task: 1.0})
+    # Feedback (memory_service/feedback). Not tuned on the dev set (it holds no feedback): set
+    # against the other factors. A learning reported outdated keeps 0.7 of its score: below
+    # an otherwise equal one even with the own-project boost (x1.1) and a year's recency
+    # (x0.9 at worst) on its side, yet still found by a search that matches it much better.
+    # Each key that found it helpful adds 2 %, at most 5 keys: at most x1.10, the size of the
+    # own-project boost, so helpfulness breaks near-ties and never outweighs relevance.
+    outdated_factor: float = 0.7
+    helpful_gain: float = 0.02
+    helpful_cap: int = 5
 
     def named_gate_for(self, intent: str) -> float:
         return self.intent_named_gates.get(intent, self.named_gate)

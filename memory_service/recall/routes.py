@@ -40,7 +40,7 @@ async def search(
         raise InvalidInput(f"query is longer than {settings.max_query_chars} characters")
     if body.k > settings.max_k:
         raise InvalidInput(f"k may be at most {settings.max_k}")
-    return await service.search_and_record(
+    found = await service.search_and_record(
         session,
         replica,
         embedder,
@@ -49,6 +49,8 @@ async def search(
         timeout_ms=settings.search_timeout_ms,
         stats=state.search_stats,
     )
+    state.usage.note(principal.team_id, (r.id for r in found.results))
+    return found
 
 
 @router.post("/brief", response_model=Brief)
@@ -63,9 +65,11 @@ async def brief(
     unread handoffs (claimed, as `/v1/inbox/claim`, with sentinels and drift warnings) and the
     past mistakes, decisions and patterns most relevant to `task`. Printed by the SessionStart
     hook."""
-    return await service.brief_and_record(
+    made = await service.brief_and_record(
         session, embedder, principal, body, stats=state.search_stats
     )
+    state.usage.note(principal.team_id, (r.id for r in made.learnings))
+    return made
 
 
 @router.post("/recall", response_model=RecallResponse)
@@ -83,7 +87,7 @@ async def recall(
     a reply, nothing stored about it). Called by the Claude Code UserPromptSubmit hook."""
     if len(body.text) > state.settings.max_query_chars:
         raise InvalidInput(f"text is longer than {state.settings.max_query_chars} characters")
-    return await prompt.recall(
+    recalled = await prompt.recall(
         session,
         replica,
         embedder,
@@ -92,6 +96,8 @@ async def recall(
         timeout_ms=state.settings.search_timeout_ms,
         stats=state.search_stats,
     )
+    state.usage.note(principal.team_id, (r.id for r in recalled.results))
+    return recalled
 
 
 @router.post("/check", response_model=CheckResponse)
@@ -108,7 +114,7 @@ async def check(
     at most `k`; `abstained: true` and no results for everyday commands and anything not close
     enough. Asked by the Claude Code PreToolUse hook, `memory check -- CMD` and the MCP tool
     `check_command`."""
-    return await command.check_command(
+    warned = await command.check_command(
         session,
         replica,
         embedder,
@@ -117,3 +123,5 @@ async def check(
         timeout_ms=state.settings.search_timeout_ms,
         stats=state.search_stats,
     )
+    state.usage.note(principal.team_id, (r.id for r in warned.results))
+    return warned

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from memory_service.handoffs.schemas import BlobId, Delivery, RepoPath
+from memory_service.ids import short_id as _short_id
 from memory_service.names import ProjectSlug, WorktreeName
 from memory_service.vocabulary import Freshness, Intent, Kind, SearchMode
 
@@ -50,6 +51,11 @@ class SearchRequest(BaseModel):
     since: datetime | None = Field(default=None, description="Only learnings written after this")
     mode: SearchMode = SearchMode.hybrid
     checkout: CheckoutFiles | None = CheckoutField
+    include_wrong: bool = Field(
+        default=False,
+        description="Also return learnings a key with write scope reported `wrong` (each marked "
+        "`wrong: true`); left out otherwise",
+    )
 
 
 class SearchResult(BaseModel):
@@ -90,6 +96,24 @@ class SearchResult(BaseModel):
     done: bool = Field(
         default=False, description="A next step a later handoff of the project listed as done"
     )
+    # Use and feedback (memory_service/usage, memory_service/feedback).
+    uses: int = Field(
+        default=0, description="How often a brief delivered it or a search or recall returned it"
+    )
+    last_used_at: datetime | None = Field(default=None, description="When it was last used")
+    helpful: int = Field(default=0, description="Keys that reported it helpful")
+    wrong: bool = Field(
+        default=False, description="Reported wrong by a key with write scope: never in briefs"
+    )
+    outdated: bool = Field(default=False, description="Reported outdated: demoted and badged")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The short id to cite it by (`memory feedback SHORT_ID wrong`): the last "
+        "10 hex digits of `id`"
+    )
+    @property
+    def short_id(self) -> str:
+        return _short_id(self.id)
 
 
 class SearchResponse(BaseModel):

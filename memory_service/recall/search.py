@@ -121,7 +121,8 @@ async def search_outcome(
             done = ranking.done_work_weight.get(weigh_by)
             status = ranking.kind_weights(weigh_by)[Kind.status]
             finished = 1.0 if done is None or status <= 0 else done / status
-            results = focus_on_handoff(results, focus, repeat, k, finished)
+            # Reordered around one handoff, a replaced learning could pass its successor again.
+            results = after_successors(focus_on_handoff(results, focus, repeat, k, finished))
         return SearchOutcome(results, reading.intent.value, abstained=not results)
     except DBAPIError as exc:
         if isinstance(exc.orig, psycopg.errors.QueryCanceled):
@@ -153,6 +154,11 @@ async def _run(session: AsyncSession, built: Built) -> list[SearchResult]:
             superseded_by=row["superseded_by"],
             newer_id=row["newer_id"],
             done=row["done_at"] is not None,
+            uses=row["uses"],
+            last_used_at=row["last_used_at"],
+            helpful=row["helpful"],
+            wrong=row["wrong"],
+            outdated=row["outdated"],
         )
         for row in rows
     ]

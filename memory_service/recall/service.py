@@ -39,6 +39,7 @@ async def search_and_record(
             kinds=list(body.kinds) if body.kinds else None,
             since=body.since,
             mode=body.mode,
+            include_wrong=body.include_wrong,
         ),
         timeout_ms=timeout_ms,
         stats=stats,

@@ -52,6 +52,14 @@ RELEVANCE_FLOOR = (
     "((r.best >= :gate AND (u.n = 0 OR u.n < u.names OR r.best >= :named_gate)"
     " AND r.sim >= greatest(:min_sim, :rel_floor * r.best)) OR r.cov >= :min_cov)"
 )
+# Feedback (memory_service/feedback) on the shown learning `l`: reported outdated, demoted;
+# found helpful by some keys, a little higher, bounded (both in recall/ranking.py); reported
+# wrong by a writer, left out unless the search asks for it (NOT_WRONG, else NO_FLOOR).
+FEEDBACK_FACTOR = (
+    "CASE WHEN l.outdated_at IS NULL THEN 1 ELSE :outdated_factor END"
+    " * (1 + :helpful_gain * least(l.helpful, :helpful_cap))"
+)
+NOT_WRONG = "l.wrong_at IS NULL"
 # One row of the kinds table: a kind's half-life, and its weight for the query's intent.
 HALF_LIFE = "('{kind}', {days}, {weight})"
 
@@ -178,17 +186,18 @@ SEARCH = f"""
                      * CASE WHEN r.own THEN :own_boost ELSE 1 END
                      * CASE WHEN l.superseded_by IS NOT NULL THEN :superseded_factor
                             WHEN l.done_at IS NOT NULL THEN :done_factor ELSE 1 END
-                     * hl.weight AS score
+                     * hl.weight * {{feedback}} AS score
               {{clusters}}
              CROSS JOIN unknown u
               JOIN (VALUES {{kinds_table}}) AS hl(kind, days, weight) ON hl.kind = l.kind
-             WHERE {{floor}}
+             WHERE {{floor}} AND {{wrong}}
              ORDER BY score DESC, l.id
              LIMIT :k
         )
         SELECT l.id, l.kind, l.text, l.section, l.handoff_id, l.created_at, t.occurrences,
                l.flagged, l.flag_reason, p.slug AS project, seen.projects, t.last_seen_at,
-               t.score, l.superseded_by, l.newer_id, l.done_at
+               t.score, l.superseded_by, l.newer_id, l.done_at, l.uses, l.last_used_at,
+               l.helpful, l.wrong_at IS NOT NULL AS wrong, l.outdated_at IS NOT NULL AS outdated
           FROM top t
           JOIN learnings l ON l.team_id = t.team_id AND l.id = t.id
           JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id

@@ -51,6 +51,8 @@ class Shape:
     limited_key: bool
     kinds: bool
     since: bool
+    # Learnings a writer reported wrong are shown too.
+    include_wrong: bool
     text_signal: str
     # Per kind: its half-life and its weight for the query's intent.
     kinds_table: tuple[tuple[str, float, float], ...]
@@ -75,6 +77,7 @@ def build(
         limited_key=projects.readable is not None,
         kinds=bool(q.kinds),
         since=q.since is not None,
+        include_wrong=q.include_wrong,
         text_signal=ranking.text_signal,
         kinds_table=tuple(
             (kind, days, weights[kind]) for kind, days in ranking.half_life_days.items()
@@ -97,6 +100,9 @@ def build(
         "rel_floor": ranking.relative_floor,
         "gate": ranking.query_gate,
         "named_gate": ranking.named_gate_for(intent),
+        "outdated_factor": ranking.outdated_factor,
+        "helpful_gain": ranking.helpful_gain,
+        "helpful_cap": ranking.helpful_cap,
     }
     text, names = statement_text(shape, tuple(constants.items()))
     values: dict[str, Any] = {
@@ -156,6 +162,8 @@ def statement_text(
         ),
         floor=sql.NO_FLOOR if mode is SearchMode.text else sql.RELEVANCE_FLOOR,
         members=members,
+        feedback=sql.FEEDBACK_FACTOR,
+        wrong=sql.NO_FLOOR if shape.include_wrong else sql.NOT_WRONG,
     )
     text = _inline(text, dict(constants))
     return text, tuple(name for name in PARAMETERS if f":{name}" in text)

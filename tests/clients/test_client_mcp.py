@@ -45,6 +45,7 @@ async def test_mcp_tools_over_stdio(repo: Path, cli_env: dict[str, str], server_
             "claim_inbox",
             "forget",
             "check_command",
+            "feedback",
         }
         for tool in tools.values():
             assert tool.description and len(tool.description) > 40
@@ -89,6 +90,19 @@ async def test_mcp_tools_over_stdio(repo: Path, cli_env: dict[str, str], server_
 
         brief = text(await session.call_tool("brief", {"task": "billing latency"}))
         assert brief.startswith(f"# Session brief: {PROJECT} (widgets)")
+
+        # feedback: said when to use it, takes the short id the brief shows.
+        description = tools["feedback"].description or ""
+        assert "wrong" in description and "outdated" in description and "helpful" in description
+        short = learning_id.group(1).replace("-", "")[-10:]
+        reported = text(
+            await session.call_tool(
+                "feedback", {"learning_id": short, "value": "helpful", "note": "saved a trip"}
+            )
+        )
+        assert reported.startswith(f"Recorded helpful on learning {short}")
+        bad = await session.call_tool("feedback", {"learning_id": short, "value": "great"})
+        assert bad.is_error
 
         forgot = text(await session.call_tool("forget", {"learning_id": learning_id.group(1)}))
         assert forgot == "Forgot 1 learning(s)."

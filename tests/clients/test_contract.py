@@ -58,6 +58,8 @@ MIRRORS: dict[type[BaseModel], str] = {
     models.CheckoutFiles: "CheckoutFiles",
     models.GitEvidence: "GitEvidence",
     models.Forgotten: "Forgotten",
+    models.FeedbackOut: "FeedbackOut",
+    models.FeedbackList: "FeedbackList",
 }
 
 # Client models with no component to check against, and why.

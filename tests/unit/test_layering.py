@@ -10,7 +10,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "memory_service"
 
-DOMAIN = {"handoffs", "inbox", "learnings", "recall", "admin", "audit", "auth", "health"}
+DOMAIN = {
+    "handoffs",
+    "inbox",
+    "learnings",
+    "recall",
+    "admin",
+    "audit",
+    "auth",
+    "health",
+    "feedback",
+    "usage",
+    "forgetting",
+}
 SHARED = {
     "vocabulary",
     "models",
@@ -45,6 +57,8 @@ ALLOWED = {
     # audit services apply the same rules the routes' `Admin` dependency names.
     ("admin", "memory_service.auth.policy"),
     ("audit", "memory_service.auth.policy"),
+    # ... and so does the forgetting policy's service (a team-wide setting and deletion).
+    ("forgetting", "memory_service.auth.policy"),
     # The CLI parses the scopes the operator typed the way keys store them.
     ("cli", "memory_service.auth.keys"),
 }

@@ -5,6 +5,7 @@ PostgreSQL in tests/test_recall.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ FLOOR = (
     "WHERE ((r.best >= CAST(0.27 AS double precision) AND (u.n = 0 OR u.n < u.names OR r.best >= CAST(0.31 AS "
     "double precision)) AND r.sim >= greatest(CAST(0.15 AS double precision), CAST(0.4 AS "
     "double precision) * r.best)) OR r.cov >= CAST(0.5 AS double precision)) "
-    "ORDER BY score DESC, l.id LIMIT 10 )"
+    "AND l.wrong_at IS NULL ORDER BY score DESC, l.id LIMIT 10 )"
 )
 CANONICAL = "FROM rel r JOIN learnings l ON l.team_id = r.team_id AND l.id = r.cluster"
 SHOWN = "FILTER (WHERE d.project_id = ANY(:scope)))[1] AS shown"
@@ -119,7 +120,11 @@ SHAPES: dict[str, tuple[SearchPlan, list[str], list[str], set[str]]] = {
     ),
     "text": (
         plan("text"),
-        [f"FROM ({TEXT_LEG}) AS picked", "max(c.tr) AS relevance", "WHERE TRUE ORDER BY score"],
+        [
+            f"FROM ({TEXT_LEG}) AS picked",
+            "max(c.tr) AS relevance",
+            "WHERE TRUE AND l.wrong_at IS NULL ORDER BY score",
+        ],
         [VECTOR_LEG, "r.best >=", "halfvec"],
         ALWAYS | TEXT_PARAMS,
     ),
@@ -173,7 +178,18 @@ def test_numbers_are_written_in() -> None:
     assert not re.search(r":(k|n|wv|wt|gate)\b", sql)
     assert "memory_text_candidates(tq.q_leg, tq.q_fill, 100," in sql
     assert "* CASE WHEN r.own THEN CAST(1.1 AS double precision) ELSE 1 END" in sql
-    assert "* hl.weight AS score" in sql
+    assert "* hl.weight * CASE WHEN l.outdated_at IS NULL THEN 1" in sql
+    # Feedback (memory_service/feedback): outdated demoted, helpful keys a bounded gain.
+    assert "ELSE CAST(0.7 AS double precision) END" in sql
+    assert "(1 + CAST(0.02 AS double precision) * least(l.helpful, 5)) AS score" in sql
+
+
+def test_wrong_learnings_are_left_out_unless_asked_for() -> None:
+    sql, _ = built(plan())
+    assert "AND l.wrong_at IS NULL ORDER BY score" in sql
+    asked = dataclasses.replace(plan(), query=dataclasses.replace(plan().query, include_wrong=True))
+    sql, _ = built(asked)
+    assert "l.wrong_at IS NULL" not in sql and "AND TRUE ORDER BY score" in sql
 
 
 def test_rank_signal_and_half_lives_follow_the_ranking() -> None:

@@ -24,6 +24,9 @@ from memory_client.models import (
     CheckoutFiles,
     CheckResponse,
     CitedPaths,
+    Feedback,
+    FeedbackList,
+    FeedbackOut,
     Forgotten,
     GitEvidence,
     Handoff,
@@ -343,6 +346,7 @@ def search(
     since: datetime | None = None,
     mode: Mode = "hybrid",
     checkout: CheckoutFiles | None = None,
+    include_wrong: bool = False,
 ) -> Call[SearchResponse]:
     """Past learnings most relevant to `query` (`POST /v1/search`), across every project the
     key may read unless `project`/`projects` narrow it. Read-only, so retried like a GET."""
@@ -357,6 +361,7 @@ def search(
             "since": _json_ready(since),
             "mode": mode,
             "checkout": _dump(checkout),
+            "include_wrong": include_wrong or None,
         }
     )
     return Call(RequestSpec("POST", "/v1/search", json=payload), _model(SearchResponse))
@@ -498,6 +503,32 @@ def reopen(learning_id: uuid.UUID | str) -> Call[Learning]:
     return Call(
         RequestSpec("DELETE", f"/v1/learnings/{learning_id}/done", retry=Retry.UNSENT),
         _model(Learning),
+    )
+
+
+def feedback(
+    ref: uuid.UUID | str, value: Feedback, *, note: str | None = None
+) -> Call[FeedbackOut]:
+    """Report a learning `helpful`, `wrong` or `outdated` (`POST /v1/learnings/{ref}/feedback`),
+    by its id or the short id a brief shows. Retried only when the request never arrived."""
+    payload = _clean({"value": value, "note": note})
+    return Call(
+        RequestSpec("POST", f"/v1/learnings/{ref}/feedback", json=payload, retry=Retry.UNSENT),
+        _model(FeedbackOut),
+    )
+
+
+def list_feedback(ref: uuid.UUID | str) -> Call[FeedbackList]:
+    """Every report on a learning, undone ones too (`GET /v1/learnings/{ref}/feedback`)."""
+    return Call(RequestSpec("GET", f"/v1/learnings/{ref}/feedback"), _model(FeedbackList))
+
+
+def undo_feedback(ref: uuid.UUID | str, feedback_id: int) -> Call[FeedbackOut]:
+    """Undo a report (`DELETE /v1/learnings/{ref}/feedback/{id}`): the caller's own, or any
+    with write scope."""
+    return Call(
+        RequestSpec("DELETE", f"/v1/learnings/{ref}/feedback/{feedback_id}", retry=Retry.UNSENT),
+        _model(FeedbackOut),
     )
 
 

@@ -280,6 +280,34 @@ def cmd_reopen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    if (args.value is None) == (args.undo is None):
+        print(
+            "memory feedback: give a value (helpful, wrong, outdated) or --undo FEEDBACK_ID",
+            file=sys.stderr,
+        )
+        return 2
+    with _client() as client:
+        if args.undo is not None:
+            result = client.undo_feedback(args.id, args.undo)
+            text = f"Undid feedback {result.id} ({result.value}) on learning {result.short_id}."
+        else:
+            result = client.feedback(args.id, args.value, note=args.note)
+            effect = {
+                "helpful": "it ranks a little higher",
+                "wrong": "it no longer appears in briefs"
+                if result.wrong
+                else "it is demoted (only a key with write scope can hide it)",
+                "outdated": "it is demoted and marked outdated",
+            }[result.value]
+            text = (
+                f"Recorded {result.value} on learning {result.short_id} (feedback {result.id}): "
+                f"{effect}. Undo: memory feedback {result.short_id} --undo {result.id}"
+            )
+    _emit(args, result, text)
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = resolve()
     ws = _workspace(args)
@@ -518,6 +546,17 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--undo", action="store_true", help="make it current again")
     reopen = add("reopen", cmd_reopen, "reopen a next step a later handoff marked done")
     reopen.add_argument("id")
+
+    fb = add(
+        "feedback",
+        cmd_feedback,
+        "report a learning from a brief or search helpful, wrong or outdated (by its id or the "
+        "short id the brief shows), or undo a report",
+    )
+    fb.add_argument("id", help="the learning's id or short id")
+    fb.add_argument("value", nargs="?", choices=["helpful", "wrong", "outdated"])
+    fb.add_argument("--note", help="why, in a sentence")
+    fb.add_argument("--undo", type=int, metavar="FEEDBACK_ID", help="undo this report instead")
 
     status = add("status", cmd_status, "show the server, key source and detected workspace")
     where(status)

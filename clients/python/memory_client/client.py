@@ -160,6 +160,9 @@ class MemoryClient(_Base):
     supersede = _sync(_core.supersede)
     unsupersede = _sync(_core.unsupersede)
     reopen = _sync(_core.reopen)
+    feedback = _sync(_core.feedback)
+    list_feedback = _sync(_core.list_feedback)
+    undo_feedback = _sync(_core.undo_feedback)
     healthz = _sync(_core.healthz)
     readyz = _sync(_core.readyz)
 
@@ -243,6 +246,9 @@ class AsyncMemoryClient(_Base):
     supersede = _async(_core.supersede)
     unsupersede = _async(_core.unsupersede)
     reopen = _async(_core.reopen)
+    feedback = _async(_core.feedback)
+    list_feedback = _async(_core.list_feedback)
+    undo_feedback = _async(_core.undo_feedback)
     healthz = _async(_core.healthz)
     readyz = _async(_core.readyz)
 

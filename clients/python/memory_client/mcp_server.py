@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -213,6 +213,29 @@ def build_server() -> MCPServer:
     ) -> str:
         result = await _ask(_core.forget(learning_id))
         return f"Forgot {result.deleted} learning(s)."
+
+    @server.tool(
+        description="Report a learning you were given (by the brief, search or recall) once you "
+        "know: `wrong` when the code or the user shows it is false, `outdated` when it was "
+        "true but no longer is, `helpful` when it saved you work or a mistake. Name it by the "
+        "`id` the brief shows (short id) or its full id; add a one-sentence note saying why. "
+        "A wrong learning reported with a write key leaves future briefs; do not use this for "
+        "learnings you did not check."
+    )
+    async def feedback(
+        learning_id: Annotated[
+            str, Field(description="The learning's short id (as in the brief) or full id")
+        ],
+        value: Annotated[
+            Literal["helpful", "wrong", "outdated"], Field(description="What you found")
+        ],
+        note: Annotated[str | None, Field(description="Why, in one sentence")] = None,
+    ) -> str:
+        result = await _ask(_core.feedback(learning_id, value, note=note))
+        return (
+            f"Recorded {result.value} on learning {result.short_id} (feedback {result.id}"
+            f"{'; it no longer appears in briefs' if result.wrong else ''})."
+        )
 
     return server
 

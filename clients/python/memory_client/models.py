@@ -142,6 +142,13 @@ class SearchResult(_Model):
     superseded_by: uuid.UUID | None = None
     newer_id: uuid.UUID | None = None
     done: bool = False
+    # Citable short id, use counts and feedback (servers before issue 18 leave these out).
+    short_id: str = ""
+    uses: int = 0
+    last_used_at: datetime | None = None
+    helpful: int = 0
+    wrong: bool = False
+    outdated: bool = False
 
 
 class SearchResponse(_Model):
@@ -236,10 +243,41 @@ class Learning(_Model):
     superseded_how: str | None = None
     newer_id: uuid.UUID | None = None
     done_at: datetime | None = None
+    # Citable short id, use counts and feedback (servers before issue 18 leave these out).
+    short_id: str = ""
+    uses: int = 0
+    last_used_at: datetime | None = None
+    helpful: int = 0
+    wrong: bool = False
+    outdated: bool = False
 
 
 class Forgotten(_Model):
     deleted: int
+
+
+Feedback = Literal["helpful", "wrong", "outdated"]
+
+
+class FeedbackOut(_Model):
+    """A report on a learning (`POST /v1/learnings/{ref}/feedback`), and the learning's
+    summary after it: `helpful` keys, `wrong` (out of briefs), `outdated` (demoted)."""
+
+    id: int
+    learning_id: uuid.UUID
+    short_id: str
+    value: Feedback
+    note: str | None = None
+    writer: bool = False
+    created_at: datetime
+    undone_at: datetime | None = None
+    helpful: int = 0
+    wrong: bool = False
+    outdated: bool = False
+
+
+class FeedbackList(_Model):
+    feedback: list[FeedbackOut]
 
 
 class Health(_Model):
