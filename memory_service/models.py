@@ -228,7 +228,6 @@ class LearningRow(Base):
             "newer_id",
             postgresql_where=sql("newer_id IS NOT NULL"),
         ),
-        Index("ix_learnings_team_id_last_used_at", "team_id", "last_used_at"),
     )
 
     team_id: Mapped[uuid.UUID] = mapped_column(UUID)
@@ -272,7 +271,8 @@ class LearningRow(Base):
     # A next step a later handoff reported done, and that handoff.
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     done_by: Mapped[uuid.UUID | None] = mapped_column(UUID)
-    # How often a brief delivered it or a search returned it, and when last.
+    # How often a brief delivered it or a search returned it, and when last. Never indexed
+    # (migration 0010): counting uses must update rows in place, without touching an index.
     uses: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # What feedback says now (learning_feedback holds each report): helpful reports, and when

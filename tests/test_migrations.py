@@ -113,3 +113,26 @@ def test_0007_leaves_the_functions_of_the_source(database_url: str) -> None:
             True,
         ),
     ]
+
+
+def test_what_use_counting_and_feedback_update_is_indexed_nowhere(database_url: str) -> None:
+    """Every brief, search, recall and check updates the learnings it returns (`uses`,
+    `last_used_at`), and feedback its summary columns: PostgreSQL updates a row in place,
+    without a new entry in every index (the HNSW one costs a nearest-neighbour insert), only
+    when no indexed column changes (0006, 0010)."""
+    migrate.upgrade(database_url)
+    counted = {"uses", "last_used_at", "helpful", "wrong_at", "outdated_at"}
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        rows = conn.execute(
+            """
+            SELECT c.relname,
+                   ARRAY(SELECT a.attname FROM pg_attribute a
+                          WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)),
+                   pg_get_indexdef(i.indexrelid)
+              FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             WHERE i.indrelid = 'learnings'::regclass
+            """
+        ).fetchall()
+    for name, columns, definition in rows:
+        assert not counted & set(columns), (name, columns)
+        assert not any(column in definition for column in counted), definition

@@ -39,6 +39,9 @@ SHIPPED = {
     "0009_learnings_that_stay_true.py": (
         "d56ddb9849302c326734587f48cb774c1ba5ae429bee4cd4322eec9354760994"
     ),
+    "0010_use_counts_update_in_place.py": (
+        "d8712b840c1c6d8b708dfa927a4094413e5a2f35139892a5e4d6b6657034a9cb"
+    ),
 }
 
 # Revision 0007 creates these from recall/sql.py: a database past 0007 keeps the body it got
