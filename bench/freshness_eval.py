@@ -18,6 +18,7 @@ import argparse
 import json
 import subprocess
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,8 +50,9 @@ def _write(repo: Path, path: str, content: str) -> None:
     target.write_text(content)
 
 
-def make_repo(root: Path, case: dict[str, Any]) -> tuple[Path, str]:
-    project = f"github.com/freshness-eval/{case['id']}"
+def make_repo(root: Path, case: dict[str, Any], run: str) -> tuple[Path, str]:
+    # A project of this run's own: an earlier run's learnings would be near-duplicates.
+    project = f"github.com/freshness-eval-{run}/{case['id']}"
     repo = root / case["id"]
     repo.mkdir(parents=True)
     _git(repo, "init", "-q", "-b", "main")
@@ -87,8 +89,10 @@ def apply_changes(repo: Path, changes: list[dict[str, Any]]) -> None:
         _git(repo, "commit", "-qm", "after")
 
 
-def run_case(client: MemoryClient, root: Path, case: dict[str, Any]) -> list[dict[str, Any]]:
-    repo, project = make_repo(root, case)
+def run_case(
+    client: MemoryClient, root: Path, case: dict[str, Any], run: str
+) -> list[dict[str, Any]]:
+    repo, project = make_repo(root, case, run)
     blobs = write_blobs(repo, case["handoff"]) or {}
     created = client.create_handoff(
         project, case["handoff"], recipient="eval", git=GitEvidence(blobs=blobs)
@@ -132,16 +136,15 @@ def main() -> int:
         ),
         MemoryClient(url, key, timeout=60) as client,
     ):
-        rows = [row for case in cases for row in run_case(client, Path(tmp) / "repos", case)]
+        run, repos = uuid.uuid4().hex[:8], Path(tmp) / "repos"
+        rows = [row for case in cases for row in run_case(client, repos, case, run)]
     right = sum(r["expected"] == r["got"] for r in rows)
     confusion = Counter((r["expected"], r["got"]) for r in rows)
     report = {
         "learnings": len(rows),
         "cases": len(cases),
         "accuracy": round(right / len(rows), 3),
-        "confusion (expected -> got)": {
-            f"{e} -> {g}": n for (e, g), n in sorted(confusion.items())
-        },
+        "confusion": {f"{e} -> {g}": n for (e, g), n in sorted(confusion.items())},
         "misses": [r for r in rows if r["expected"] != r["got"]],
     }
     print(json.dumps(report, indent=2))

@@ -5,8 +5,9 @@ anchored to one token, and tokens are cut by `str.split`).
 What counts as a citation:
 
 - a backticked path in the bullet: `src/a.py`, `src/a.py:42`, `src/a.py#L10`, `a.py:10-20`;
-- a bare `path:line` reference (`src/a.py:42`), and a bare token with a slash and a file-like
-  last part (`src/app/config.py`);
+- a bare `path:line` reference (`src/a.py:42`), a bare token with a slash and a file-like
+  last part (`src/app/config.py`), a bare name with a known extension (`README.md`) or a
+  known extensionless file name (`Makefile`);
 - a path listed under the handoff's Files section that the bullet names, by full path or by an
   unambiguous basename (`config.py` when the Files section lists one `.../config.py`);
 - a symbol, where cheap: a backticked `name()`, `Class.method` or `Class.method()` in a bullet
@@ -182,10 +183,11 @@ def _valid_path(path: str) -> bool:
 
 def _file_like(path: str, *, bare: bool) -> bool:
     """A path whose last part names a file: an extension, a dotfile, or a known plain name.
-    `bare` (no slash): only known extensions, so prose such as `node.js` or `e.g` is no path."""
+    `bare` (no slash): only known extensions (`e.g`, `v1.2` are no paths) and capitalised
+    plain names."""
     name = path.rsplit("/", 1)[-1]
     if name.lower() in _PLAIN_FILES:
-        return True
+        return not bare or name[:1].isupper()  # "Makefile", not "the license"
     stem, dot, ext = name.rpartition(".")
     if not dot or _EXTENSION.fullmatch(ext) is None:
         return False
@@ -264,17 +266,13 @@ def extract_citations(text: str, files: Iterable[str] = ()) -> list[dict[str, An
         for token in piece.split():
             if len(token) > _MAX_TOKEN_CHARS:
                 continue
-            stripped = token.strip(_TRIM).rstrip(_TRAILING)
-            # Bare tokens: a path with a slash, a `name.ext:line` reference, or a listed file.
-            has_line = ":" in stripped or "#L" in stripped
-            if "/" not in stripped and not has_line and not by_name.get(stripped):
-                continue
+            # Bare tokens: a path with a slash, a `name.ext:line` reference, a listed file, a
+            # name with a known extension (`README.md`) or a known plain file (`Makefile`). A
+            # false one (`node.js` in prose) costs nothing: the writer's checkout has no blob
+            # for it, and a citation without a blob is no evidence either way.
             hit = normalise(token, bare=True)
-            if hit is None:
-                continue
-            path, line = hit
-            if "/" in path or line is not None or by_name.get(path):
-                cite(path, line)
+            if hit is not None:
+                cite(*hit)
     citations = [
         {"path": path, "blob": None, "line": line, "symbol": None}
         for path, line in found_paths.items()

@@ -31,7 +31,13 @@ def paths(text: str, files: tuple[str, ...] = ()) -> list[tuple[str, int | None]
             [("README.md", None), (".github/workflows/ci.yml", None)],
         ),
         # Prose, URLs, escapes out of the repository, directories: no citation.
-        ("node.js and and/or e.g. i.e. v1.2 TCP/IP", []),
+        ("and/or e.g. i.e. v1.2 TCP/IP, the license", []),
+        # Bare names with a known extension or a plain file name are cited (a false one such
+        # as node.js gets no blob from the writer's checkout, so it is no evidence).
+        (
+            "The README.md and the Makefile; node.js",
+            [("README.md", None), ("Makefile", None), ("node.js", None)],
+        ),
         ("`https://example.com/a.py` `../x.py` `/etc/passwd` `~/x.py` `src/`", []),
         ("`git status` then `make test`", []),
     ],
@@ -43,8 +49,8 @@ def test_citations_in_a_bullet(text: str, expected: list[tuple[str, int | None]]
 def test_files_section_resolves_basenames_it_lists_once() -> None:
     files = ("src/app/config.py", "lib/a/util.py", "lib/b/util.py")
     assert paths("config.py reads the env twice", files) == [("src/app/config.py", None)]
-    # Ambiguous: two listed util.py; a bare name in prose is not cited.
-    assert paths("util.py is slow", files) == []
+    # Ambiguous: two listed util.py; cited as written, not resolved.
+    assert paths("util.py is slow", files) == [("util.py", None)]
     assert paths("`util.py` is slow", files) == [("util.py", None)]
     # A listed full path named in the bullet.
     assert paths("lib/a/util.py is slow", files) == [("lib/a/util.py", None)]
