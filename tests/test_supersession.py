@@ -93,6 +93,9 @@ async def test_bad_supersessions_change_nothing(
             "Feature flags live in a YAML file in the repository.",
         )
     ]
+    (newest,) = await learnings_of(
+        client, key, "## Decisions\n- Emails are sent through Postmark.\n"
+    )
     (elsewhere,) = await learnings_of(
         client, key, "## Decisions\n- Posts are rendered to static HTML.\n", project=Q
     )
@@ -105,6 +108,7 @@ async def test_bad_supersessions_change_nothing(
         (c["id"], a["id"], 409),  # a -> b -> c: c replaced by a closes a cycle
         (b["id"], a["id"], 409),
         (a["id"], a["id"], 422),  # itself
+        (newest["id"], a["id"], 422),  # by an older learning
         (a["id"], elsewhere["id"], 422),  # another project
         (a["id"], foreign["id"], 404),  # another team's id: never revealed
         (foreign["id"], a["id"], 404),

@@ -127,13 +127,16 @@ async def nearest_earlier(
     team_id: uuid.UUID,
     project_id: uuid.UUID,
     handoff_id: uuid.UUID,
+    before: datetime,
     items: list[tuple[str | None, Any]],
     *,
     open_steps: bool = False,
 ) -> list[Nearest | None]:
     """For each (kind or None for any kind, vector), in one statement: the nearest current
-    learning of the project written before (not superseded, canonical, not of `handoff_id`),
-    with its cosine similarity. `open_steps`: only next steps not yet done."""
+    learning of the project written before `before` (not superseded, canonical, not of
+    `handoff_id`), with its cosine similarity. `open_steps`: only next steps not yet done.
+    Written before, not stored before: an import or a late write of an older handoff must
+    not replace what came after it."""
     await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
     done = "AND l.done_at IS NULL" if open_steps else ""
     rows = (
@@ -149,7 +152,7 @@ async def nearest_earlier(
                         WHERE l.team_id = :team AND l.project_id = :project
                           AND (i.kind IS NULL OR l.kind = i.kind)
                           AND l.canonical_id IS NULL AND l.superseded_by IS NULL
-                          AND l.handoff_id <> :handoff {done}
+                          AND l.handoff_id <> :handoff AND l.created_at < :before {done}
                         ORDER BY {hnsw_order("l.embedding", "i.v")} LIMIT 1) nn ON TRUE
                  ORDER BY i.ord
                 """
@@ -158,6 +161,7 @@ async def nearest_earlier(
                 "team": team_id,
                 "project": project_id,
                 "handoff": handoff_id,
+                "before": before,
                 "kinds": [kind for kind, _ in items],
                 "vectors": as_params(v for _, v in items),
             },

@@ -127,7 +127,12 @@ async def link_later_knowledge(
     taken: set[uuid.UUID] = set()
     if corrections:
         found = await queries.nearest_earlier(
-            session, team, project, handoff.id, [(None, x.embedding) for x in corrections]
+            session,
+            team,
+            project,
+            handoff.id,
+            handoff.created_at,
+            [(None, x.embedding) for x in corrections],
         )
         for item, match in zip(corrections, found, strict=True):
             if match is not None and match.sim >= CORRECTION_FLOOR and match.id not in taken:
@@ -136,7 +141,12 @@ async def link_later_knowledge(
     ruled = [x for x in fresh if x.kind in RULE_KINDS and not is_correction(x.section)]
     if ruled:
         found = await queries.nearest_earlier(
-            session, team, project, handoff.id, [(x.kind, x.embedding) for x in ruled]
+            session,
+            team,
+            project,
+            handoff.id,
+            handoff.created_at,
+            [(x.kind, x.embedding) for x in ruled],
         )
         for item, match in zip(ruled, found, strict=True):
             if match is None or match.id in taken:
@@ -155,6 +165,7 @@ async def link_later_knowledge(
             team,
             project,
             handoff.id,
+            handoff.created_at,
             [(Kind.next_step, x.embedding) for x in completed],
             open_steps=True,
         )
@@ -205,6 +216,10 @@ async def supersede(
         current = await queries.successor(session, principal.team_id, current)
     else:
         raise Conflict("the chain of supersessions is too long")
+    if new.created_at < old.created_at:
+        raise InvalidInput(
+            f"learning {by} was written before {old_id}: only a later learning supersedes"
+        )
     before = old.superseded_by
     await queries.mark_superseded(
         session, principal.team_id, [(old.id, new.id, Supersession.explicit)], datetime.now(UTC)
