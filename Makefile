@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench eval clean-venv
+.PHONY: run test lint format bench eval clean-venv browser
 
 # torch first, pinned: on these machines 2.13.0 is a local CPU wheel, while letting
 # sentence-transformers pull torch would fetch a multi-GB CUDA build.
@@ -18,8 +18,20 @@ $(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 run: $(STAMP)
 	exec $(BIN)/memory-service run
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The console's browser tests drive a real headless Chromium: Debian's chromium and
+# chromium-driver (browser builds cannot be downloaded here, so not Playwright's own). Installed
+# with apt-get (as root, or through sudo) when missing; nothing happens when both are there.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		echo "installing chromium and chromium-driver for the console's browser tests"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver \
+			>/dev/null; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

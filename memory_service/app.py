@@ -25,6 +25,8 @@ from memory_service.audit.routes import router as audit_router
 from memory_service.auth.service import bootstrap_admin_key
 from memory_service.bodylimit import BodyLimitMiddleware
 from memory_service.config import Settings
+from memory_service.console.routes import error_page as console_error_page
+from memory_service.console.routes import install as install_console
 from memory_service.db import EmbeddedPostgres, create_engine, session_factory
 from memory_service.deps import get_principal
 from memory_service.embeddings import Embedder
@@ -219,7 +221,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         redoc_url="/redoc" if settings.docs_public else None,
     )
     app.state.memory = state
-    install_error_handlers(app)
+    install_error_handlers(app, console_error_page if settings.console else None)
     # Inside the metrics middleware, so refused bodies are counted too.
     app.add_middleware(
         BodyLimitMiddleware,
@@ -240,6 +242,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(forgetting_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    if settings.console:
+        install_console(app)
     _publish_body_schemas(app, BODY_SCHEMAS)
     return app
 

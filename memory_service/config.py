@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     # /openapi.json, /docs and /redoc without a key (else /openapi.json needs one and the two
     # browser pages are off). On by default: the schema is the same for every installation.
     docs_public: bool = True
+    # The web console at /console, for people (sign in with an API key). Off: /console is 404.
+    console: bool = True
+    # How long a console sign-in lasts before the person signs in again (minutes).
+    console_session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
+    # The console cookie's `Secure` flag. Unset: set when the request itself came over HTTPS.
+    # Behind a proxy that ends TLS the service sees plain HTTP (it ignores X-Forwarded-*
+    # headers): set true there.
+    console_secure_cookie: bool | None = None
     log_level: str = "info"
 
     @cached_property

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -45,17 +45,19 @@ STATUSES: dict[int, tuple[str, str]] = {
     405: ("method_not_allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
     413: ("payload_too_large", "Body too large"),
+    414: ("uri_too_long", "Query string too long"),
     415: ("unsupported_media_type", "Unsupported content type"),
     422: ("validation_error", "Invalid input"),
     429: ("rate_limited", "Rate limited (see Retry-After)"),
     503: ("unavailable", "Database or model not available; retry"),
 }
 
-# Documented on every operation: what any request may end with (405 is the router's own).
+# Documented on every operation: what any request may end with (405 is the router's own; 414
+# only the console's pages answer).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": description}
     for status, (_, description) in STATUSES.items()
-    if status != 405
+    if status not in (405, 414)
 }
 
 
@@ -112,6 +114,10 @@ class PayloadTooLarge(MemoryServiceError, status=413):
     """A body, or the learnings it yields, over the configured limit."""
 
 
+class UriTooLong(MemoryServiceError, status=414):
+    """A query string over the limit (the console's pages)."""
+
+
 class UnsupportedMediaType(MemoryServiceError, status=415):
     """A body in a content type the route does not read."""
 
@@ -148,29 +154,49 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# Renders an error for a browser instead of the JSON envelope (the web console registers one for
+# its paths): (request, status, code, message, headers) -> a response, or None for the envelope.
+ErrorPage = Callable[[Request, int, str, str, dict[str, str] | None], Response | None]
+
+
+def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
+    def respond(
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        if page is not None:
+            rendered = page(request, status, code, message, headers)
+            if rendered is not None:
+                return rendered
+        return envelope(status, code, message, details, headers)
+
     @app.exception_handler(MemoryServiceError)
-    async def _service_error(_: Request, exc: MemoryServiceError) -> JSONResponse:
-        return envelope(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+    async def _service_error(request: Request, exc: MemoryServiceError) -> Response:
+        return respond(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         details = validation_details(exc.errors())
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
-        return envelope(422, "validation_error", f"{where}: {first['msg']}", details)
+        return respond(request, 422, "validation_error", f"{where}: {first['msg']}", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = STATUSES[exc.status_code][0] if exc.status_code in STATUSES else "http_error"
         headers = dict(exc.headers) if exc.headers else None
-        return envelope(exc.status_code, code, str(exc.detail), None, headers)
+        return respond(request, exc.status_code, code, str(exc.detail), None, headers)
 
     @app.exception_handler(DataError)
-    async def _unstorable_value(_: Request, exc: DataError) -> JSONResponse:
+    async def _unstorable_value(request: Request, exc: DataError) -> Response:
         # PostgreSQL refused a value the request carried (a NUL character, a number or date
         # out of range): the caller's input, so a 4xx, and the transaction rolled back.
-        return envelope(
+        return respond(
+            request,
             422,
             "validation_error",
             "a value in the request cannot be stored or compared "
@@ -178,12 +204,12 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(UnicodeDecodeError)
-    async def _not_utf8(_: Request, exc: UnicodeDecodeError) -> JSONResponse:
-        return envelope(422, "validation_error", "the request body is not valid UTF-8")
+    async def _not_utf8(request: Request, exc: UnicodeDecodeError) -> Response:
+        return respond(request, 422, "validation_error", "the request body is not valid UTF-8")
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
-    async def _database_down(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database_down(request: Request, exc: DBAPIError) -> Response:
         if getattr(exc.orig, "sqlstate", None) in _ROLLED_BACK_FOR_ANOTHER:
             # A deadlock or serialization failure: PostgreSQL rolled this request back in
             # favour of a concurrent one. Nothing changed; the same request can be sent again.
@@ -200,9 +226,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 "the database is not reachable right now; retry shortly",
                 "2",
             )
-        return envelope(503, code, message, headers={"Retry-After": retry_after})
+        return respond(request, 503, code, message, headers={"Retry-After": retry_after})
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        return envelope(500, "internal_error", "internal error; the request changed nothing")
+        return respond(
+            request, 500, "internal_error", "internal error; the request changed nothing"
+        )

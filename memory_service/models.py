@@ -280,6 +280,9 @@ class LearningRow(Base):
     helpful: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
     wrong_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outdated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A person kept it from the console's review queue (0011): when, and with which key.
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(UUID)
 
 
 class LearningFeedback(Base):
@@ -342,3 +345,22 @@ class RecallInjection(Base):
     injected_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class ConsoleSession(Base):
+    """A sign-in to the web console: made with an API key, it acts as that key until it
+    expires or the key is revoked. Only a SHA-256 of the cookie's token is kept."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (
+        PrimaryKeyConstraint("team_id", "id"),
+        _of_team("key_id", "api_keys"),
+        Index("ix_console_sessions_team_id_expires_at", "team_id", "expires_at"),
+    )
+
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    id: Mapped[uuid.UUID] = mapped_column(UUID)
+    key_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -28,7 +28,15 @@ from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.embeddings import Embedder
 from tests.helpers import MakeKey
 
-TABLES = ("audit_events", "learnings", "handoffs", "projects", "api_keys", "teams")
+TABLES = (
+    "console_sessions",
+    "audit_events",
+    "learnings",
+    "handoffs",
+    "projects",
+    "api_keys",
+    "teams",
+)
 
 
 def _docker_answers() -> bool:

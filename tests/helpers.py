@@ -5,12 +5,13 @@ defaults."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,35 @@ def wait_ready(
         time.sleep(0.2)
 
 
+@contextmanager
+def running_server(database_url: str, folder: Path, **env: str) -> Iterator[str]:
+    """A real `memory-service run` (uvicorn, the real model) on the test database, for tests
+    that need a URL another process can reach (a CLI, a hook, a browser); yields its URL."""
+    port = free_port()
+    log = folder / "server.log"
+    environment = {
+        **os.environ,
+        "MEMORY_DATABASE_URL": database_url,
+        "MEMORY_PORT": str(port),
+        "MEMORY_DATA_DIR": str(folder / "data"),
+        "MEMORY_BOOTSTRAP_ADMIN_KEY": "false",
+        "MEMORY_MIGRATE_ON_START": "false",
+        "MEMORY_LOG_LEVEL": "warning",
+        **env,
+    }
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "memory_service", "run"], env=environment, stdout=out, stderr=out
+        )
+        try:
+            wait_ready(url, time.monotonic() + 120, proc, log)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
 @asynccontextmanager
 async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """`app` started (its lifespan run) behind an httpx client, for a test that needs an app
@@ -134,3 +164,27 @@ async def write_handoff(
     assert response.status_code == expect, response.text[:1000]
     result: dict[str, Any] = response.json()
     return result
+
+
+_CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token in a console page's forms."""
+    found = _CSRF_FIELD.search(page)
+    assert found is not None, "no form with a CSRF token on the page"
+    return found.group(1)
+
+
+async def console_sign_in(client: httpx.AsyncClient, key: str) -> str:
+    """Signs `client` in to the console with `key` (its cookie jar keeps the session); returns
+    the session's CSRF token, which every form post must carry."""
+    form = await client.get("/console/sign-in")
+    assert form.status_code == 200, form.text[:500]
+    done = await client.post(
+        "/console/sign-in", data={"key": key, "csrf": csrf_of(form.text)}, follow_redirects=False
+    )
+    assert done.status_code == 303, done.text[:500]
+    page = await client.get("/console")
+    assert page.status_code == 200, page.text[:500]
+    return csrf_of(page.text)

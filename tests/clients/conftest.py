@@ -5,44 +5,21 @@ test by the root conftest), and a throw-away git checkout with its own HOME."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.clients.helpers import MEMORY_BIN, make_repo
-from tests.helpers import free_port, wait_ready
+from tests.helpers import running_server
 
 
 @pytest.fixture(scope="package")
 def server_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `memory-service run` on the test database, for the sync client, the CLI, the
     hook and the MCP server (which all need a URL a subprocess can reach)."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    env = {
-        **os.environ,
-        "MEMORY_DATABASE_URL": database_url,
-        "MEMORY_PORT": str(port),
-        "MEMORY_DATA_DIR": str(log.parent / "data"),
-        "MEMORY_BOOTSTRAP_ADMIN_KEY": "false",
-        "MEMORY_MIGRATE_ON_START": "false",
-        "MEMORY_LOG_LEVEL": "warning",
-    }
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "memory_service", "run"], env=env, stdout=out, stderr=out
-        )
-        try:
-            wait_ready(url, time.monotonic() + 120, proc, log)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with running_server(database_url, tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ DOMAIN = {
     "feedback",
     "usage",
     "forgetting",
+    "console",
+    "insights",
 }
 SHARED = {
     "vocabulary",

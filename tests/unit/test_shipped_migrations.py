@@ -42,6 +42,9 @@ SHIPPED = {
     "0010_use_counts_update_in_place.py": (
         "d8712b840c1c6d8b708dfa927a4094413e5a2f35139892a5e4d6b6657034a9cb"
     ),
+    "0011_console_sessions.py": (
+        "c7c089f8753795d8ad50e53a3ac1dba2bb9a653aa043e7bf454a3bfe09d1a589"
+    ),
 }
 
 # Revision 0007 creates these from recall/sql.py: a database past 0007 keeps the body it got
