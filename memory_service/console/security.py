@@ -8,6 +8,8 @@ a team's data, and the key-creation page shows a new key once)."""
 
 from __future__ import annotations
 
+import time
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,7 +45,8 @@ def is_console(path: str) -> bool:
 
 
 class ConsoleHeadersMiddleware:
-    """Adds `HEADERS` to every response under /console."""
+    """Adds `HEADERS` to every response under /console, and `Server-Timing: app;dur=MS`, the
+    time the service took to produce the page (what bench/console_pages.py reports)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -53,11 +56,15 @@ class ConsoleHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        started = time.perf_counter()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():
                     headers[name] = value
+                took = (time.perf_counter() - started) * 1000
+                headers["Server-Timing"] = f"app;dur={took:.1f}"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
