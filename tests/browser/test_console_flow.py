@@ -5,6 +5,7 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import Shot, page_errors, sign_in
 from tests.helpers import MakeKey
@@ -30,7 +31,7 @@ async def test_sign_in_overview_and_sign_out(
     body.send_keys(Keys.TAB)
     assert browser.switch_to.active_element.text == "Skip to content"
     browser.find_element(By.CSS_SELECTOR, ".who button").click()
-    assert browser.current_url.endswith("/console/sign-in")
+    WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/console/sign-in"))
     browser.get(console_url + "/console")
     assert browser.current_url.endswith("/console/sign-in")
 
@@ -43,5 +44,6 @@ async def test_a_wrong_key_is_refused_without_echo(
     field = browser.find_element(By.ID, "key")
     field.send_keys(key[:-3] + "zzz")
     field.submit()
-    assert "unknown or revoked" in browser.find_element(By.ID, "signin-error").text
+    error = WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.ID, "signin-error"))
+    assert "unknown or revoked" in error[0].text
     assert key[:-3] not in browser.page_source
