@@ -104,8 +104,16 @@ async def test_search_page_filters_and_limits(
     await console_sign_in(client, admin)
     empty = await client.get("/console/search")
     assert empty.status_code == 200 and 'name="q"' in empty.text and "result" not in empty.text
+    # As the form sends it: every field, the empty ones empty.
     found = await client.get(
-        "/console/search", params={"q": "migrations against production", "mode": "hybrid"}
+        "/console/search",
+        params={
+            "q": "migrations against production",
+            "mode": "hybrid",
+            "k": "10",
+            "since": "",
+            "until": "",
+        },
     )
     assert found.status_code == 200
     canonical = _learning(written["first"], MISTAKE)

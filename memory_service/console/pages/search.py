@@ -31,6 +31,16 @@ def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
 
 
+def _day(name: str, value: str) -> date | None:
+    """A date field of the form: empty (not given) or YYYY-MM-DD."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"{name}: a date is written YYYY-MM-DD") from None
+
+
 @router.get("/search", response_class=HTMLResponse)
 async def search(
     request: Request,
@@ -43,18 +53,19 @@ async def search(
     mode: SearchMode = SearchMode.hybrid,
     project: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006 - FastAPI's way
     kind: Annotated[list[Kind], Query(max_length=8)] = [],  # noqa: B006
-    since: date | None = None,
-    until: date | None = None,
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     wrong: bool = False,
 ) -> HTMLResponse:
     settings = state.settings
     query = q.strip()
+    since_day, until_day = _day("since", since), _day("until", until)
     if len(query) > settings.max_query_chars:
         raise InvalidInput(f"the query is longer than {settings.max_query_chars} characters")
     if k > settings.max_k:
         raise InvalidInput(f"k may be at most {settings.max_k}")
-    if since is not None and until is not None and until < since:
+    if since_day is not None and until_day is not None and until_day < since_day:
         raise InvalidInput("`until` is before `since`")
     projects = await insights.projects(session, viewer.principal)
     results: list[SearchResult] | None = None
@@ -64,10 +75,10 @@ async def search(
         try:
             body = SearchRequest(
                 query=query,
-                k=min(UNTIL_POOL, settings.max_k) if until is not None else k,
+                k=min(UNTIL_POOL, settings.max_k) if until_day is not None else k,
                 projects=project or None,
                 kinds=kind or None,
-                since=_midnight(since),
+                since=_midnight(since_day),
                 mode=mode,
                 include_wrong=wrong,
             )
@@ -85,8 +96,8 @@ async def search(
             stats=state.search_stats,
         )
         results = found.results
-        if until is not None:
-            end = _midnight(until + timedelta(days=1))
+        if until_day is not None:
+            end = _midnight(until_day + timedelta(days=1))
             results = [r for r in results if end is None or r.created_at < end][:k]
         intent, abstained = found.intent, found.abstained
     return render(
@@ -100,8 +111,8 @@ async def search(
             "projects": projects,
             "kinds": list(Kind),
             "selected_kinds": kind,
-            "since": since,
-            "until": until,
+            "since": since_day,
+            "until": until_day,
             "k": k,
             "k_choices": sorted({*K_CHOICES, k}),
             "wrong": wrong,
