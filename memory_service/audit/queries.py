@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -40,4 +41,28 @@ async def events(
     if wanted.before_id is not None:
         query = query.where(AuditEvent.id < wanted.before_id)
     query = query.order_by(AuditEvent.id.desc()).limit(wanted.limit)
+    return list(await session.scalars(query))
+
+
+async def events_about(
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    target_type: str,
+    target_id: str,
+    since: datetime,
+    limit: int,
+) -> list[AuditEvent]:
+    """Events about one target since `since`, newest first. No index serves target_id: the
+    scan is bounded to the events from `since` on (ix_audit_events_team_id_created_at)."""
+    query = (
+        select(AuditEvent)
+        .where(
+            AuditEvent.team_id == team_id,
+            AuditEvent.created_at >= since,
+            AuditEvent.target_type == target_type,
+            AuditEvent.target_id == target_id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
     return list(await session.scalars(query))

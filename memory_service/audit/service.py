@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,3 +84,23 @@ async def list_events(
     trail names every project's handoffs, searches and keys)."""
     policy.require_team_admin(principal)
     return await queries.events(session, principal.team_id, wanted)
+
+
+# The most events a thing's history lists.
+MAX_HISTORY = 50
+
+
+async def history(
+    session: AsyncSession,
+    principal: Principal,
+    target: tuple[str, uuid.UUID],
+    *,
+    since: datetime,
+    limit: int = MAX_HISTORY,
+) -> list[AuditEvent]:
+    """The team's events about one thing (`target`: its type and id, as `record` wrote it),
+    newest first, from `since` (when the thing came to be). The caller has checked that the
+    key may read the thing: these events concern it alone."""
+    return await queries.events_about(
+        session, principal.team_id, target[0], str(target[1]), since, limit
+    )

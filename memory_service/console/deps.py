@@ -6,14 +6,16 @@ forms `Acting`, `Writing`, `AdminActing`."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.console.errors import SessionEnded, SignInRequired
 from memory_service.console.sessions import COOKIE, Viewer, viewer_of
+from memory_service.db import transaction
 from memory_service.deps import SessionDep, StateDep
 from memory_service.errors import Forbidden, RateLimited, UriTooLong
 from memory_service.tenancy import scope_to_team
@@ -114,3 +116,19 @@ Admining = Annotated[Viewer, Depends(viewing("admin"))]
 Acting = Annotated[Viewer, Depends(acting("read"))]
 Writing = Annotated[Viewer, Depends(acting("write"))]
 AdminActing = Annotated[Viewer, Depends(acting("admin"))]
+
+
+async def get_read_session(
+    state: StateDep, viewer: Viewing, primary: SessionDep
+) -> AsyncIterator[AsyncSession]:
+    """Read-only work (search) on the read replica when there is one, as the API does
+    (deps.get_read_session), for the signed-in viewer's team."""
+    if state.read_engine is None or state.read_sessions is None:
+        yield primary
+        return
+    async for session in transaction(state.read_sessions):
+        scope_to_team(session, viewer.principal.team_id)
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import statement
-from memory_service.models import LearningRow, Project
+from memory_service.models import HandoffRow, LearningRow, Project
 from memory_service.vectors import as_params, hnsw_order
 
 _PROJECT = (Project.team_id == LearningRow.team_id) & (Project.id == LearningRow.project_id)
@@ -256,3 +256,99 @@ async def delete_clusters(
         .returning(LearningRow.id, func.coalesce(LearningRow.canonical_id, LearningRow.id))
     )
     return [(row[0], row[1]) for row in result]
+
+
+@dataclass(frozen=True)
+class ClusterCopy:
+    id: uuid.UUID
+    project: str
+    created_at: datetime
+    section: str
+    handoff_id: uuid.UUID
+
+
+def _readable(slugs: list[str] | None) -> Any:
+    return True if slugs is None else Project.slug.in_(slugs)
+
+
+async def cluster_copies(
+    session: AsyncSession, team_id: uuid.UUID, root: uuid.UUID, slugs: list[str] | None, limit: int
+) -> list[ClusterCopy]:
+    """At most `limit` learnings of canonical learning `root`'s cluster in projects `slugs`
+    (None: any), canonical first, then oldest first."""
+    rows = await session.execute(
+        select(
+            LearningRow.id,
+            Project.slug,
+            LearningRow.created_at,
+            LearningRow.section,
+            LearningRow.handoff_id,
+        )
+        .join(Project, _PROJECT)
+        .where(
+            LearningRow.team_id == team_id,
+            or_(LearningRow.id == root, LearningRow.canonical_id == root),
+            _readable(slugs),
+        )
+        .order_by(LearningRow.canonical_id.is_not(None), LearningRow.created_at, LearningRow.id)
+        .limit(limit)
+    )
+    return [ClusterCopy(*row) for row in rows]
+
+
+async def cluster_projects(
+    session: AsyncSession, team_id: uuid.UUID, root: uuid.UUID, slugs: list[str] | None
+) -> list[tuple[str, int]]:
+    """(project, copies) of canonical learning `root`'s cluster in projects `slugs`."""
+    rows = await session.execute(
+        select(Project.slug, func.count())
+        .select_from(LearningRow)
+        .join(Project, _PROJECT)
+        .where(
+            LearningRow.team_id == team_id,
+            or_(LearningRow.id == root, LearningRow.canonical_id == root),
+            _readable(slugs),
+        )
+        .group_by(Project.slug)
+        .order_by(func.count().desc(), Project.slug)
+    )
+    return [(slug, int(n)) for slug, n in rows]
+
+
+async def replaced_by_this(
+    session: AsyncSession, team_id: uuid.UUID, learning_id: uuid.UUID, limit: int
+) -> list[tuple[uuid.UUID, bool]]:
+    """Learnings this one supersedes (True) or likely replaces (False, `newer_id`)."""
+    rows = await session.execute(
+        select(LearningRow.id, LearningRow.superseded_by == learning_id)
+        .where(
+            LearningRow.team_id == team_id,
+            or_(LearningRow.superseded_by == learning_id, LearningRow.newer_id == learning_id),
+        )
+        .order_by(LearningRow.created_at)
+        .limit(limit)
+    )
+    return [(row[0], bool(row[1])) for row in rows]
+
+
+async def handoff_provenance(
+    session: AsyncSession, team_id: uuid.UUID, handoff_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """Where a learning came from: its handoff's sender, tool, branch, commit and so on."""
+    row = (
+        await session.execute(
+            select(
+                HandoffRow.id,
+                HandoffRow.sentinel,
+                HandoffRow.sender,
+                HandoffRow.recipient,
+                HandoffRow.tool,
+                HandoffRow.branch,
+                HandoffRow.head,
+                HandoffRow.session_id,
+                HandoffRow.topic,
+                HandoffRow.created_at,
+            ).where(HandoffRow.team_id == team_id, HandoffRow.id == handoff_id)
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)

@@ -79,3 +79,46 @@ class CitedPaths(BaseModel):
         description="Paths the project's learnings cite with a blob id, most recently cited "
         "first: what a client looks up in its checkout and sends back as `checkout.files`"
     )
+
+
+class Provenance(BaseModel):
+    """The handoff a learning came from."""
+
+    handoff_id: uuid.UUID
+    sentinel: str
+    sender: str | None
+    recipient: str
+    tool: str | None
+    branch: str | None
+    head: str | None
+    session_id: str | None
+    topic: str | None
+    written_at: datetime
+
+
+class Copy(BaseModel):
+    """A learning of the same near-duplicate cluster."""
+
+    id: uuid.UUID
+    project: str
+    created_at: datetime
+    section: str
+    handoff_id: uuid.UUID
+
+
+class Replaced(BaseModel):
+    id: uuid.UUID
+    superseded: bool = Field(description="True: superseded by this one; False: likely replaced")
+
+
+class LearningView(BaseModel):
+    """Everything a person looking at one learning is shown (the console's learning page)."""
+
+    learning: Learning
+    flagged: bool
+    flag_reason: str | None
+    superseded_at: datetime | None
+    provenance: Provenance | None
+    copies: list[Copy] = Field(description="Its cluster's learnings the key may read, bounded")
+    projects: list[tuple[str, int]] = Field(description="(project, copies) of its cluster")
+    replaces: list[Replaced]

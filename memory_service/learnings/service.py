@@ -21,7 +21,13 @@ from memory_service.learnings.duplicates import unlink_before_delete
 from memory_service.learnings.embedding_text import embedding_text as embedding_text
 from memory_service.learnings.queries import citations_of as citations_of
 from memory_service.learnings.reembed import reembed as reembed
-from memory_service.learnings.schemas import Learning
+from memory_service.learnings.schemas import (
+    Copy,
+    Learning,
+    LearningView,
+    Provenance,
+    Replaced,
+)
 from memory_service.learnings.supersession import Linked as Linked
 from memory_service.learnings.supersession import link_later_knowledge as link_later_knowledge
 from memory_service.learnings.supersession import reopen as reopen
@@ -49,6 +55,7 @@ __all__ = [
     "text_hash",
     "unlink_before_delete",
     "unsupersede",
+    "view",
 ]
 
 
@@ -166,3 +173,37 @@ async def forget_clusters(
     if not roots:
         return []
     return await queries.delete_clusters(session, team_id, roots)
+
+
+# The most cluster copies and replaced learnings a learning's view lists.
+MAX_COPIES = 50
+MAX_REPLACED = 20
+
+
+async def view(session: AsyncSession, principal: Principal, learning_id: uuid.UUID) -> LearningView:
+    """One learning as a person inspects it: `get_learning`, its flags, its handoff, the copies
+    of its near-duplicate cluster and their projects (only those the key may read), and the
+    learnings it replaces. A fixed number of statements, each bounded."""
+    learning, _ = await _find(session, principal, learning_id)
+    shown = await get_learning(session, principal, learning_id)
+    slugs = list(principal.projects) if principal.projects is not None else None
+    root = learning.canonical_id or learning.id
+    copies = await queries.cluster_copies(session, principal.team_id, root, slugs, MAX_COPIES)
+    projects = await queries.cluster_projects(session, principal.team_id, root, slugs)
+    replaced = await queries.replaced_by_this(session, principal.team_id, learning.id, MAX_REPLACED)
+    origin = await queries.handoff_provenance(session, principal.team_id, learning.handoff_id)
+    provenance = None
+    if origin is not None:
+        origin["handoff_id"] = origin.pop("id")
+        origin["written_at"] = origin.pop("created_at")
+        provenance = Provenance.model_validate(origin)
+    return LearningView(
+        learning=shown,
+        flagged=learning.flagged,
+        flag_reason=learning.flag_reason,
+        superseded_at=learning.superseded_at,
+        provenance=provenance,
+        copies=[Copy.model_validate(c, from_attributes=True) for c in copies],
+        projects=projects,
+        replaces=[Replaced(id=i, superseded=s) for i, s in replaced],
+    )
