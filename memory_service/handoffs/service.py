@@ -303,7 +303,10 @@ async def list_handoffs(
     status: str | None,
     limit: int,
     cursor: str | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> tuple[list[tuple[HandoffRow, str]], str | None]:
+    """A page of handoffs, newest first (`since` / `until`: received at or after, before)."""
     if project is not None:
         check_access(principal, project)
     rows = await queries.page(
@@ -315,6 +318,8 @@ async def list_handoffs(
         status=status,
         after=decode_cursor(cursor) if cursor is not None else None,
         limit=limit + 1,
+        since=since,
+        until=until,
     )
     next_cursor = None
     if len(rows) > limit:
@@ -322,3 +327,10 @@ async def list_handoffs(
         last = rows[-1][0]
         next_cursor = encode_cursor(last.received_at, last.id)
     return rows, next_cursor
+
+
+async def learning_counts(
+    session: AsyncSession, principal: Principal, handoff_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many learnings each handoff of a page has (handoffs the caller listed: read)."""
+    return await queries.learning_counts(session, principal.team_id, handoff_ids)
