@@ -145,6 +145,7 @@ async def test_handoff_page_shows_delivery_and_drift(client: httpx.AsyncClient, 
     assert "unread" in page and "waiting in the inbox of" in page
     # Front matter as a definition list, learnings by kind (each links to its page).
     assert "<dt>ticket</dt><dd>SHOP-42</dd>" in page
+    assert "ticket: SHOP-42" not in page  # not rendered again with the body
     assert "<h3>decision <span" in page and "<h3>mistake <span" in page
     for learning in made["learnings"]:
         assert f'href="/console/learnings/{learning["id"]}"' in page

@@ -22,6 +22,7 @@ from memory_service.embeddings import Embedder
 from memory_service.errors import BadRequest, Conflict, NotFound
 from memory_service.handoffs import queries
 from memory_service.handoffs.evidence import check_citations as check_citations
+from memory_service.handoffs.parsing import _split_front_matter as split_front_matter
 from memory_service.handoffs.parsing import parse_handoff
 from memory_service.handoffs.prepare import META_FIELDS as META_FIELDS
 from memory_service.handoffs.prepare import PreparedHandoff, in_range, prepare_handoff
@@ -37,6 +38,12 @@ from memory_service.learnings.service import (
 from memory_service.models import HandoffRow, LearningRow
 from memory_service.projects import check_access, get_or_create_project
 from memory_service.vocabulary import HandoffStatus
+
+
+def without_front_matter(body: str) -> str:
+    """The markdown after its front matter block, as the parser splits it (a page shows the
+    front matter apart); the whole body when it has none, or one the parser kept as text."""
+    return split_front_matter(body)[1]
 
 
 def title(body: str) -> str | None:

@@ -32,7 +32,7 @@ Param = Annotated[str, Query(max_length=_MAX_FIELD)]
 _TITLE_SCAN = 4000
 
 
-def _optional(value: str, check: Any, what: str) -> str | None:
+def optional_name(value: str, check: Any, what: str) -> str | None:
     if value == "":
         return None
     try:
@@ -85,8 +85,8 @@ async def handoff_list(
     until: Param = "",
     cursor: Param = "",
 ) -> HTMLResponse:
-    slug = _optional(project, check_project_slug, "project")
-    worktree = _optional(recipient, check_worktree, "recipient")
+    slug = optional_name(project, check_project_slug, "project")
+    worktree = optional_name(recipient, check_worktree, "recipient")
     if status not in ("", *HandoffStatus):
         raise InvalidInput(f"status must be one of {', '.join(HandoffStatus)}")
     first, last = _day(since, "from"), _day(until, "to")
@@ -138,7 +138,7 @@ async def handoff_list(
     )
 
 
-def _uuid(value: str, what: str) -> uuid.UUID:
+def path_id(value: str, what: str) -> uuid.UUID:
     """An id from a URL; anything else is a 404 page, like an unknown id."""
     try:
         if len(value) > 40:
@@ -152,7 +152,7 @@ def _uuid(value: str, what: str) -> uuid.UUID:
 async def handoff_page(
     request: Request, handoff_id: str, viewer: Viewing, session: SessionDep
 ) -> HTMLResponse:
-    stored = await handoffs.get_handoff(session, viewer.principal, _uuid(handoff_id, "handoff"))
+    stored = await handoffs.get_handoff(session, viewer.principal, path_id(handoff_id, "handoff"))
     row = stored.handoff
     claimed = row.status == HandoffStatus.read
     drift = inbox.drift(row, row.claim_branch, row.claim_head) if claimed else None
@@ -175,6 +175,7 @@ async def handoff_page(
             "front_matter": [(str(k), _shown(v)) for k, v in row.front_matter.items()],
             "by_kind": by_kind,
             "learning_count": len(stored.learnings),
+            "content": handoffs.without_front_matter(row.body),
         },
     )
 

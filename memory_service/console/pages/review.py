@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from memory_service.console.deps import Viewing, Writing
-from memory_service.console.pages.handoffs import _optional, _uuid
+from memory_service.console.pages.handoffs import optional_name, path_id
 from memory_service.console.rendering import render
 from memory_service.deps import SessionDep
 from memory_service.errors import InvalidInput
@@ -51,7 +51,7 @@ def _filter(reason: str) -> ReviewFilter | None:
 def _back(reason: str, project: str, done: str | None = None) -> str:
     """The queue's address with its filters (checked: only known values go back)."""
     wanted = _filter(reason)
-    slug = _optional(project, check_project_slug, "project")
+    slug = optional_name(project, check_project_slug, "project")
     query = {"reason": wanted.value if wanted else "", "project": slug or "", "done": done or ""}
     kept = {k: v for k, v in query.items() if v}
     return "/console/review" + ("?" + urlencode(kept) if kept else "")
@@ -68,7 +68,7 @@ async def review_queue(
     done: Param = "",
 ) -> HTMLResponse:
     wanted = _filter(reason)
-    slug = _optional(project, check_project_slug, "project")
+    slug = optional_name(project, check_project_slug, "project")
     page = await review.queue(
         session,
         viewer.principal,
@@ -110,7 +110,7 @@ async def keep(
     reason: Posted = "",
     project: Posted = "",
 ) -> RedirectResponse:
-    await review.keep(session, viewer.principal, _uuid(learning_id, "learning"))
+    await review.keep(session, viewer.principal, path_id(learning_id, "learning"))
     return RedirectResponse(_back(reason, project, "kept"), status_code=303)
 
 
@@ -122,7 +122,7 @@ async def forget(
     reason: Posted = "",
     project: Posted = "",
 ) -> RedirectResponse:
-    await review.forget(session, viewer.principal, _uuid(learning_id, "learning"))
+    await review.forget(session, viewer.principal, path_id(learning_id, "learning"))
     return RedirectResponse(_back(reason, project, "forgotten"), status_code=303)
 
 
@@ -136,6 +136,6 @@ async def outdated(
     note: Annotated[str, Form(max_length=1000)] = "",
 ) -> RedirectResponse:
     await review.mark_outdated(
-        session, viewer.principal, _uuid(learning_id, "learning"), note.strip() or None
+        session, viewer.principal, path_id(learning_id, "learning"), note.strip() or None
     )
     return RedirectResponse(_back(reason, project, "outdated"), status_code=303)
