@@ -28,6 +28,8 @@ PAGE_SIZE = 50
 # Enough for any slug, worktree name or cursor the service writes; longer is a 422 page.
 _MAX_FIELD = 500
 Param = Annotated[str, Query(max_length=_MAX_FIELD)]
+# Dates a handoff can have (the service refuses others when written).
+_FIRST_YEAR, _LAST_YEAR = 1970, 2200
 # How much of a body the list reads for a title when the handoff has no topic or name.
 _TITLE_SCAN = 4000
 
@@ -48,9 +50,12 @@ def _day(value: str, what: str) -> date | None:
     try:
         if len(value) != 10:
             raise ValueError(value)
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{what} must be a date like 2026-01-31") from None
+    if not _FIRST_YEAR <= parsed.year <= _LAST_YEAR:
+        raise InvalidInput(f"{what} must be between {_FIRST_YEAR} and {_LAST_YEAR}")
+    return parsed
 
 
 def _start(day_: date) -> datetime:
