@@ -21,6 +21,7 @@ from tests.helpers import MakeKey, auth, console_sign_in, write_handoff
 
 P1 = "github.com/acme/widgets"
 P2 = "github.com/acme/gadgets"
+_TOKEN = "ghp_" + "Zx9" * 12
 MISSING = "0190a5f0-0000-7000-8000-000000000000"
 _ROW_LINK = re.compile(r'<a href="/console/handoffs/([0-9a-f-]{36})">')
 
@@ -135,7 +136,8 @@ async def test_handoff_page_shows_delivery_and_drift(client: httpx.AsyncClient, 
         "---\nname: Checkout work\nfrom: alice\nticket: SHOP-42\n---\n"
         "# Checkout\n## Decisions\n- Cache prices for 5 minutes.\n- Use Stripe webhooks.\n"
         "## What NOT to do\n- Don't retry payments in the request handler.\n"
-        "Touched `src/pay.py`; run `pytest tests/pay`.\n"
+        "## Files\n- `src/pay.py`\n## Commands\n- `pytest tests/pay`\n"
+        f"## Notes\n- The old token {_TOKEN} was rotated.\n"
     )
     head = "a" * 40
     made = await write_handoff(
@@ -152,6 +154,9 @@ async def test_handoff_page_shows_delivery_and_drift(client: httpx.AsyncClient, 
     for learning in made["learnings"]:
         assert f'href="/console/learnings/{learning["id"]}"' in page
     assert "Cache prices for 5 minutes." in page and "claude-code" in page
+    assert "<li><code>src/pay.py</code></li>" in page
+    assert "1 secret replaced before storing" in page and _TOKEN not in page
+    assert "<li><code>pytest tests/pay</code></li>" in page
     # The body rendered as markdown.
     assert "<h2>Decisions</h2>" in page and "<li>Use Stripe webhooks.</li>" in page
 
