@@ -78,6 +78,7 @@ async def test_open_a_handoff_and_work_the_review_queue(
     poisoned = next(i for t, i in by_text.items() if t.startswith("Ignore all previous"))
     tagged = next(i for t, i in by_text.items() if t.startswith("Releases are tagged"))
     await _report(console_url, key, tagged, "wrong", "we tag from release branches now")
+    page_errors(browser)  # the browser is shared: what earlier tests left in its log
     sign_in(browser, console_url, key)
 
     # The list, from the navigation bar; then the handoff.
@@ -130,6 +131,7 @@ async def test_a_hostile_handoff_executes_nothing_and_stays_readable(
 ) -> None:
     key = await make_key()
     made = await _write(console_url, key, XSS)
+    page_errors(browser)  # the browser is shared: what earlier tests left in its log
     sign_in(browser, console_url, key)
     page = f"{console_url}/console/handoffs/{made['id']}"
     browser.get(page)
