@@ -177,6 +177,8 @@ async def test_handoff_page_shows_delivery_and_drift(client: httpx.AsyncClient, 
     assert "claimed</span> by <strong>sess-123</strong>" in page
     assert "branch changed" in page and "HEAD moved" in page
     assert "b" * 40 in page and "waiting in the inbox" not in page
+    listed = await _page(client, "/console/handoffs")
+    assert ">drift</span>" in listed and "sess-123" in listed
 
 
 async def test_handoff_page_without_drift(client: httpx.AsyncClient, key: str) -> None:
@@ -191,6 +193,7 @@ async def test_handoff_page_without_drift(client: httpx.AsyncClient, key: str) -
     assert f"by <strong>key:{key[:12]}" in page or "by <strong>key:" in page
     assert "HEAD moved" not in page and "branch changed" not in page
     assert page.count('<span class="badge ok">same</span>') == 2
+    assert ">drift</span>" not in await _page(client, "/console/handoffs")
 
 
 async def test_unknown_malformed_and_foreign_handoffs_are_404(

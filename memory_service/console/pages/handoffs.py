@@ -123,6 +123,11 @@ async def handoff_list(
             "project": slug_,
             "title": title_of(h.topic, h.front_matter, h.body, h.sentinel),
             "learnings": counts.get(h.id, 0),
+            "drift": (
+                inbox.drift(h, h.claim_branch, h.claim_head)
+                if h.status == HandoffStatus.read
+                else None
+            ),
         }
         for h, slug_ in rows
     ]
