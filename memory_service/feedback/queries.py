@@ -117,3 +117,24 @@ async def refresh_summary(
         )
     ).one()
     return int(row[0]), bool(row[1]), bool(row[2])
+
+
+async def standing_reports(
+    session: AsyncSession, team_id: uuid.UUID, learning_ids: list[uuid.UUID], values: list[str]
+) -> list[LearningFeedback]:
+    """The standing (not undone) reports of `values` on `learning_ids`, oldest first: one
+    query over the learning index for a page of learnings."""
+    if not learning_ids:
+        return []
+    return list(
+        await session.scalars(
+            select(LearningFeedback)
+            .where(
+                LearningFeedback.team_id == team_id,
+                LearningFeedback.learning_id.in_(learning_ids),
+                LearningFeedback.undone_at.is_(None),
+                LearningFeedback.value.in_(values),
+            )
+            .order_by(LearningFeedback.id)
+        )
+    )

@@ -9,6 +9,8 @@ exists elsewhere); one that fits several is a 409 listing them."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.audit.service import record
@@ -21,7 +23,7 @@ from memory_service.ids import parse_ref, short_id
 from memory_service.models import LearningFeedback, LearningRow
 from memory_service.vocabulary import Feedback
 
-__all__ = ["list_reports", "report", "resolve", "undo"]
+__all__ = ["list_reports", "report", "resolve", "standing_reports", "undo"]
 
 
 async def resolve(session: AsyncSession, principal: Principal, ref: str) -> LearningRow:
@@ -135,3 +137,20 @@ async def undo(
         details={"feedback_id": row.id, "value": row.value},
     )
     return _out(row, summary)
+
+
+async def standing_reports(
+    session: AsyncSession,
+    principal: Principal,
+    learning_ids: list[uuid.UUID],
+    values: tuple[Feedback, ...] = (Feedback.wrong, Feedback.outdated),
+) -> dict[uuid.UUID, list[LearningFeedback]]:
+    """The standing reports of `values` on each of `learning_ids` (learnings the caller has
+    already read through a project-limited query), oldest first: one query for a page."""
+    rows = await queries.standing_reports(
+        session, principal.team_id, learning_ids, [v.value for v in values]
+    )
+    found: dict[uuid.UUID, list[LearningFeedback]] = {}
+    for row in rows:
+        found.setdefault(row.learning_id, []).append(row)
+    return found

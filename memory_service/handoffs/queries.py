@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import advisory_key
@@ -100,9 +100,12 @@ async def page(
     status: str | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[tuple[HandoffRow, str]]:
     """Handoffs with their project's slug, newest first, from after `after` (a position of
-    the previous page); `readable`: only these projects (None: all)."""
+    the previous page); `readable`: only these projects (None: all); `since` / `until`: received
+    at or after, before."""
     query = (
         select(HandoffRow, Project.slug)
         .join(
@@ -118,6 +121,10 @@ async def page(
         query = query.where(HandoffRow.recipient == recipient)
     if status is not None:
         query = query.where(HandoffRow.status == status)
+    if since is not None:
+        query = query.where(HandoffRow.received_at >= since)
+    if until is not None:
+        query = query.where(HandoffRow.received_at < until)
     if after is not None:
         when, ident = after
         query = query.where(
@@ -126,3 +133,17 @@ async def page(
         )
     query = query.order_by(HandoffRow.received_at.desc(), HandoffRow.id.desc()).limit(limit)
     return [(h, slug) for h, slug in (await session.execute(query)).all()]
+
+
+async def learning_counts(
+    session: AsyncSession, team_id: uuid.UUID, handoff_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many learnings each of `handoff_ids` has (one grouped query over the handoff index)."""
+    if not handoff_ids:
+        return {}
+    rows = await session.execute(
+        select(LearningRow.handoff_id, func.count())
+        .where(LearningRow.team_id == team_id, LearningRow.handoff_id.in_(handoff_ids))
+        .group_by(LearningRow.handoff_id)
+    )
+    return {handoff_id: int(n) for handoff_id, n in rows.all()}

@@ -22,6 +22,7 @@ from memory_service.embeddings import Embedder
 from memory_service.errors import BadRequest, Conflict, NotFound
 from memory_service.handoffs import queries
 from memory_service.handoffs.evidence import check_citations as check_citations
+from memory_service.handoffs.parsing import _split_front_matter as split_front_matter
 from memory_service.handoffs.parsing import parse_handoff
 from memory_service.handoffs.prepare import META_FIELDS as META_FIELDS
 from memory_service.handoffs.prepare import PreparedHandoff, in_range, prepare_handoff
@@ -37,6 +38,12 @@ from memory_service.learnings.service import (
 from memory_service.models import HandoffRow, LearningRow
 from memory_service.projects import check_access, get_or_create_project
 from memory_service.vocabulary import HandoffStatus
+
+
+def without_front_matter(body: str) -> str:
+    """The markdown after its front matter block, as the parser splits it (a page shows the
+    front matter apart); the whole body when it has none, or one the parser kept as text."""
+    return split_front_matter(body)[1]
 
 
 def title(body: str) -> str | None:
@@ -303,7 +310,10 @@ async def list_handoffs(
     status: str | None,
     limit: int,
     cursor: str | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> tuple[list[tuple[HandoffRow, str]], str | None]:
+    """A page of handoffs, newest first (`since` / `until`: received at or after, before)."""
     if project is not None:
         check_access(principal, project)
     rows = await queries.page(
@@ -315,6 +325,8 @@ async def list_handoffs(
         status=status,
         after=decode_cursor(cursor) if cursor is not None else None,
         limit=limit + 1,
+        since=since,
+        until=until,
     )
     next_cursor = None
     if len(rows) > limit:
@@ -322,3 +334,10 @@ async def list_handoffs(
         last = rows[-1][0]
         next_cursor = encode_cursor(last.received_at, last.id)
     return rows, next_cursor
+
+
+async def learning_counts(
+    session: AsyncSession, principal: Principal, handoff_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many learnings each handoff of a page has (handoffs the caller listed: read)."""
+    return await queries.learning_counts(session, principal.team_id, handoff_ids)

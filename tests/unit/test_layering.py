@@ -24,6 +24,7 @@ DOMAIN = {
     "forgetting",
     "console",
     "insights",
+    "review",
 }
 SHARED = {
     "vocabulary",
