@@ -9,13 +9,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from memory_service.console.errors import error_page
-from memory_service.console.pages import overview, signin
+from memory_service.console.pages import audit, keys, overview, signin
 from memory_service.console.security import PREFIX, ConsoleHeadersMiddleware
 
 __all__ = ["error_page", "install", "router"]
 
 router = APIRouter(include_in_schema=False)
-for page in (signin, overview):
+for page in (signin, overview, audit, keys):
     router.include_router(page.router, prefix=PREFIX)
 
 _STATIC = Path(__file__).parent / "static"
