@@ -70,6 +70,9 @@ async def test_audit_page_filters_pages_and_shows_details_inert(
     for params, status in (
         ({"since": "yesterday"}, 422),
         ({"until": "2026-13-45"}, 422),
+        ({"until": "9999-12-31"}, 422),
+        ({"since": "2026-12-05T10:00:00+99:00"}, 422),
+        ({"since": "2026-12-05\x00"}, 422),
         ({"key": "not-a-uuid"}, 422),
         ({"action": "x" * 101}, 422),
         ({"before": "abc"}, 400),

@@ -39,7 +39,7 @@ def _moment(value: str, what: str, *, end: bool) -> datetime | None:
             moment = datetime.combine(day, time(), tzinfo=UTC)
             return moment + timedelta(days=1) if end else moment
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidInput(f"`{what}` must be a date (YYYY-MM-DD) or an ISO time") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
