@@ -87,6 +87,17 @@ def snapshot(url: str) -> dict[str, str]:
         return digests
 
 
+def missing_statuses(value: str) -> tuple[int, ...]:
+    """How a by-id page answers an id it must not show: a well-formed full id is a 404 (as
+    for an unknown one, so existence is not revealed); a short id, key prefix or number in a
+    page that takes full ids may also be refused as malformed (422)."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return (404, 422)
+    return (404,) if len(value) == 36 else (404, 422)
+
+
 def rows(url: str, sql: str, *args: object) -> list[tuple[object, ...]]:
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         return conn.execute(sql, args).fetchall()  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from tests.console_world import (
     console_routes,
     fill,
     has_params,
+    missing_statuses,
     query_params,
     rows,
     snapshot,
@@ -161,7 +162,7 @@ async def test_other_teams_malformed_and_unknown_ids_are_404_and_change_nothing(
             if not has_params(path):
                 continue
             for value, allowed in [
-                *((v, (404,)) for v in [*_ids(beta), UNKNOWN]),
+                *((v, missing_statuses(v)) for v in [*_ids(beta), UNKNOWN]),
                 *((v, (404, 422)) for v in MALFORMED),
             ]:
                 url = fill(path, value)
