@@ -62,3 +62,26 @@ async def revoke(session: AsyncSession, key: ApiKey) -> None:
         .where(ApiKey.team_id == key.team_id, ApiKey.id == key.id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=func.now())
     )
+
+
+async def keys_page(
+    session: AsyncSession, team_id: uuid.UUID, limit: int, offset: int
+) -> list[ApiKey]:
+    """A page of the team's keys: active ones first, each group newest first."""
+    return list(
+        await session.scalars(
+            select(ApiKey)
+            .where(ApiKey.team_id == team_id)
+            .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+async def keys_by_ids(
+    session: AsyncSession, team_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[ApiKey]:
+    return list(
+        await session.scalars(select(ApiKey).where(ApiKey.team_id == team_id, ApiKey.id.in_(ids)))
+    )

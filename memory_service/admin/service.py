@@ -115,6 +115,24 @@ async def list_keys(session: AsyncSession, principal: Principal) -> list[ApiKey]
     return await queries.keys(session, principal.team_id)
 
 
+async def list_keys_page(
+    session: AsyncSession, principal: Principal, *, limit: int, offset: int
+) -> list[ApiKey]:
+    """A page of this team's keys, active ones first (the console's list)."""
+    policy.require_team_admin(principal)
+    return await queries.keys_page(session, principal.team_id, limit, offset)
+
+
+async def keys_named(
+    session: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, ApiKey]:
+    """This team's keys among `ids` (one query), by id: who did what in an audit page."""
+    policy.require_team_admin(principal)
+    if not ids:
+        return {}
+    return {k.id: k for k in await queries.keys_by_ids(session, principal.team_id, ids)}
+
+
 async def _own_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
     key = await queries.key(session, principal.team_id, key_id)
     if key is None:

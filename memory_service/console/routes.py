@@ -9,13 +9,22 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from memory_service.console.errors import error_page
-from memory_service.console.pages import handoffs, learnings, overview, review, search, signin
+from memory_service.console.pages import (
+    audit,
+    handoffs,
+    keys,
+    learnings,
+    overview,
+    review,
+    search,
+    signin,
+)
 from memory_service.console.security import PREFIX, ConsoleHeadersMiddleware
 
 __all__ = ["error_page", "install", "router"]
 
 router = APIRouter(include_in_schema=False)
-for page in (signin, overview, search, learnings, handoffs, review):
+for page in (signin, overview, search, learnings, handoffs, review, audit, keys):
     router.include_router(page.router, prefix=PREFIX)
 
 _STATIC = Path(__file__).parent / "static"

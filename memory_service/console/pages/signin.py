@@ -62,6 +62,7 @@ async def sign_in(
     key: Annotated[str, Form(max_length=_MAX_KEY_CHARS)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    check_query_string(request)
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not same_origin(request) or not expected or not hmac.compare_digest(csrf, expected):
         raise Forbidden(
