@@ -155,14 +155,20 @@ def path_id(value: str, what: str) -> uuid.UUID:
             raise ValueError(value)
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound(f"no {what} {value[:40]}") from None
+        raise NotFound(f"no such {what}") from None
 
 
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
 async def handoff_page(
     request: Request, handoff_id: str, viewer: Viewing, session: SessionDep
 ) -> HTMLResponse:
-    stored = await handoffs.get_handoff(session, viewer.principal, path_id(handoff_id, "handoff"))
+    try:
+        stored = await handoffs.get_handoff(
+            session, viewer.principal, path_id(handoff_id, "handoff")
+        )
+    except NotFound:
+        # The page does not repeat the id it was asked for: a 404 is the same for every id.
+        raise NotFound("no such handoff (or not one this key may see)") from None
     row = stored.handoff
     claimed = row.status == HandoffStatus.read
     drift = inbox.drift(row, row.claim_branch, row.claim_head) if claimed else None
