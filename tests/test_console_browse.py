@@ -5,6 +5,7 @@ nothing when the CSRF token is missing or the key may not write."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -63,11 +64,25 @@ async def test_overview_shows_chart_recurring_mistakes_and_waiting(
 ) -> None:
     admin = await make_key(scopes="read,write,admin")
     written = await _seed(client, admin)
+    # Written three weeks ago (its week's row), and long ago (before the chart's 12 weeks).
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    for weeks, text in ((3, "Three weeks ago we chose tabs."), (20, "Long ago we chose spaces.")):
+        when = datetime.combine(monday - timedelta(weeks=weeks), time(12), tzinfo=UTC)
+        await write_handoff(
+            client, admin, WIDGETS, f"## Decisions\n- {text}\n", created_at=when.isoformat()
+        )
     await console_sign_in(client, admin)
     page = (await client.get("/console")).text
+    table = page.split('class="weekly-table"')[1].split("</table>")[0]
+    three = str(monday - timedelta(weeks=3))
+    assert f'<tr><th scope="row">{three}</th><td class="num">1</td>' in table  # one decision
+    assert str(monday - timedelta(weeks=11)) in table
+    assert str(monday - timedelta(weeks=12)) not in table
+    assert f"week of {three}: 1 decision</title>" in page
     # The weekly chart: an accessible SVG, a bar per kind written this week, and its table.
     assert (
-        '<svg viewBox="0 0 760 260" role="img" aria-labelledby="weekly-title weekly-desc"' in page
+        '<svg viewBox="0 0 1100 250" role="img" aria-labelledby="weekly-title weekly-desc"' in page
     )
     assert "week of " in page and ": 3 mistake</title>" in page
     assert "<summary>The chart's numbers as a table</summary>" in page

@@ -19,8 +19,8 @@ KIND_COLOURS = {
     "note": "#a0785a",
 }
 
-WIDTH = 760
-HEIGHT = 260
+WIDTH = 1100
+HEIGHT = 250
 _LEFT = 40  # room for the axis labels
 _BOTTOM = 24
 _TOP = 10

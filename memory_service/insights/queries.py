@@ -35,38 +35,34 @@ def _readable(slugs: Sequence[str] | None) -> str:
     return "" if slugs is None else "AND p.slug = ANY(CAST(:slugs AS text[]))"
 
 
-# Learnings per week and kind since :start. Learning ids are time-ordered (ids.py) and taken
-# when a learning is stored, and a learning's created_at is never more than a day ahead of
-# its storage: `id >= :floor` (the first id of the day before :start) bounds the scan to the
-# primary key's range of the recent rows, and the created_at test keeps it exact.
+# Learnings per week and kind since :start. No index covers (team_id, created_at, kind) yet:
+# this reads the rows of the period (measured at 100k learnings all in the period: ~200 ms;
+# ~55 ms as an index-only scan with an index on (team_id, created_at) INCLUDE (kind,
+# project_id), which this statement uses when it exists).
 _WEEKLY = """
     SELECT date_trunc('week', l.created_at AT TIME ZONE 'UTC') AS week, l.kind, count(*) AS n
       FROM learnings l
       JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
-     WHERE l.team_id = :team AND l.id >= :floor AND l.created_at >= :start {readable}
+     WHERE l.team_id = :team AND l.created_at >= :start {readable}
      GROUP BY 1, 2
 """
 
 
 async def weekly_by_kind(
-    session: AsyncSession,
-    team_id: uuid.UUID,
-    slugs: Sequence[str] | None,
-    start: datetime,
-    floor: uuid.UUID,
+    session: AsyncSession, team_id: uuid.UUID, slugs: Sequence[str] | None, start: datetime
 ) -> Sequence[Row[datetime, str, int]]:
     """(week start (UTC, naive), kind, count) of the learnings written since `start`."""
-    params: dict[str, object] = {"team": team_id, "floor": floor, "start": start}
+    params: dict[str, object] = {"team": team_id, "start": start}
     if slugs is not None:
         params["slugs"] = list(slugs)
-    rows = await session.execute(text(_WEEKLY.format(readable=_readable(slugs))), params)
-    return rows.all()
+    return (await session.execute(text(_WEEKLY.format(readable=_readable(slugs))), params)).all()
 
 
 # The clusters of near-duplicate mistakes with the most copies the key may read: each
 # cluster's root (its canonical learning), how many copies, their projects, and the copy a
-# link opens (the canonical one when readable, else the oldest readable copy).
-_RECURRING = """
+# link opens (the canonical one when readable, else the oldest readable copy). For a key
+# limited to projects: the mistakes of those projects (ix_learnings_team_id_project_id_kind).
+_RECURRING_LIMITED = """
     SELECT coalesce(l.canonical_id, l.id) AS root,
            count(*) AS n,
            array_agg(DISTINCT p.slug) AS projects,
@@ -74,11 +70,43 @@ _RECURRING = """
            max(l.created_at) AS last_seen
       FROM learnings l
       JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
-     WHERE l.team_id = :team AND l.kind = 'mistake' {readable}
+     WHERE l.team_id = :team AND l.kind = 'mistake' AND p.slug = ANY(CAST(:slugs AS text[]))
      GROUP BY 1
     HAVING count(*) > 1
      ORDER BY n DESC, last_seen DESC
      LIMIT :limit
+"""
+
+# For a key that reads every project: the clusters are counted from the canonical_id index
+# alone (an index-only scan, no learning's row read), the biggest mistake clusters kept, and
+# only their copies read.
+_RECURRING_ALL = """
+    WITH dup AS (
+        SELECT canonical_id AS root, count(*) AS copies
+          FROM learnings
+         WHERE team_id = :team AND canonical_id IS NOT NULL
+         GROUP BY canonical_id
+    ), top AS (
+        SELECT d.root, d.copies + 1 AS n
+          FROM dup d
+          JOIN learnings r ON r.team_id = :team AND r.id = d.root
+         WHERE r.kind = 'mistake'
+         ORDER BY d.copies DESC, d.root DESC
+         LIMIT :limit
+    ), members AS (
+        SELECT t.root, l.project_id, l.created_at
+          FROM top t JOIN learnings l ON l.team_id = :team AND l.id = t.root
+        UNION ALL
+        SELECT t.root, l.project_id, l.created_at
+          FROM top t JOIN learnings l ON l.team_id = :team AND l.canonical_id = t.root
+    )
+    SELECT t.root, t.n, array_agg(DISTINCT p.slug) AS projects, t.root AS shown,
+           max(m.created_at) AS last_seen
+      FROM top t
+      JOIN members m ON m.root = t.root
+      JOIN projects p ON p.team_id = :team AND p.id = m.project_id
+     GROUP BY t.root, t.n
+     ORDER BY t.n DESC, last_seen DESC
 """
 
 
@@ -86,10 +114,10 @@ async def recurring_mistakes(
     session: AsyncSession, team_id: uuid.UUID, slugs: Sequence[str] | None, limit: int
 ) -> Sequence[Row[uuid.UUID, int, list[str], uuid.UUID, datetime]]:
     params: dict[str, object] = {"team": team_id, "limit": limit}
-    if slugs is not None:
-        params["slugs"] = list(slugs)
-    rows = await session.execute(text(_RECURRING.format(readable=_readable(slugs))), params)
-    return rows.all()
+    if slugs is None:
+        return (await session.execute(text(_RECURRING_ALL), params)).all()
+    params["slugs"] = list(slugs)
+    return (await session.execute(text(_RECURRING_LIMITED), params)).all()
 
 
 async def texts_of(

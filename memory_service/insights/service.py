@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -50,12 +49,6 @@ MAX_MISTAKES = 10
 MAX_WORKTREES = 50
 
 
-def first_id_at(moment: datetime) -> uuid.UUID:
-    """The smallest time-ordered id (ids.py, UUID version 7) of `moment`'s millisecond."""
-    ms = int(moment.timestamp() * 1000)
-    return uuid.UUID(int=(ms << 80) | (0x7 << 76) | (0b10 << 62))
-
-
 async def weekly(
     session: AsyncSession, principal: Principal, *, weeks: int = WEEKS, today: date | None = None
 ) -> Weekly:
@@ -64,9 +57,7 @@ async def weekly(
     monday = today - timedelta(days=today.weekday())
     starts = [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
     start = datetime.combine(starts[0], time(), tzinfo=UTC)
-    rows = await queries.weekly_by_kind(
-        session, principal.team_id, _slugs(principal), start, first_id_at(start - timedelta(days=1))
-    )
+    rows = await queries.weekly_by_kind(session, principal.team_id, _slugs(principal), start)
     counts: dict[date, Counter[str]] = {s: Counter() for s in starts}
     for week, kind, n in rows:
         if week.date() in counts:
