@@ -98,6 +98,22 @@ async def test_audit_and_a_key_shown_once_then_revoked(
     assert "key.revoke" in browser.page_source and "key.create" in browser.page_source
     assert page_errors(browser) == []
 
+    # Revoking the key this session acts as ends the session: the next page says so.
+    browser.get(console_url + "/console/keys")
+    own = browser.find_element(By.XPATH, "//tr[th/span[text()='this session']]")
+    own.find_element(By.CSS_SELECTOR, "button.danger").click()
+    confirm = WebDriverWait(browser, 10).until(expected_conditions.alert_is_present())
+    assert "this session ends" in confirm.text
+    confirm.accept()
+    WebDriverWait(browser, 10).until(
+        lambda b: b.find_element(By.TAG_NAME, "h1").text.startswith("401")
+    )
+    assert "revoked" in browser.find_element(By.CSS_SELECTOR, ".error").text
+    # The browser logs the 401 itself as a failed load; nothing else went wrong.
+    assert all("status of 401" in error for error in page_errors(browser))
+    browser.get(console_url + "/console/keys")
+    assert browser.current_url.endswith("/console/sign-in")
+
 
 async def test_another_teams_admin_sees_none_of_the_first_teams_data(
     browser: WebDriver, console_url: str, make_key: MakeKey, shot: Shot
