@@ -228,6 +228,18 @@ class LearningRow(Base):
             "newer_id",
             postgresql_where=sql("newer_id IS NOT NULL"),
         ),
+        # The console (0011): learnings per week and kind, and the review queue.
+        Index(
+            "ix_learnings_team_id_created_at",
+            "team_id",
+            "created_at",
+            postgresql_include=["kind", "project_id"],
+        ),
+        Index(
+            "ix_learnings_team_id_needs_review",
+            "team_id",
+            postgresql_where=sql("flagged OR wrong_at IS NOT NULL OR outdated_at IS NOT NULL"),
+        ),
     )
 
     team_id: Mapped[uuid.UUID] = mapped_column(UUID)
@@ -315,6 +327,13 @@ class AuditEvent(Base):
     __table_args__ = (
         PrimaryKeyConstraint("team_id", "id"),
         Index("ix_audit_events_team_id_created_at", "team_id", "created_at"),
+        # A learning's audit history on the console (0011).
+        Index(
+            "ix_audit_events_team_id_target_id",
+            "team_id",
+            "target_id",
+            postgresql_where=sql("target_id IS NOT NULL"),
+        ),
     )
 
     team_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey("teams.id", ondelete="CASCADE"))

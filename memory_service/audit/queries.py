@@ -52,8 +52,8 @@ async def events_about(
     since: datetime,
     limit: int,
 ) -> list[AuditEvent]:
-    """Events about one target since `since`, newest first. No index serves target_id: the
-    scan is bounded to the events from `since` on (ix_audit_events_team_id_created_at)."""
+    """Events about one target since `since`, newest first (ix_audit_events_team_id_target_id,
+    migration 0011)."""
     query = (
         select(AuditEvent)
         .where(

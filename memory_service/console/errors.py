@@ -52,6 +52,10 @@ def error_page(
     if code == SignInRequired.code:
         return RedirectResponse(SIGN_IN_PATH, status_code=303)
     kept = {k: v for k, v in (headers or {}).items() if k.lower() == "retry-after"}
+    if status == 404:
+        # One message for every 404, whatever was asked: the page neither repeats an id nor
+        # tells an unknown one from another team's or another project's.
+        message = "Nothing here: no such page or item, or not one the key of this session may see."
     response = render(
         request,
         "error.html",

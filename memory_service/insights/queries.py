@@ -35,10 +35,9 @@ def _readable(slugs: Sequence[str] | None) -> str:
     return "" if slugs is None else "AND p.slug = ANY(CAST(:slugs AS text[]))"
 
 
-# Learnings per week and kind since :start. No index covers (team_id, created_at, kind) yet:
-# this reads the rows of the period (measured at 100k learnings all in the period: ~200 ms;
-# ~55 ms as an index-only scan with an index on (team_id, created_at) INCLUDE (kind,
-# project_id), which this statement uses when it exists).
+# Learnings per week and kind since :start: an index-only scan of
+# ix_learnings_team_id_created_at (team_id, created_at) INCLUDE (kind, project_id), migration
+# 0011 (at 100k learnings all in the period: ~55 ms, against ~200 ms reading the rows).
 _WEEKLY = """
     SELECT date_trunc('week', l.created_at AT TIME ZONE 'UTC') AS week, l.kind, count(*) AS n
       FROM learnings l

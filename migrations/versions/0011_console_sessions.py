@@ -14,6 +14,13 @@ signs out every console session made with it at once.
 console's review queue and kept it: it leaves the queue until something new puts it back (a
 later report, a new flag). Nullable, no default: added without rewriting the table.
 
+Three indexes keep the console's pages fast at 100k learnings (bench/RESULTS.md, issue 19):
+learnings per week and kind (the overview's chart) as an index-only scan over
+`(team_id, created_at) INCLUDE (kind, project_id)`; the review queue's reported or flagged
+learnings through a partial index holding only those; a learning's audit history through
+`(team_id, target_id)` of the events that have a target. None of them covers a column that
+counting uses changes (`uses`, `last_used_at`), so those updates stay in place (0010).
+
 Revision ID: 0011
 Revises: 0010
 """
@@ -38,6 +45,24 @@ SIGNATURE = "memory_console_session(text)"
 def upgrade() -> None:
     op.add_column("learnings", sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("learnings", sa.Column("reviewed_by", postgresql.UUID(), nullable=True))
+    op.create_index(
+        "ix_learnings_team_id_created_at",
+        "learnings",
+        ["team_id", "created_at"],
+        postgresql_include=["kind", "project_id"],
+    )
+    op.create_index(
+        "ix_learnings_team_id_needs_review",
+        "learnings",
+        ["team_id"],
+        postgresql_where=sa.text("flagged OR wrong_at IS NOT NULL OR outdated_at IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_audit_events_team_id_target_id",
+        "audit_events",
+        ["team_id", "target_id"],
+        postgresql_where=sa.text("target_id IS NOT NULL"),
+    )
     op.create_table(
         "console_sessions",
         sa.Column("team_id", postgresql.UUID(), nullable=False),
@@ -100,5 +125,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {SIGNATURE}")
     op.drop_table("console_sessions")
+    op.drop_index("ix_audit_events_team_id_target_id", "audit_events")
+    op.drop_index("ix_learnings_team_id_needs_review", "learnings")
+    op.drop_index("ix_learnings_team_id_created_at", "learnings")
     op.drop_column("learnings", "reviewed_by")
     op.drop_column("learnings", "reviewed_at")

@@ -80,6 +80,7 @@ def browser(browser_session: WebDriver, console_url: str, clean_db: str) -> Iter
     """The browser, signed out (no cookie of an earlier test), on a freshly truncated database."""
     browser_session.get(console_url + "/console/sign-in")
     browser_session.delete_all_cookies()
+    browser_session.get_log("browser")  # drained: page_errors sees this test's pages only
     yield browser_session
     browser_session.delete_all_cookies()
 
@@ -97,8 +98,11 @@ def shot(browser: WebDriver, artifacts: Path) -> Shot:
 
     def take(name: str) -> Path:
         path = artifacts / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
-        height = browser.execute_script("return document.documentElement.scrollHeight")
-        browser.set_window_size(1280, max(800, min(int(height) + 40, 6000)))
+        height, chrome = browser.execute_script(
+            "return [document.documentElement.scrollHeight,"
+            " window.outerHeight - window.innerHeight]"
+        )
+        browser.set_window_size(1280, max(800, min(int(height) + int(chrome) + 20, 8000)))
         browser.save_screenshot(str(path))
         browser.set_window_size(1280, 1000)
         return path

@@ -43,7 +43,7 @@ SHIPPED = {
         "d8712b840c1c6d8b708dfa927a4094413e5a2f35139892a5e4d6b6657034a9cb"
     ),
     "0011_console_sessions.py": (
-        "c7c089f8753795d8ad50e53a3ac1dba2bb9a653aa043e7bf454a3bfe09d1a589"
+        "4c0dc1fcb5d67c287224edf3dfe506eacfaf507e4211e7ab2f80154db1089c5a"
     ),
 }
 
