@@ -32,7 +32,7 @@ DEFAULT_PORT = 8765
 SETTINGS = ("url", "api_key")
 # The variables an agent's hook or MCP server can count on: the user's home, never the
 # shell's own exports (an agent started from a desktop launcher, an IDE or a service has none
-# of them; Codex drops variables named like *KEY* from the shells it runs).
+# of them; Codex's `shell_environment_policy` can drop variables named like *KEY*).
 _AGENT_VARIABLES = ("HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA")
 
 
