@@ -183,6 +183,16 @@ def test_doctor_says_what_to_fix(
     )
     assert checks["project"]["outcome"] == "warn" and "--project" in checks["project"]["fix"]
 
+    config = _config(home)
+    config.chmod(0o644)
+    loose = run_memory("doctor", cwd=repo, env=cli_env)
+    assert f"chmod 600 {config}" in loose.stdout
+    config.write_text("url = \n")
+    unreadable = run_memory("doctor", "--json", cwd=repo, env=cli_env)
+    checks = {c["name"]: c for c in json.loads(unreadable.stdout)["checks"]}
+    assert unreadable.returncode == 1
+    assert "cannot read config file" in checks["hooks reach"]["detail"]
+
 
 def test_memory_debug_makes_the_silent_hooks_explain(
     repo: Path, cli_env: dict[str, str], home: Path, server_url: str

@@ -27,6 +27,7 @@ from memory_client.config import (
 )
 from memory_client.errors import (
     AuthenticationError,
+    ConfigurationError,
     ConnectionFailed,
     MemoryClientError,
     PermissionDenied,
@@ -56,17 +57,21 @@ def record_for_agents(env: Mapping[str, str] | None = None) -> list[str]:
     servers read, when they would not find them there without the shell's variables. Returns
     what it did."""
     env = os.environ if env is None else env
-    current = resolve(env)
     bare = agent_env(env)
-    seen = resolve(bare)
-    values: dict[str, str] = {}
-    if seen.url != current.url:
-        values["url"] = current.url
-    if current.api_key and seen.api_key != current.api_key:
-        values["api_key"] = current.api_key
-    if not values:
-        return []
-    path = save(values, bare)
+    try:
+        current = resolve(env)
+        seen = resolve(bare)
+        values: dict[str, str] = {}
+        if seen.url != current.url:
+            values["url"] = current.url
+        if current.api_key and seen.api_key != current.api_key:
+            values["api_key"] = current.api_key
+        if not values:
+            return []
+        path = save(values, bare)
+    except (ConfigurationError, OSError) as exc:
+        # The integration is installed all the same; `memory doctor` will point at this.
+        return [f"could not record the server for hooks started without your shell: {exc}"]
     return [
         f"recorded {' and '.join(values)} in {path} (mode 0600): hooks started without your "
         f"shell's variables reach {current.url}"
@@ -97,7 +102,7 @@ def _server_and_key(config: ClientConfig, who: str) -> tuple[Check, Check | None
             "fail",
             f"{who}: {config.url} ({config.url_source}) cannot be reached: {exc}",
             "start it (`make run`), or point memory at it: `memory login --url URL`",
-        ), None
+        ), key
     except AuthenticationError as exc:
         key = Check(
             "api key",
@@ -113,7 +118,7 @@ def _server_and_key(config: ClientConfig, who: str) -> tuple[Check, Check | None
             "fail",
             f"{who}: {config.url} ({config.url_source}) is not ready: {exc}",
             "wait for it to finish starting, or read its log",
-        ), None
+        ), key
     return (
         Check("server", "ok", f"{who}: {config.url} ({config.url_source}) ready"),
         key or Check("api key", "ok", f"{who}: accepted (from {config.key_source})"),
@@ -231,7 +236,10 @@ def _hook_checks(env: Mapping[str, str]) -> tuple[list[Check], bool]:
 
 def _reach_check(config: ClientConfig, env: Mapping[str, str]) -> Check:
     """What a hook started without the shell's variables would use, and whether it works."""
-    bare = resolve(agent_env(env))
+    try:
+        bare = resolve(agent_env(env))
+    except ConfigurationError as exc:
+        return Check("hooks reach", "fail", str(exc), "fix the file, or remove it and log in")
     if (bare.url, bare.api_key) != (config.url, config.api_key):
         where = bare.url + ("" if bare.api_key else ", no key")
         return Check(
@@ -250,7 +258,10 @@ def _reach_check(config: ClientConfig, env: Mapping[str, str]) -> Check:
 
 def run_checks(cwd: Path, env: Mapping[str, str] | None = None) -> list[Check]:
     env = os.environ if env is None else env
-    config = resolve(env)
+    try:
+        config = resolve(env)
+    except ConfigurationError as exc:
+        return [Check("config file", "fail", str(exc), "fix the file, or remove it and log in")]
     checks: list[Check] = []
     file_check = _config_file_check(env)
     if file_check:
