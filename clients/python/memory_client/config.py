@@ -137,9 +137,9 @@ def resolve(env: Mapping[str, str] | None = None) -> ClientConfig:
 
 def missing_key_message(env: Mapping[str, str] | None = None) -> str:
     return (
-        'no API key found: set MEMORY_API_KEY, put `api_key = "..."` in '
-        f"{config_file(env)}, or run the server locally (`make run`), which saves its admin "
-        f"key to {admin_key_file(env)}"
+        "no API key found: run `memory login --url URL` (it checks the key and saves it), "
+        f'set MEMORY_API_KEY, put `api_key = "..."` in {config_file(env)}, or run the server '
+        f"locally (`make run`), which saves its admin key to {admin_key_file(env)}"
     )
 
 
