@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from memory_client import MemoryClient
@@ -39,6 +40,11 @@ def test_readme_blocks_run(
     assert "Forgot 1 learning(s)" in text
     assert "Imported 2, skipped 0" in text and "Imported 0, skipped 2" in text
     assert "not found: no handoff" in text and "unread" in text
+    # Configured once: `memory login` checked the key and saved it for the agents' hooks.
+    assert "the key is accepted" in text and "All good." in text
+    config = home / ".config" / "memory" / "config.toml"
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert tomllib.loads(config.read_text())["url"] == server_url
 
     # What the blocks left behind: install/uninstall pairs restored the agent files.
     settings = json.loads((home / ".claude" / "settings.json").read_text())

@@ -6,6 +6,7 @@ configuration error; 3 the server could not be reached."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import shlex
@@ -16,10 +17,9 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
-from memory_client import checkout, render
-from memory_client._core import NO_RETRY
+from memory_client import checkout, doctor, render
 from memory_client.client import MemoryClient
-from memory_client.config import missing_key_message, resolve
+from memory_client.config import check_url, config_file, missing_key_message, resolve, save
 from memory_client.errors import (
     APIError,
     AuthenticationError,
@@ -309,6 +309,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0 only when the server is ready AND accepts the key: 3 unreachable or not ready,
+    1 the key is refused (wrong or revoked), 2 no key at all."""
     config = resolve()
     ws = _workspace(args)
     report: dict[str, Any] = {
@@ -320,23 +322,140 @@ def cmd_status(args: argparse.Namespace) -> int:
         "branch": ws.branch,
         "head": ws.head,
     }
-    ok = True
-    with MemoryClient(config.url, config.api_key, retry=NO_RETRY, timeout=5) as client:
-        try:
-            report["server"] = client.readyz().status
-        except MemoryClientError as exc:
-            report["server"] = f"not ready: {exc}"
-            ok = False
+    code = 0
+    key_state = "accepted" if config.api_key else "none found"
+    try:
+        doctor.verify(config.url, config.api_key)
+        report["server"] = "ready"
+    except AuthenticationError as exc:
+        report["server"] = "ready"
+        key_state = f"refused by the server ({exc.message})"
+        code = EXIT_API
+    except MemoryClientError as exc:
+        report["server"] = f"not ready: {exc}"
+        key_state = "not checked"
+        code = EXIT_UNREACHABLE
+    report["api_key"] = key_state
     lines = [
         f"server   {config.url} ({config.url_source}): {report['server']}",
-        f"api key  {config.key_source or 'none found'}",
+        f"api key  {config.key_source or 'none'}: {key_state}",
         f"project  {ws.project}",
         f"worktree {ws.worktree}" + (f" on {ws.branch}" if ws.branch else ""),
     ]
     _emit(args, report, "\n".join(lines))
-    if not ok:
-        return EXIT_UNREACHABLE
-    return 0 if config.api_key else EXIT_USAGE
+    if code == EXIT_API:
+        return _fail(
+            f"the server refused the key from {config.key_source}: wrong or revoked; "
+            "`memory login` with a valid one",
+            EXIT_API,
+        )
+    if code:
+        return code
+    return 0 if config.api_key else _fail(missing_key_message(), EXIT_USAGE)
+
+
+def _read_key(value: str | None) -> str | None:
+    """A key given on the command line, else piped on stdin, else typed at a prompt (not
+    echoed); None when nothing was given."""
+    if value is None:
+        if sys.stdin.isatty():
+            value = getpass.getpass("API key (empty: keep the one memory finds now): ")
+        else:
+            value = sys.stdin.readline()
+    return value.strip() or None
+
+
+def _checked_save(url: str, key: str | None, values: dict[str, str]) -> str:
+    """Checks `key` against the server at `url`, then writes `values` to the config file;
+    nothing is written when the check fails. Returns what happened, for the user."""
+    try:
+        doctor.verify(url, key)
+    except AuthenticationError as exc:
+        raise _Refused(
+            f"the server at {url} refused the key ({exc.message}): wrong or revoked; "
+            "nothing was written"
+        ) from exc
+    path = save(values)
+    shadowed = [v for v in ("MEMORY_URL", "MEMORY_API_KEY") if os.environ.get(v)]
+    note = (
+        f" ({' and '.join(shadowed)} in this shell still win over the file; unset them to use it)"
+        if shadowed
+        else ""
+    )
+    checked = "the key is accepted" if key else "no key to check yet"
+    return f"{url} is ready and {checked}. Saved {' and '.join(values)} to {path}.{note}"
+
+
+class _Refused(Exception):
+    """The server refused the key being configured; exit code 1."""
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    current = resolve()
+    url = check_url(args.url) if args.url else current.url
+    key = _read_key(None) or current.api_key
+    if not key:
+        raise UsageError(f"give the API key on stdin or at the prompt ({missing_key_message()})")
+    try:
+        text = _checked_save(url, key, {"url": url, "api_key": key})
+    except _Refused as exc:
+        return _fail(str(exc), EXIT_API)
+    _emit(args, {"url": url, "config_file": str(config_file())}, text)
+    return 0
+
+
+def cmd_config_set(args: argparse.Namespace) -> int:
+    current = resolve()
+    if args.name == "url":
+        url = check_url(args.value or "")
+        key = current.api_key
+        values = {"url": url}
+    else:
+        url = current.url
+        key = _read_key(args.value)
+        if not key:
+            raise UsageError("give the key: memory config set api_key KEY, or on stdin")
+        values = {"api_key": key}
+    try:
+        text = _checked_save(url, key, values)
+    except _Refused as exc:
+        return _fail(str(exc), EXIT_API)
+    _emit(args, {"set": list(values), "config_file": str(config_file())}, text)
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    config = resolve()
+    path = config_file()
+    shown_key = f"{config.api_key[:8]}…" if config.api_key else None
+    report = {
+        "url": config.url,
+        "url_source": config.url_source,
+        "api_key": shown_key,
+        "api_key_source": config.key_source,
+        "config_file": str(path),
+        "config_file_exists": path.exists(),
+    }
+    lines = [
+        f"url      {config.url} ({config.url_source})",
+        f"api_key  {shown_key or 'none'}" + (f" ({config.key_source})" if shown_key else ""),
+        f"file     {path}" + ("" if path.exists() else " (not there yet: `memory login`)"),
+    ]
+    _emit(args, report, "\n".join(lines))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    checks = doctor.run_checks(Path.cwd())
+    lines = []
+    for check in checks:
+        lines.append(f"{check.outcome:<5} {check.name:<12} {check.detail}")
+        if check.fix:
+            lines.append(f"{'':<5} {'':<12} fix: {check.fix}")
+    failed = sum(c.outcome == "fail" for c in checks)
+    lines.append("All good." if not failed else f"{failed} problem(s) to fix.")
+    _emit(args, {"checks": [c.as_json() for c in checks], "ok": not failed}, "\n".join(lines))
+    return EXIT_API if failed else 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -394,6 +513,9 @@ def cmd_install(args: argparse.Namespace) -> int:
             done = claude_code.install() if args.action == "install" else claude_code.uninstall()
         else:
             done = codex.install() if args.action == "install" else codex.uninstall()
+        if args.action == "install":
+            # Hooks and MCP servers the agent starts may not see this shell's variables.
+            done += doctor.record_for_agents()
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     _emit(args, {"agent": args.agent, "action": args.action, "done": done}, "\n".join(done))
@@ -558,8 +680,42 @@ def build_parser() -> argparse.ArgumentParser:
     fb.add_argument("--note", help="why, in a sentence")
     fb.add_argument("--undo", type=int, metavar="FEEDBACK_ID", help="undo this report instead")
 
-    status = add("status", cmd_status, "show the server, key source and detected workspace")
+    status = add(
+        "status",
+        cmd_status,
+        "show the server, key source and detected workspace; check the server accepts the key",
+    )
     where(status)
+
+    login = add(
+        "login",
+        cmd_login,
+        "check an API key (read from stdin or a prompt) against the server and save server "
+        "and key to the config file (mode 0600)",
+    )
+    login.add_argument("--url", help="the server (default: the one memory finds now)")
+
+    config = sub.add_parser("config", help="show or set the saved server and key")
+    csub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    show = csub.add_parser(
+        "show", parents=[common], help="the server and key memory uses, and where each is from"
+    )
+    show.set_defaults(func=cmd_config_show)
+    setting = csub.add_parser(
+        "set",
+        parents=[common],
+        help="check a server URL or API key against the server, then save it to the config file",
+    )
+    setting.set_defaults(func=cmd_config_set)
+    setting.add_argument("name", choices=["url", "api_key"])
+    setting.add_argument("value", nargs="?", help="the value (api_key: else stdin or a prompt)")
+
+    add(
+        "doctor",
+        cmd_doctor,
+        "check server, key, project detection, installed hooks and whether they reach the "
+        "server; say what to fix",
+    )
 
     imp = add("import", cmd_import, "import a file-based handoff inbox or HANDOFF.md files")
     imp.add_argument("path", help="inbox root (<root>/<project>/<recipient>/{unread,read}/*.md)")
@@ -604,7 +760,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConnectionFailed as exc:
         return _fail(f"{exc}. Is the server running (`make run`)?", EXIT_UNREACHABLE)
     except AuthenticationError as exc:
-        return _fail(f"{exc.message}; check MEMORY_API_KEY or the config file", EXIT_API)
+        return _fail(
+            f"{exc.message}; check MEMORY_API_KEY or the config file (`memory doctor`)", EXIT_API
+        )
     except APIError as exc:
         return _fail(str(exc), EXIT_API)
     except KeyboardInterrupt:

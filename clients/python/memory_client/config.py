@@ -7,11 +7,16 @@
    reads them) and the admin key it saved on first start,
    `<MEMORY_DATA_DIR or the user data dir of "memory-service">/admin_key`.
 
-So on a machine running `make run`, nothing needs configuring."""
+So on a machine running `make run`, nothing needs configuring. Elsewhere `memory login` (or
+`memory config set`) writes the file once (`save`), and `memory install` records there what the
+shell's variables say, for hooks and MCP servers an agent starts without them (`agent_env`)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +28,12 @@ from memory_client.errors import ConfigurationError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+# What `save` writes, the names the file is read for.
+SETTINGS = ("url", "api_key")
+# The variables an agent's hook or MCP server can count on: the user's home, never the
+# shell's own exports (an agent started from a desktop launcher, an IDE or a service has none
+# of them; Codex's `shell_environment_policy` can drop variables named like *KEY*).
+_AGENT_VARIABLES = ("HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA")
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,61 @@ def resolve(env: Mapping[str, str] | None = None) -> ClientConfig:
 
 def missing_key_message(env: Mapping[str, str] | None = None) -> str:
     return (
-        'no API key found: set MEMORY_API_KEY, put `api_key = "..."` in '
-        f"{config_file(env)}, or run the server locally (`make run`), which saves its admin "
-        f"key to {admin_key_file(env)}"
+        "no API key found: run `memory login --url URL` (it checks the key and saves it), "
+        f'set MEMORY_API_KEY, put `api_key = "..."` in {config_file(env)}, or run the server '
+        f"locally (`make run`), which saves its admin key to {admin_key_file(env)}"
     )
+
+
+def agent_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a hook or MCP server started by an agent may have: `env` without the
+    user's shell variables (MEMORY_*, XDG_*), only where home is."""
+    env = os.environ if env is None else env
+    return {name: env[name] for name in _AGENT_VARIABLES if env.get(name)}
+
+
+def check_url(url: str) -> str:
+    """`url` without a trailing slash; a ConfigurationError unless it is an http(s) URL."""
+    if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", url):
+        raise ConfigurationError(f"not a server URL: {url!r} (expected http://HOST:PORT)")
+    return url.rstrip("/")
+
+
+def _setting_line(name: str) -> re.Pattern[str]:
+    return re.compile(rf"^\s*{name}\s*=")
+
+
+def save(values: Mapping[str, str], env: Mapping[str, str] | None = None) -> Path:
+    """Sets `url` and/or `api_key` in the config file (created with mode 0600, and made 0600
+    if it was readable by others), keeping its other lines and comments. Returns the file."""
+    path = config_file(env)
+    _read_config_file(path)  # a file that does not parse is reported, never overwritten
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        lines = []
+    # Top-level keys live before the first table header.
+    end = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
+    for name, value in values.items():
+        if name not in SETTINGS:
+            raise ConfigurationError(f"unknown setting {name!r}; choose from {', '.join(SETTINGS)}")
+        line = f"{name} = {json.dumps(value)}"  # a JSON string is a valid TOML basic string
+        at = next((i for i in range(end) if _setting_line(name).match(lines[i])), None)
+        if at is None:
+            lines.insert(end, line)
+            end += 1
+        else:
+            lines[at] = line
+    text = "\n".join(lines) + "\n"
+    tomllib.loads(text)  # what is written reads back
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,3 +32,15 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def debugging() -> bool:
+    """`MEMORY_DEBUG` is set to something other than empty, `0`, `false` or `no`."""
+    return os.environ.get("MEMORY_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def explain(message: str) -> None:
+    """With `MEMORY_DEBUG=1` a hook, silent by design, says on stderr what it did or why it
+    said nothing (Claude Code shows a hook's stderr in its debug output: `claude --debug`)."""
+    if debugging():
+        print(f"memory hook: {message}", file=sys.stderr, flush=True)

@@ -24,8 +24,8 @@ from typing import Any, TextIO
 from memory_client import checkout
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
-from memory_client.config import resolve
-from memory_client.integrations import agent_home, write_atomically
+from memory_client.config import ClientConfig, missing_key_message, resolve
+from memory_client.integrations import agent_home, explain, write_atomically
 from memory_client.workspace import detect
 
 MATCHER = "startup|resume|clear|compact"
@@ -236,15 +236,17 @@ def hook_output(
     to say."""
     payload = json.loads(raw) if raw.strip() else {}
     if not isinstance(payload, dict):
+        explain("the hook input is not a JSON object; nothing to do")
         return None
     cwd = payload.get("cwd") or os.getcwd()
     session_id = payload.get("session_id")
-    config = resolve()
-    if not config.api_key:
+    config = server_config()
+    if config is None:
         return None
     # The checkout's context (branch, HEAD, changed paths, latest commits) costs two git
     # commands, the same as branch and HEAD alone did.
     ws = detect(cwd, context=True)
+    explain(f"brief for {ws.project}, worktree {ws.worktree}, from {config.url}")
     with MemoryClient(config.url, config.api_key, retry=NO_RETRY, timeout=timeout) as client:
         brief = client.run(
             checkout.brief(
@@ -255,7 +257,9 @@ def hook_output(
             )
         )
     if brief.empty:
+        explain("the brief is empty (no unread handoff, no relevant learning): nothing injected")
         return None
+    explain(f"injected the brief ({len(brief.markdown)} characters)")
     return json.dumps(
         {
             "hookSpecificOutput": {
@@ -266,6 +270,22 @@ def hook_output(
     )
 
 
+def server_config() -> ClientConfig | None:
+    """The server and key a hook uses (and, with MEMORY_DEBUG, where they came from), or None
+    without a key."""
+    config = resolve()
+    if not config.api_key:
+        explain(missing_key_message())
+        return None
+    explain(f"server {config.url} ({config.url_source}), key from {config.key_source}")
+    return config
+
+
+def _give_up() -> None:
+    explain(f"gave up after {HOOK_DEADLINE_SECONDS} s (the hook's deadline); nothing injected")
+    os._exit(0)
+
+
 def run_fail_open(
     stdin: TextIO, stdout: TextIO, produce: Callable[[str, float], str | None]
 ) -> int:
@@ -274,15 +294,14 @@ def run_fail_open(
     input), the agent goes on normally, with no output and exit 0, within the deadline."""
     left = HOOK_DEADLINE_SECONDS - process_age()
     # A hard stop even for what no timeout covers (DNS, a stuck stdin, a slow disk).
-    watchdog = threading.Timer(max(0.0, left), os._exit, args=(0,))
+    watchdog = threading.Timer(max(0.0, left), _give_up)
     watchdog.daemon = True
     watchdog.start()
     try:
         timeout = max(0.1, min(HOOK_HTTP_TIMEOUT_SECONDS, left - 0.2))
         output = produce(stdin.read(), timeout)
     except Exception as exc:  # fail-open by design: any failure means "say nothing"
-        if os.environ.get("MEMORY_DEBUG"):
-            print(f"memory hook: {type(exc).__name__}: {exc}", file=sys.stderr)
+        explain(f"{type(exc).__name__}: {exc}; nothing injected")
         output = None
     watchdog.cancel()
     if output:

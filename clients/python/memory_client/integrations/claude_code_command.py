@@ -21,8 +21,8 @@ from typing import TextIO
 from memory_client import checkout, render
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
-from memory_client.config import resolve
-from memory_client.integrations.claude_code import run_fail_open
+from memory_client.integrations import explain
+from memory_client.integrations.claude_code import run_fail_open, server_config
 from memory_client.workspace import detect
 
 EVENT = "PreToolUse"
@@ -36,13 +36,15 @@ def hook_output(raw: str, *, timeout: float) -> str | None:
     add (not the Bash tool, an everyday command, nothing close enough)."""
     payload = json.loads(raw) if raw.strip() else {}
     if not isinstance(payload, dict) or payload.get("tool_name") != TOOL:
+        explain(f"not a {TOOL} tool call; nothing to do")
         return None
     tool_input = payload.get("tool_input")
     command = tool_input.get("command") if isinstance(tool_input, dict) else None
     if not isinstance(command, str) or not command.strip() or len(command) > MAX_COMMAND_CHARS:
+        explain(f"no command of at most {MAX_COMMAND_CHARS} characters; nothing to check")
         return None
-    config = resolve()
-    if not config.api_key:
+    config = server_config()
+    if config is None:
         return None
     ws = detect(payload.get("cwd") or os.getcwd())
     session_id = payload.get("session_id")
@@ -56,7 +58,12 @@ def hook_output(raw: str, *, timeout: float) -> str | None:
             )
         )
     if result.abstained or not any(not r.flagged for r in result.results):
+        explain(
+            "no past mistake matches this command"
+            + (f" ({result.reason})" if result.abstained and result.reason else "")
+        )
         return None
+    explain(f"added {len(result.results)} past mistake(s) about this command")
     context = (
         "memory-service (shared memory of earlier coding sessions) on this command:\n"
         + render.check(result, command)

@@ -24,8 +24,12 @@ from typing import TextIO
 from memory_client import checkout, render
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
-from memory_client.config import resolve
-from memory_client.integrations.claude_code import HOOK_HTTP_TIMEOUT_SECONDS, run_fail_open
+from memory_client.integrations import explain
+from memory_client.integrations.claude_code import (
+    HOOK_HTTP_TIMEOUT_SECONDS,
+    run_fail_open,
+    server_config,
+)
 from memory_client.workspace import Workspace, _git, detect, normalize_remote
 
 EVENT = "UserPromptSubmit"
@@ -46,12 +50,14 @@ def hook_output(raw: str, *, timeout: float = HOOK_HTTP_TIMEOUT_SECONDS) -> str 
     nothing worth saying."""
     payload = json.loads(raw) if raw.strip() else {}
     if not isinstance(payload, dict):
+        explain("the hook input is not a JSON object; nothing to do")
         return None
     prompt = payload.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
+        explain("no prompt in the hook input; nothing to do")
         return None
-    config = resolve()
-    if not config.api_key:
+    config = server_config()
+    if config is None:
         return None
     session_id = payload.get("session_id")
     cwd = Path(payload.get("cwd") or os.getcwd())
@@ -69,10 +75,18 @@ def hook_output(raw: str, *, timeout: float = HOOK_HTTP_TIMEOUT_SECONDS) -> str 
             )
         )
     if result.abstained or not any(not r.flagged for r in result.results):
+        explain(_silence(result.abstained, result.reason, project))
         return None
+    explain(f"injected {len(result.results)} learning(s) of {project}")
     return json.dumps(
         {"hookSpecificOutput": {"hookEventName": EVENT, "additionalContext": render.recall(result)}}
     )
+
+
+def _silence(abstained: bool, reason: str | None, project: str) -> str:
+    if abstained:
+        return f"nothing injected for {project}: the server abstained ({reason or 'no reason'})"
+    return f"nothing injected for {project}: only instruction-like learnings matched"
 
 
 def run_hook(stdin: TextIO, stdout: TextIO) -> int:
