@@ -101,8 +101,10 @@ async def page(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[tuple[HandoffRow, str]]:
-    """Handoffs with their project's slug, newest first, from after `after` (a position of
-    the previous page); `readable`: only these projects (None: all)."""
+    """Handoffs with their project's slug, newest first by when they were written (front
+    matter `created`, else arrival: an imported or late handoff takes its place among the
+    others), from after `after` (a position of the previous page); `readable`: only these
+    projects (None: all)."""
     query = (
         select(HandoffRow, Project.slug)
         .join(
@@ -121,8 +123,8 @@ async def page(
     if after is not None:
         when, ident = after
         query = query.where(
-            (HandoffRow.received_at < when)
-            | ((HandoffRow.received_at == when) & (HandoffRow.id < ident))
+            (HandoffRow.created_at < when)
+            | ((HandoffRow.created_at == when) & (HandoffRow.id < ident))
         )
-    query = query.order_by(HandoffRow.received_at.desc(), HandoffRow.id.desc()).limit(limit)
+    query = query.order_by(HandoffRow.created_at.desc(), HandoffRow.id.desc()).limit(limit)
     return [(h, slug) for h, slug in (await session.execute(query)).all()]
