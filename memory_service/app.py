@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory_service import migrate
+from memory_service import apidocs, migrate
 from memory_service.admin.routes import router as admin_router
 from memory_service.audit.routes import router as audit_router
 from memory_service.auth.service import bootstrap_admin_key
@@ -217,8 +217,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         # Not public: /openapi.json is served below behind a key; the browser pages are off
         # (a browser cannot send the key with the schema request they make).
         openapi_url="/openapi.json" if settings.docs_public else None,
-        docs_url="/docs" if settings.docs_public else None,
-        redoc_url="/redoc" if settings.docs_public else None,
+        # /docs and /redoc are apidocs.py's, with their assets served locally (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.memory = state
     install_error_handlers(app, console_error_page if settings.console else None)
@@ -244,6 +245,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(audit_router)
     if settings.console:
         install_console(app)
+    apidocs.install(app, settings)
     _publish_body_schemas(app, BODY_SCHEMAS)
     return app
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.auth.service import Principal, authenticate
@@ -16,6 +17,16 @@ from memory_service.state import AppState
 from memory_service.tenancy import scope_to_team
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
+
+# Declares the scheme in the OpenAPI document (the Authorize button of /docs) and nothing
+# more: `auto_error=False` leaves every refusal to `get_principal`, so a missing or malformed
+# key gets the error envelope like any other error.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key of this service (`memory-service keys create`, or the admin key "
+    "saved on first start), sent as `Authorization: Bearer <key>`",
+)
 
 
 # Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` one in
@@ -47,7 +58,12 @@ async def get_embedder(state: StateDep) -> Embedder:
 EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
 
 
-async def get_principal(request: Request, session: SessionDep, state: StateDep) -> Principal:
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    state: StateDep,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:

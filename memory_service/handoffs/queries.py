@@ -103,9 +103,10 @@ async def page(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[tuple[HandoffRow, str]]:
-    """Handoffs with their project's slug, newest first, from after `after` (a position of
-    the previous page); `readable`: only these projects (None: all); `since` / `until`: received
-    at or after, before."""
+    """Handoffs with their project's slug, newest first by when they were written (front
+    matter `created`, else arrival: an imported or late handoff takes its place among the
+    others), from after `after` (a position of the previous page); `readable`: only these
+    projects (None: all); `since` / `until`: written at or after, before."""
     query = (
         select(HandoffRow, Project.slug)
         .join(
@@ -122,16 +123,16 @@ async def page(
     if status is not None:
         query = query.where(HandoffRow.status == status)
     if since is not None:
-        query = query.where(HandoffRow.received_at >= since)
+        query = query.where(HandoffRow.created_at >= since)
     if until is not None:
-        query = query.where(HandoffRow.received_at < until)
+        query = query.where(HandoffRow.created_at < until)
     if after is not None:
         when, ident = after
         query = query.where(
-            (HandoffRow.received_at < when)
-            | ((HandoffRow.received_at == when) & (HandoffRow.id < ident))
+            (HandoffRow.created_at < when)
+            | ((HandoffRow.created_at == when) & (HandoffRow.id < ident))
         )
-    query = query.order_by(HandoffRow.received_at.desc(), HandoffRow.id.desc()).limit(limit)
+    query = query.order_by(HandoffRow.created_at.desc(), HandoffRow.id.desc()).limit(limit)
     return [(h, slug) for h, slug in (await session.execute(query)).all()]
 
 

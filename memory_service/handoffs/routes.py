@@ -85,6 +85,7 @@ def _summary(row: HandoffRow, project: str) -> dict[str, Any]:
         "received_at": row.received_at,
         "claimed_at": row.claimed_at,
         "claimed_by": row.claimed_by,
+        **service.labels(row),
     }
 
 

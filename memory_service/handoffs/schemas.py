@@ -100,6 +100,10 @@ class _Header(BaseModel):
     tool: str | None
     branch: str | None
     head: str | None
+    name: str | None = Field(default=None, description="Front matter `name`, when given")
+    description: str | None = Field(
+        default=None, description="Front matter `description`, when given"
+    )
 
 
 class HandoffSummary(_Header):

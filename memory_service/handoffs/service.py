@@ -51,6 +51,23 @@ def title(body: str) -> str | None:
     return parse_handoff(body).title
 
 
+# Front matter fields a listing and a delivery show as they are (the agent-handoff convention:
+# `name` says which handoff it is, `description` what it is about).
+LABELS = ("name", "description")
+_LABEL_CHARS = 500
+
+
+def labels(handoff: HandoffRow) -> dict[str, str | None]:
+    """The handoff's front matter `name` and `description`, when they are text."""
+    front_matter = handoff.front_matter or {}
+    found: dict[str, str | None] = {}
+    for name in LABELS:
+        value = front_matter.get(name)
+        text = value.strip()[:_LABEL_CHARS] if isinstance(value, str) else ""
+        found[name] = text or None
+    return found
+
+
 @dataclass
 class Stored:
     handoff: HandoffRow
@@ -268,10 +285,10 @@ async def delete_handoff(
     await record(session, principal, "handoff.delete", target=("handoff", handoff_id))
 
 
-def encode_cursor(received_at: datetime, handoff_id: uuid.UUID) -> str:
+def encode_cursor(created_at: datetime, handoff_id: uuid.UUID) -> str:
     # Written in UTC: an offset with seconds or microseconds (hypothesis found one) does not
     # survive `fromisoformat` on Python 3.11, and the cursor must read back exactly.
-    raw = json.dumps([received_at.astimezone(UTC).isoformat(), str(handoff_id)]).encode()
+    raw = json.dumps([created_at.astimezone(UTC).isoformat(), str(handoff_id)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -332,7 +349,7 @@ async def list_handoffs(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1][0]
-        next_cursor = encode_cursor(last.received_at, last.id)
+        next_cursor = encode_cursor(last.created_at, last.id)
     return rows, next_cursor
 
 

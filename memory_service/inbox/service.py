@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from memory_service.audit.service import record
 from memory_service.auth.service import Principal
 from memory_service.handoffs.schemas import Delivery, Drift
+from memory_service.handoffs.service import labels
 from memory_service.hygiene.screening import HEADER_FIELDS, screen
 from memory_service.inbox import queries
 from memory_service.models import HandoffRow
@@ -46,9 +47,15 @@ _AS_STORED = ("id", "sentinel", "recipient", "sender", "topic", "tool", "branch"
 
 
 def delivery(handoff: HandoffRow, project: str, drift_: Drift | None = None) -> Delivery:
-    screened = screen(handoff.body, {name: getattr(handoff, name) for name in HEADER_FIELDS})
+    named = labels(handoff)
+    # The front matter's name and description are shown with the handoff: screened like the
+    # other header fields.
+    screened = screen(
+        handoff.body, {**{name: getattr(handoff, name) for name in HEADER_FIELDS}, **named}
+    )
     return Delivery(
         **{name: getattr(handoff, name) for name in _AS_STORED},
+        **named,
         project=project,
         created_at=handoff.created_at,
         body=screened.body,

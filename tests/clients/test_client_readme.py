@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from memory_client import MemoryClient
 
@@ -53,3 +54,63 @@ def test_readme_blocks_run(
     assert not (home / ".codex" / "AGENTS.md").exists()
     with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
         assert client.list_handoffs(project=PROJECT, status="read").items
+
+
+MAIN_README = README.parents[2] / "README.md"
+
+
+def _documents(output: str) -> list[dict[str, Any]]:
+    """The JSON documents curl printed one after the other (without separators)."""
+    decoder = json.JSONDecoder()
+    found, at = [], 0
+    while at < len(output.strip()):
+        document, at = decoder.raw_decode(output, at)
+        found.append(document)
+        while at < len(output) and output[at].isspace():
+            at += 1
+    return found
+
+
+def test_main_readme_first_example_runs(
+    repo: Path, cli_env: dict[str, str], home: Path, server_url: str
+) -> None:
+    """The README's first example, as a new user runs it after `make run`: the admin key from
+    its default place, the server on localhost:8765 (here the test server's address)."""
+    using_it = MAIN_README.read_text().split("\n## Using it\n", 1)[1]
+    code = BLOCK.search(using_it)
+    assert code is not None and code.group(1) == "sh"
+    key_file = home / ".local" / "share" / "memory-service" / "admin_key"
+    key_file.parent.mkdir(parents=True)
+    key_file.write_text(cli_env["MEMORY_API_KEY"] + "\n")
+    script = code.group(2).replace("localhost:8765", server_url.removeprefix("http://"))
+    env = {k: v for k, v in cli_env.items() if k not in ("MEMORY_URL", "MEMORY_API_KEY")}
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    markdown, as_json, claim = _documents(done.stdout)
+    # A realistic handoff: each section became the learning kind it names; the verification
+    # command stayed with the handoff.
+    assert sorted(item["kind"] for item in markdown["learnings"]) == [
+        "decision",
+        "mistake",
+        "next_step",
+        "note",
+    ]
+    assert [item["kind"] for item in as_json["learnings"]] == ["mistake"]
+    delivered = {d["id"]: d for d in claim["handoffs"]}
+    assert set(delivered) == {markdown["id"], as_json["id"]}
+    first = delivered[markdown["id"]]
+    assert (first["name"], first["recipient"]) == ("cache-layer", "widgets")
+    assert first["description"] == "Price cache in front of the pricing API; metrics are next"
+    assert first["drift"]["branch"] is False
+    with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
+        stored = client.get_handoff(markdown["id"])
+    assert stored.commands == ["pytest tests/test_cache.py -q"]
+    assert stored.status == "read"

@@ -12,12 +12,14 @@ import uuid
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
+from memory_client import evidence
 from memory_client.errors import ConnectionFailed, error_from_response, retry_after_seconds
+from memory_client.frontmatter import field as front_matter_field
 from memory_client.models import (
     Brief,
     CheckoutContext,
@@ -43,6 +45,7 @@ from memory_client.models import (
     Status,
     Visibility,
 )
+from memory_client.workspace import Workspace
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -214,8 +217,37 @@ def _json_ready(value: Any) -> Any:
 # tests/clients/test_contract.py checks every body against the server's OpenAPI document.
 
 
+class HandoffFields(TypedDict):
+    recipient: str | None
+    sender: str | None
+    branch: str | None
+    head: str | None
+
+
+def handoff_fields(body: str, ws: Workspace, *, recipient: str | None = None) -> HandoffFields:
+    """What a handoff written in `ws` is sent with: the checkout's worktree (as recipient and
+    sender), branch and HEAD, each only where the front matter does not say (None: the server
+    takes it from there). An explicit `recipient` wins over both."""
+    return {
+        "recipient": recipient or (None if front_matter_field(body, "to") else ws.worktree),
+        "sender": None if front_matter_field(body, "from") else ws.worktree,
+        "branch": None if front_matter_field(body, "branch") else ws.branch,
+        "head": None if front_matter_field(body, "head") else ws.head,
+    }
+
+
+def git_evidence(body: str, ws: Workspace) -> GitEvidence | None:
+    """The blob ids of the files `body` cites, from one git command in the checkout: sent with
+    a handoff written now (`git=`), never with an imported one (its files were those of its
+    own time). None outside git or when git cannot say."""
+    if not ws.in_git:
+        return None
+    blobs = evidence.write_blobs(ws.root, body)
+    return GitEvidence(blobs=blobs) if blobs else None
+
+
 def create_handoff(
-    project: str,
+    project: str | Workspace,
     body: str,
     *,
     recipient: str | None = None,
@@ -236,7 +268,23 @@ def create_handoff(
 
     An `Idempotency-Key` (a fresh uuid4 unless given) is sent and kept for every retry of this
     call, so a write whose response was lost is never stored twice. `status="read"` stores it
-    as already delivered (imports of old inboxes)."""
+    as already delivered (imports of old inboxes).
+
+    `project` may also be a checkout (`memory_client.workspace.detect()`): the handoff is then
+    written as `memory handoff write` writes it, to the checkout's project, from and to its
+    worktree, with its branch and HEAD (each only where neither an argument nor the front
+    matter says), and with the blob ids of the files it cites (`git`, one git command run
+    here) for freshness."""
+    if isinstance(project, Workspace):
+        ws = project
+        project = ws.project
+        found = handoff_fields(body, ws, recipient=recipient)
+        recipient = found["recipient"]
+        sender = sender or found["sender"]
+        branch = branch or found["branch"]
+        head = head or found["head"]
+        if git is None:
+            git = git_evidence(body, ws)
     payload = _clean(
         {
             "project": project,

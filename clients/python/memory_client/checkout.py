@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TypedDict
 
 from memory_client import _core, evidence
 from memory_client._core import Call
 from memory_client.client import AsyncMemoryClient, MemoryClient
 from memory_client.errors import MemoryClientError
-from memory_client.frontmatter import field
 from memory_client.models import (
     Brief,
     CheckoutContext,
     CheckoutFiles,
     CheckResponse,
     CitedPaths,
-    GitEvidence,
     Inbox,
     Kind,
     Mode,
@@ -29,34 +26,10 @@ from memory_client.models import (
 )
 from memory_client.workspace import Workspace
 
-
-class HandoffFields(TypedDict):
-    recipient: str | None
-    sender: str | None
-    branch: str | None
-    head: str | None
-
-
-def handoff_fields(body: str, ws: Workspace, *, recipient: str | None = None) -> HandoffFields:
-    """What a handoff written in `ws` is sent with: the checkout's worktree (as recipient and
-    sender), branch and HEAD, each only where the front matter does not say (None: the server
-    takes it from there). An explicit `recipient` wins over both."""
-    return {
-        "recipient": recipient or (None if field(body, "to") else ws.worktree),
-        "sender": None if field(body, "from") else ws.worktree,
-        "branch": None if field(body, "branch") else ws.branch,
-        "head": None if field(body, "head") else ws.head,
-    }
-
-
-def git_evidence(body: str, ws: Workspace) -> GitEvidence | None:
-    """The blob ids of the files `body` cites, from one git command in the checkout: sent with
-    a handoff written now (`git=`), never with an imported one (its files were those of its
-    own time). None outside git or when git cannot say."""
-    if not ws.in_git:
-        return None
-    blobs = evidence.write_blobs(ws.root, body)
-    return GitEvidence(blobs=blobs) if blobs else None
+# Written once, in `_core`, where `create_handoff(workspace, ...)` uses them too.
+HandoffFields = _core.HandoffFields
+handoff_fields = _core.handoff_fields
+git_evidence = _core.git_evidence
 
 
 def cited_paths(ws: Workspace) -> Call[CitedPaths] | None:

@@ -1,7 +1,8 @@
 """`memory`: the memory service from a shell, for people and for agents.
 
 Exit codes: 0 success; 1 the server refused the request (the message says why); 2 usage or
-configuration error; 3 the server could not be reached."""
+configuration error; 3 the server could not be reached; 141 (128 + SIGPIPE, as other
+command-line tools) the reader of the output went away (`memory ... --json | head`), quietly."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from memory_client.workspace import Workspace, check_project_slug, check_worktre
 EXIT_API = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_BROKEN_PIPE = 141
 # The server's limit on a checked command (POST /v1/check).
 CHECK_MAX_CHARS = 4000
 
@@ -120,14 +122,13 @@ def cmd_handoff_write(args: argparse.Namespace) -> int:
     # both (the server applies request fields over front matter).
     with _client() as client:
         result = client.create_handoff(
-            ws.project,
+            ws,
             body,
+            recipient=args.to,
             topic=args.topic,
             tool=args.tool or (None if field(body, "session_tool", "tool") else _detected_tool()),
             session_id=args.session_id,
             visibility=args.visibility,
-            git=checkout.git_evidence(body, ws),
-            **checkout.handoff_fields(body, ws, recipient=args.to),
         )
     _emit(args, result, render.created(result))
     return 0
@@ -754,7 +755,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a reader that went away is noticed here, not at exit
+        return code
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except (UsageError, ConfigurationError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except ConnectionFailed as exc:
@@ -767,6 +773,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_API)
     except KeyboardInterrupt:
         return 130
+
+
+def _discard_stdout() -> None:
+    """Points stdout at the null device: what is still buffered for a reader that went away
+    would otherwise fail again, with a traceback, when the interpreter flushes it at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind stdout (embedded, captured)
+        pass
 
 
 def _fail(message: str, code: int) -> int:

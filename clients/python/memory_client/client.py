@@ -18,7 +18,7 @@ import httpx
 
 from memory_client import _core
 from memory_client._core import DEFAULT_RETRY, Call, RequestSpec, RetryPolicy, Sleep
-from memory_client.config import resolve
+from memory_client.config import check_url, resolve
 from memory_client.models import HandoffSummary, Status
 
 __all__ = ["AsyncMemoryClient", "MemoryClient"]
@@ -40,6 +40,8 @@ class _Base:
         retry: RetryPolicy,
         headers: Mapping[str, str] | None,
     ) -> None:
+        if base_url is not None:
+            check_url(base_url, "base_url")
         if base_url is None or api_key is None:
             # Only read the environment and files when the caller did not say.
             found = resolve()

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import platformdirs
 
 from memory_client.errors import ConfigurationError
@@ -130,9 +131,25 @@ def resolve(env: Mapping[str, str] | None = None) -> ClientConfig:
         key = _read_key_file(key_path)
         key_source = str(key_path) if key else None
     assert url_source is not None
+    check_url(url, url_source)
     return ClientConfig(
         url=url.rstrip("/"), api_key=key, url_source=url_source, key_source=key_source
     )
+
+
+def check_url(url: str, source: str) -> str:
+    """`url` when it can name a memory server (`http(s)://host[:port][/prefix]`), else a
+    ConfigurationError naming where it came from: a typo is not a network failure to retry."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"{source}: {url!r} is not a URL ({exc})") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigurationError(
+            f"{source}: {url!r} is not an http(s) URL of a server; "
+            f"use e.g. http://127.0.0.1:{DEFAULT_PORT}"
+        )
+    return url
 
 
 def missing_key_message(env: Mapping[str, str] | None = None) -> str:

@@ -59,6 +59,9 @@ class _HandoffHeader(_Model):
     tool: str | None = None
     branch: str | None = None
     head: str | None = None
+    # Front matter `name` and `description` (servers before issue 20 leave these out).
+    name: str | None = None
+    description: str | None = None
 
 
 class HandoffSummary(_HandoffHeader):

@@ -46,10 +46,18 @@ def flag_warning(what: str, reasons: str) -> str:
     )
 
 
+def _label(h: Delivery | HandoffSummary) -> str | None:
+    """What a handoff is called: its front matter `name`, with the topic when that differs."""
+    if h.name and h.topic and h.topic != h.name:
+        return f"{_one_line(h.name, 120)} ({_one_line(h.topic, 120)})"
+    label = h.name or h.topic
+    return _one_line(label, 200) if label else None
+
+
 def _delivery_header(d: Delivery) -> str:
     who = f" from {_one_line(d.sender, 120)}" if d.sender else ""
-    topic = _one_line(d.topic, 200) if d.topic else "handoff"
-    return f"{topic}{who}, {d.created_at:%Y-%m-%d %H:%M} UTC — sentinel {d.sentinel} ({d.id})"
+    title = _label(d) or "handoff"
+    return f"{title}{who}, {d.created_at:%Y-%m-%d %H:%M} UTC — sentinel {d.sentinel} ({d.id})"
 
 
 def inbox(result: Inbox, *, claimed: bool, worktree: str, project: str) -> str:
@@ -57,7 +65,10 @@ def inbox(result: Inbox, *, claimed: bool, worktree: str, project: str) -> str:
         return f"No unread handoffs for {worktree} in {project}."
     if not claimed:
         lines = [f"{len(result.handoffs)} unread handoff(s) for {worktree} in {project}:"]
-        lines += [f"- {_delivery_header(d)}" for d in result.handoffs]
+        for d in result.handoffs:
+            lines.append(f"- {_delivery_header(d)}")
+            if d.description:
+                lines.append(f"  {_one_line(d.description, 300)}")
         lines.append("Take delivery with `memory inbox --claim` (or `memory brief`).")
         return "\n".join(lines)
     parts = [
@@ -68,6 +79,8 @@ def inbox(result: Inbox, *, claimed: bool, worktree: str, project: str) -> str:
         block = [f"\n## {_delivery_header(d)}"]
         if d.flagged:
             block.append(flag_warning("handoff", "; ".join(d.flag_reasons[:5])))
+        if d.description:
+            block.append(f"Description: {_one_line(d.description, 300)}")
         if d.drift is not None and d.drift.moved:
             block.append(
                 f"> Drift: written on {d.drift.handoff_branch or '?'} @ "
@@ -107,7 +120,7 @@ def handoff_list(items: list[HandoffSummary]) -> str:
         return "No handoffs."
     return "\n".join(
         f"{h.created_at:%Y-%m-%d %H:%M}  {h.status:<6}  {h.sentinel:<22}  {h.project} → "
-        f"{h.recipient}  {h.topic or ''}  ({h.id})"
+        f"{h.recipient}  {_label(h) or ''}  ({h.id})"
         for h in items
     )
 

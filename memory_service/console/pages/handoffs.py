@@ -1,4 +1,4 @@
-"""The handoffs: a filterable list (project, recipient, status, date received), newest first in
+"""The handoffs: a filterable list (project, recipient, status, date written), newest first in
 keyset pages like `GET /v1/handoffs`, and one handoff's page: its markdown rendered inert, its
 sentinel, front matter, files, commands, learnings by kind, and its delivery (unread, or
 claimed by which session when, with the drift recorded at the claim)."""
