@@ -78,7 +78,7 @@ async def test_login_checks_the_key_then_writes_the_config_file(
     assert text.startswith("# written by hand\n")
     assert tomllib.loads(text) == {"url": server_url, "api_key": other, "extra": {"x": 1}}
     bad_url = run_memory("config", "set", "url", "localhost:8765", cwd=repo, env=env)
-    assert bad_url.returncode == 2 and "not a server URL" in bad_url.stderr
+    assert bad_url.returncode == 2 and "is not an http(s) URL" in bad_url.stderr
 
 
 def test_status_authenticates_and_hints_when_no_key(

@@ -393,7 +393,7 @@ class _Refused(Exception):
 
 def cmd_login(args: argparse.Namespace) -> int:
     current = resolve()
-    url = check_url(args.url) if args.url else current.url
+    url = check_url(args.url, "--url") if args.url else current.url
     key = _read_key(None) or current.api_key
     if not key:
         raise UsageError(f"give the API key on stdin or at the prompt ({missing_key_message()})")
@@ -408,7 +408,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 def cmd_config_set(args: argparse.Namespace) -> int:
     current = resolve()
     if args.name == "url":
-        url = check_url(args.value or "")
+        url = check_url(args.value or "", "memory config set url")
         key = current.api_key
         values = {"url": url}
     else:

@@ -137,9 +137,10 @@ def resolve(env: Mapping[str, str] | None = None) -> ClientConfig:
     )
 
 
-def check_url(url: str, source: str) -> str:
-    """`url` when it can name a memory server (`http(s)://host[:port][/prefix]`), else a
-    ConfigurationError naming where it came from: a typo is not a network failure to retry."""
+def check_url(url: str, source: str = "the server URL") -> str:
+    """`url` (without a trailing slash) when it can name a memory server
+    (`http(s)://host[:port][/prefix]`), else a ConfigurationError naming where it came from:
+    a typo is not a network failure to retry."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -149,7 +150,9 @@ def check_url(url: str, source: str) -> str:
             f"{source}: {url!r} is not an http(s) URL of a server; "
             f"use e.g. http://127.0.0.1:{DEFAULT_PORT}"
         )
-    return url
+    if any(c.isspace() for c in url):
+        raise ConfigurationError(f"{source}: {url!r} contains whitespace")
+    return url.rstrip("/")
 
 
 def missing_key_message(env: Mapping[str, str] | None = None) -> str:
@@ -165,13 +168,6 @@ def agent_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     user's shell variables (MEMORY_*, XDG_*), only where home is."""
     env = os.environ if env is None else env
     return {name: env[name] for name in _AGENT_VARIABLES if env.get(name)}
-
-
-def check_url(url: str) -> str:
-    """`url` without a trailing slash; a ConfigurationError unless it is an http(s) URL."""
-    if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", url):
-        raise ConfigurationError(f"not a server URL: {url!r} (expected http://HOST:PORT)")
-    return url.rstrip("/")
 
 
 def _setting_line(name: str) -> re.Pattern[str]:
