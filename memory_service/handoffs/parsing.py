@@ -30,6 +30,10 @@ KINDS = values(Kind)
 # Sections that hold metadata, not learnings.
 FILES: Final = "files"
 COMMANDS: Final = "commands"
+# "Suggested skills" (the /handoff skill's convention): kept and shown with the handoff.
+SKILLS: Final = "skills"
+# "## Metadata", "## Handoff info": lines about the handoff itself, kept only in its body.
+METADATA: Final = "metadata"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class ParsedHandoff:
     files: list[str]
     commands: list[str]
     warnings: list[str]
+    skills: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,6 +73,12 @@ _END = r"(?=$|[\s:;,(/—–!?]|\.(?:\s|$))"
 # Headings no rule matches are notes, unless they sit under a heading that did match.
 HEADING_RULES: Final[tuple[tuple[str, str], ...]] = (
     (rf"{_LEAD}files?{_END}", FILES),
+    (rf"{_LEAD}skills?{_END}", SKILLS),
+    (
+        r"(?:(?:handoff|session|document) (?:info(?:rmation)?|details)"
+        rf"|(?:handoff |session |document )?(?:metadata|meta|provenance)){_END}",
+        METADATA,
+    ),
     (
         rf"(?:how to |manual |final )?(?:verification|verify(?:ing)?){_END}"
         rf"|(?:useful |key |verification |test |build )?commands?{_END}",
@@ -614,11 +625,125 @@ def _leading_command(text: str) -> list[str]:
     return []
 
 
+# Emphasis markers around words: `***x***`, `**x**`, `__x__`, `*x*`, `_x_`. A marker opens
+# after the start, a space or punctuation and before a non-space, and closes after a non-space
+# and before the end, a space or punctuation, so `snake_case`, `2 * 3`, `*.py` and
+# `obj.__dict__` / `__init__.py` / `__init__()` are not emphasis. Code spans are set aside first.
+_MAX_EMPHASIS_CHARS = 300  # longer "emphasis" is not looked for: keeps the scan linear
+_EMPHASIS_PAIRS = tuple(
+    re.compile(
+        rf"(?<![\w.*]){marker}(?![\s*_])(?P<inner>(?:(?!{marker}).){{1,{_MAX_EMPHASIS_CHARS}}}?)"
+        rf"(?<![\s*_]){marker}(?![\w*(]|\.\w)"
+    )
+    for marker in (r"\*\*\*", r"___", r"\*\*", r"__", r"\*", r"_")
+)
+_BACKTICKS = re.compile(r"(`+)")
+_SPAN_MARK = re.compile("\ue010(\\d+)\ue011")
+
+
+def _set_aside_code(text: str, spans: list[str]) -> str:
+    """`text` with each code span replaced by a mark indexing `spans`. A run of backticks opens
+    a span closed by the next run of the same length (CommonMark); linear time."""
+    parts = _BACKTICKS.split(text)  # odd indexes: backtick runs
+    runs: dict[str, list[int]] = {}
+    for i in range(1, len(parts), 2):
+        runs.setdefault(parts[i], []).append(i)
+    next_run = dict.fromkeys(runs, 0)
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        if i % 2 == 1:
+            same = runs[parts[i]]
+            k = next_run[parts[i]]
+            while k < len(same) and same[k] <= i:
+                k += 1
+            next_run[parts[i]] = k
+            if k < len(same):
+                spans.append("".join(parts[i : same[k] + 1]))
+                out.append(f"\ue010{len(spans) - 1}\ue011")
+                i = same[k] + 1
+                continue
+        out.append(parts[i])
+        i += 1
+    return "".join(out)
+
+
+def strip_emphasis(text: str) -> str:
+    """`text` without markdown emphasis markers; code spans and identifiers are left alone."""
+    if "*" not in text and "_" not in text:
+        return text
+    spans: list[str] = []
+    plain = _set_aside_code(text, spans)
+    for pattern in _EMPHASIS_PAIRS:
+        plain = pattern.sub(lambda m: m.group("inner"), plain)
+    return _SPAN_MARK.sub(lambda m: spans[int(m.group(1))], plain)
+
+
+# A prohibition: an item that opens with a negated imperative ("Don't ...", "Never ...",
+# "Avoid ...", "Do not ...", "You must not ...", "Make sure not to ..."), optionally after a
+# short label ("Deploys: never ..."). In a free-form section it is a mistake: what not to do.
+_PROHIBITION = re.compile(
+    r"^(?:[A-Za-z][\w' /-]{0,30}:\s+)?(?:(?:please|and|but|so|also|just|again),?\s+)?"
+    r"(?:do\s*n'?t|do\s+not|never|avoid|refrain\s+from|stop\s+\w+ing"
+    r"|(?:you|we|agents?|one)?\s*(?:must|should|may|shall)\s*(?:not|never|n't)"
+    r"|(?:make\s+sure|be\s+careful|take\s+care|ensure|remember)\s+(?:not\s+to|never|to\s+never"
+    r"|(?:you|we)\s+(?:don'?t|do\s+not|never)))\b",
+    re.IGNORECASE,
+)
+
+# Lines about the handoff itself, not knowledge: "Branch: main", "HEAD: 9e3b43e",
+# "Date: 2026-01-12", "Reader instruction: ...", "Session: 14", possibly several on one line
+# ("Branch: main | HEAD: 9e3b43e"); the keys are the handoff's own fields (what front matter
+# holds: who, to whom, when, where in the repository, which session, how to read it).
+_META_KEY = (
+    r"(?:from|to|sender|recipient|author|authored\s+by|written\s+by|agent|model|tool"
+    r"|session(?:[\s_-]?id)?|branch|head|commit|sha|worktree|repo(?:sitory)?|project"
+    r"|date|created(?:\s+at)?|updated(?:\s+at)?|time(?:stamp)?|handoff(?:\s+(?:id|name|file))?"
+    r"|name|topic|description|visibility|sentinel"
+    r"|(?:instructions?|note)\s+(?:for|to)\s+(?:the\s+)?(?:reader|next\s+\w+)"
+    r"|reader(?:'s)?\s+(?:instructions?|note))"
+)
+_META_PAIR = re.compile(rf"^{_META_KEY}\s*:\s*\S.{{0,150}}$", re.IGNORECASE)
+_META_SEPARATOR = re.compile(r"\s+[|·•]\s+|;\s+(?=[A-Za-z][\w' -]{0,30}:)")
+# "Written by claude-code on 2026-01-12", "This handoff was generated by ..."; "This handoff
+# covers ...", "Verify each claim before acting": provenance and reading boilerplate.
+_PROVENANCE = re.compile(
+    r"^(?:(?:this|the)\s+(?:handoff|note|notes|document|summary|file)\s+(?:was\s+|is\s+)?)?"
+    r"(?:written|generated|created|prepared|authored|produced|compiled|auto-generated)"
+    r"\s+(?:by|on|at|with|from|using)\s",
+    re.IGNORECASE,
+)
+_BOILERPLATE = re.compile(
+    r"^(?:(?:this|the)\s+(?:handoff|note|document)\s+(?:is|contains|covers|lists|describes"
+    r"|summari[sz]es|captures|records)\b"
+    r"|(?:please\s+)?(?:read|verify|treat|check|re-?verify)\b.{0,60}"
+    r"\b(?:this\s+handoff|this\s+note|each\s+claim|every\s+claim|all\s+claims"
+    r"|the\s+claims|claims?\s+(?:here|below|above|in\s+this)))",
+    re.IGNORECASE,
+)
+_MAX_METADATA_CHARS = 200
+
+
+def is_metadata_line(text: str) -> bool:
+    """A line about the handoff itself (its fields, provenance, how to read it)."""
+    text = text.strip().rstrip(".").strip()
+    if not text or len(text) > _MAX_METADATA_CHARS:
+        return False
+    if _PROVENANCE.match(text) or _BOILERPLATE.match(text):
+        return True
+    return all(_META_PAIR.match(part.strip()) for part in _META_SEPARATOR.split(text))
+
+
+def is_prohibition(text: str) -> bool:
+    return _PROHIBITION.match(text.replace("’", "'")) is not None
+
+
 @dataclass
 class _Collector:
     learnings: list[ParsedLearning] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    skills: list[str] = field(default_factory=list)
 
     def entry(self, text: str, role: str, section: str, *, checked: bool | None = None) -> None:
         """One bullet, paragraph or table row under a section with `role`."""
@@ -631,16 +756,26 @@ class _Collector:
         if role == COMMANDS:
             self.commands.extend(_leading_command(text))
             return
+        if role == SKILLS:
+            self.skills.append(text)
+            return
+        plain = strip_emphasis(text)
+        if role == METADATA or is_metadata_line(plain):
+            return  # kept in the handoff's body, not a learning
         kind = _label_kind(text) or role
+        if kind == Kind.note and is_prohibition(plain):
+            kind = Kind.mistake
         if checked and kind == Kind.next_step:
             kind = Kind.status  # a ticked box in a TODO list is done work
-        self.learnings.append(ParsedLearning(kind, text, section, len(self.learnings)))
+        self.learnings.append(ParsedLearning(kind, plain, section, len(self.learnings)))
 
     def code(self, text: str, role: str) -> None:
         if role == FILES:
             for line in text.splitlines():
                 if _is_path_like(line.strip()):
                     self.files.append(line.strip())
+        elif role in (SKILLS, METADATA):
+            return
         elif text.strip():
             self.commands.append(text.strip("\n"))
 
@@ -724,7 +859,7 @@ def parse_handoff(markdown: str) -> ParsedHandoff:
                 and len(block.text) <= _MAX_LEAD_IN_CHARS
             ):
                 # A lead-in never turns a files or commands section into learnings.
-                is_metadata = role in (FILES, COMMANDS)
+                is_metadata = role in (FILES, COMMANDS, SKILLS, METADATA)
                 list_role = role if is_metadata else _match_role(block.text) or role
                 continue
             out.entry(block.text, role, section)
@@ -744,4 +879,5 @@ def parse_handoff(markdown: str) -> ParsedHandoff:
         files=_dedupe(out.files),
         commands=_dedupe(out.commands),
         warnings=warnings,
+        skills=_dedupe(out.skills),
     )

@@ -122,7 +122,13 @@ def test_clean_heading_strips_decoration_only() -> None:
 
 
 def test_heading_rules_only_name_known_roles() -> None:
-    assert {role for _, role in HEADING_RULES} == {*KINDS[:-1], "files", "commands"}
+    assert {role for _, role in HEADING_RULES} == {
+        *KINDS[:-1],
+        "files",
+        "commands",
+        "skills",
+        "metadata",
+    }
 
 
 # --- blocks ----------------------------------------------------------------------------------
@@ -205,7 +211,8 @@ def test_paragraphs_are_one_learning_each() -> None:
 
 def test_markdown_inside_items_is_kept() -> None:
     parsed = parse_handoff("## Decisions\n- Use `foo()` with **care**, see [docs](http://x).\n")
-    assert parsed.learnings[0].text == "Use `foo()` with **care**, see [docs](http://x)."
+    # Emphasis markers are not part of the learning (the stored body keeps them).
+    assert parsed.learnings[0].text == "Use `foo()` with care, see [docs](http://x)."
 
 
 def test_empty_items_and_sections_are_skipped() -> None:
@@ -401,7 +408,7 @@ def test_bold_line_that_names_a_section_acts_as_a_heading() -> None:
     assert kinds_and_texts(parsed) == [
         ("decision", "a"),
         ("mistake", "b"),
-        ("mistake", "**Important**"),
+        ("mistake", "Important"),
         ("mistake", "c"),
     ]
     assert parsed.learnings[1].section == "Gotchas"
