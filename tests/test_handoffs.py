@@ -501,3 +501,45 @@ async def test_dev_set_secrets_never_reach_the_database(
                     (f"%{secret}%",),
                 ).fetchone()
                 assert hit == (0,), (table, column, secret)
+
+
+FREE_FORM = """---
+name: webhook-retries
+---
+# Session notes: billing webhook retries
+
+**Branch:** fix/webhook-retries | **HEAD:** 4f2a9c1
+
+Reader instruction: verify each claim against the repository before acting on it.
+
+Stripe retries a webhook for up to three days, so the handler is *idempotent* on `event.id`.
+
+**Don't** acknowledge the webhook before the ledger row is committed.
+
+## Suggested skills
+- `/handoff` when you stop
+- superpowers:systematic-debugging
+"""
+
+
+async def test_a_free_form_handoff_stores_what_it_should(
+    client: httpx.AsyncClient, key: str
+) -> None:
+    """Issue 20: prohibitions are mistakes, metadata lines and skills are not learnings, the
+    learning text has no emphasis markers while the stored body keeps everything."""
+    created = await write_handoff(client, key, body=FREE_FORM)
+    assert [(x["kind"], x["text"]) for x in created["learnings"]] == [
+        (
+            "note",
+            "Stripe retries a webhook for up to three days, so the handler is idempotent on "
+            "`event.id`.",
+        ),
+        ("mistake", "Don't acknowledge the webhook before the ledger row is committed."),
+    ]
+    stored = (await client.get(f"/v1/handoffs/{created['id']}", headers=auth(key))).json()
+    assert stored["body"] == FREE_FORM
+    assert stored["suggested_skills"] == [
+        "`/handoff` when you stop",
+        "superpowers:systematic-debugging",
+    ]
+    assert stored["commands"] == []

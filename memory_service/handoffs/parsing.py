@@ -701,7 +701,7 @@ _META_KEY = (
     r"|date|created(?:\s+at)?|updated(?:\s+at)?|time(?:stamp)?|handoff(?:\s+(?:id|name|file))?"
     r"|name|topic|description|visibility|sentinel"
     r"|(?:instructions?|note)\s+(?:for|to)\s+(?:the\s+)?(?:reader|next\s+\w+)"
-    r"|reader(?:'s)?\s+(?:instructions?|note))"
+    r"|(?:reader(?:'s)?|handoff)\s+(?:instructions?|note))"
 )
 _META_PAIR = re.compile(rf"^{_META_KEY}\s*:\s*\S.{{0,150}}$", re.IGNORECASE)
 _META_SEPARATOR = re.compile(r"\s+[|·•]\s+|;\s+(?=[A-Za-z][\w' -]{0,30}:)")

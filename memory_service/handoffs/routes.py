@@ -229,6 +229,7 @@ async def get_handoff(handoff_id: uuid.UUID, session: SessionDep, principal: Rea
             "front_matter": row.front_matter,
             "files": row.files,
             "commands": row.commands,
+            "suggested_skills": stored.skills,
             "redactions": row.redactions,
             "warnings": row.warnings,
             "learnings": _briefs(stored.learnings),

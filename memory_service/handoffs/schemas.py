@@ -121,6 +121,10 @@ class Handoff(HandoffSummary):
     front_matter: dict[str, Any]
     files: list[str]
     commands: list[str]
+    suggested_skills: list[str] = Field(
+        default_factory=list,
+        description='The entries of its "Suggested skills" section, as written (not learnings)',
+    )
     redactions: int
     warnings: list[str]
     learnings: list[LearningBrief]

@@ -75,6 +75,8 @@ class Stored:
     learnings: list[LearningRow]
     duplicate: bool = False
     warnings: list[str] = field(default_factory=list)
+    # Its "Suggested skills" section's entries, read from the body (not learnings, no column).
+    skills: list[str] = field(default_factory=list)
 
 
 async def create_handoff(
@@ -267,6 +269,7 @@ async def get_handoff(session: AsyncSession, principal: Principal, handoff_id: u
         raise NotFound(f"no handoff {handoff_id}")
     stored = await _stored(session, handoff, duplicate=False)
     check_access_or_hide(principal, stored.project, handoff_id)
+    stored.skills = parse_handoff(handoff.body).skills
     return stored
 
 

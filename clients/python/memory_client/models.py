@@ -79,6 +79,7 @@ class Handoff(HandoffSummary):
     front_matter: dict[str, Any] = Field(default_factory=dict)
     files: list[str] = Field(default_factory=list)
     commands: list[str] = Field(default_factory=list)
+    suggested_skills: list[str] = Field(default_factory=list)
     redactions: int = 0
     warnings: list[str] = Field(default_factory=list)
     learnings: list[LearningBrief] = Field(default_factory=list)

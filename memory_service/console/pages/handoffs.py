@@ -191,6 +191,7 @@ async def handoff_page(
             "front_matter": [(str(k), _shown(v)) for k, v in row.front_matter.items()],
             "by_kind": by_kind,
             "learning_count": len(stored.learnings),
+            "skills": stored.skills,
             "content": handoffs.without_front_matter(row.body),
         },
     )
