@@ -300,11 +300,26 @@ async def test_codex_install_registers_mcp_server_and_handoff_prompt(
         result = await session.call_tool("claim_inbox", {})
     assert not result.is_error, result.content
 
+    # `memory doctor` sees the MCP server and, network being allowed, no sandbox problem ...
+    checks = _doctor(repo, env)
+    assert checks["codex"] == "ok" and "codex mcp" not in checks and "codex sandbox" not in checks
+    # ... and with Codex's default sandbox and an AGENTS.md block only (an older install),
+    # says what is missing.
+    config.write_text(CODEX_CONFIG.replace("network_access = true", "network_access = false"))
+    checks = _doctor(repo, env)
+    assert checks["codex mcp"] == checks["codex sandbox"] == "warn"
+    config.write_text(written)
+
     assert run_memory("uninstall", "codex", cwd=repo, env=env).returncode == 0
     assert config.read_text() == CODEX_CONFIG
     assert not (codex_home / "prompts" / "handoff.md").exists()
     assert not (home / ".agents" / "skills" / "handoff").exists()
     assert theirs.read_text() == "Review the diff.\n"
+
+
+def _doctor(repo: Path, env: dict[str, str]) -> dict[str, str]:
+    done = run_memory("doctor", "--json", cwd=repo, env=env)
+    return {c["name"]: c["outcome"] for c in json.loads(done.stdout)["checks"]}
 
 
 def test_codex_install_keeps_users_own_handoff_and_says_what_to_allow(tmp_path: Path) -> None:

@@ -173,6 +173,12 @@ def _read_toml(text: str) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+def mcp_registered(env: Mapping[str, str] | None = None) -> bool:
+    """Our `[mcp_servers.memory]` block is in Codex's config.toml."""
+    path = config_toml(env)
+    return path.exists() and _TOML_RE.search(path.read_text(encoding="utf-8")) is not None
+
+
 def _install_mcp(env: Mapping[str, str] | None) -> list[str]:
     path = config_toml(env)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
