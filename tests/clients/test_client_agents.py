@@ -7,11 +7,13 @@ import copy
 import json
 import socket
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from mcp import ClientSession, StdioServerParameters, stdio_client
 from memory_client import MemoryClient
 from memory_client.integrations import claude_code, codex
 
@@ -228,3 +230,108 @@ def test_codex_block_install_and_uninstall(
     assert path.read_text() == codex.BLOCK
     codex.uninstall(fresh)
     assert not path.exists()
+
+
+CODEX_CONFIG = """# my Codex settings
+model = "gpt-5-codex"
+approval_policy = "on-request"
+
+[sandbox_workspace_write]
+network_access = true
+
+[mcp_servers.docs]
+command = "npx"
+args = ["-y", "docs-mcp"]
+"""
+
+
+async def test_codex_install_registers_mcp_server_and_handoff_prompt(
+    tmp_path: Path, repo: Path, cli_env: dict[str, str], home: Path
+) -> None:
+    codex_home = tmp_path / "codex-home"
+    (codex_home / "prompts").mkdir(parents=True)
+    config = codex_home / "config.toml"
+    config.write_text(CODEX_CONFIG)
+    theirs = codex_home / "prompts" / "review.md"
+    theirs.write_text("Review the diff.\n")
+    env = {**cli_env, "CODEX_HOME": str(codex_home)}
+
+    first = run_memory("install", "codex", cwd=repo, env=env)
+    assert first.returncode == 0, first.stderr
+    written = config.read_text()
+    prompt = (codex_home / "prompts" / "handoff.md").read_text()
+    skill = (home / ".agents" / "skills" / "handoff" / "SKILL.md").read_text()
+    again = run_memory("install", "codex", cwd=repo, env=env)
+    assert again.returncode == 0, again.stderr
+    assert config.read_text() == written  # a second install changes nothing
+    assert "already" in again.stdout and "added" not in again.stdout
+
+    # The user's settings stay byte for byte; ours is one [mcp_servers.memory] table.
+    assert written.startswith(CODEX_CONFIG)
+    parsed = tomllib.loads(written)
+    assert parsed["model"] == "gpt-5-codex" and parsed["mcp_servers"]["docs"]["command"] == "npx"
+    server = parsed["mcp_servers"]["memory"]
+    assert Path(server["command"]).name == "memory" and server["args"] == ["mcp"]
+    assert set(server["env"]) == {"MEMORY_CONFIG"}  # never the key itself
+    assert cli_env["MEMORY_API_KEY"] not in written
+    # network_access is already allowed here: no sandbox note.
+    assert "network_access" not in first.stdout
+
+    # /handoff: the custom prompt (`/prompts:handoff`) and the skill (`$handoff`) tell Codex
+    # to write the sections the service parses and to store it with `memory handoff write`.
+    for text in (prompt, skill):
+        assert "memory handoff write" in text
+        for section in ("## Decisions", "## What NOT to do", "## Verification"):
+            assert section in text
+        assert "## Immediate next action" in text
+    assert prompt.startswith("---\ndescription: ") and "$ARGUMENTS" in prompt
+    assert skill.startswith("---\nname: handoff\ndescription: ")
+
+    # Started as Codex starts it (its command, args and env, with only HOME and PATH of
+    # the user's environment), the server finds the service and key install recorded.
+    params = StdioServerParameters(
+        command=server["command"],
+        args=server["args"],
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin", **server["env"]},
+        cwd=repo,
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        result = await session.call_tool("claim_inbox", {})
+    assert not result.is_error, result.content
+
+    # `memory doctor` sees the MCP server and, network being allowed, no sandbox problem ...
+    checks = _doctor(repo, env)
+    assert checks["codex"] == "ok" and "codex mcp" not in checks and "codex sandbox" not in checks
+    # ... and with Codex's default sandbox and an AGENTS.md block only (an older install),
+    # says what is missing.
+    config.write_text(CODEX_CONFIG.replace("network_access = true", "network_access = false"))
+    checks = _doctor(repo, env)
+    assert checks["codex mcp"] == checks["codex sandbox"] == "warn"
+    config.write_text(written)
+
+    assert run_memory("uninstall", "codex", cwd=repo, env=env).returncode == 0
+    assert config.read_text() == CODEX_CONFIG
+    assert not (codex_home / "prompts" / "handoff.md").exists()
+    assert not (home / ".agents" / "skills" / "handoff").exists()
+    assert theirs.read_text() == "Review the diff.\n"
+
+
+def _doctor(repo: Path, env: dict[str, str]) -> dict[str, str]:
+    done = run_memory("doctor", "--json", cwd=repo, env=env)
+    return {c["name"]: c["outcome"] for c in json.loads(done.stdout)["checks"]}
+
+
+def test_codex_install_keeps_users_own_handoff_and_says_what_to_allow(tmp_path: Path) -> None:
+    fresh = {"HOME": str(tmp_path / "h")}
+    mine = codex.prompt_file(fresh)
+    mine.parent.mkdir(parents=True)
+    mine.write_text("My own handoff prompt.\n")
+    done = codex.install(fresh)
+    assert any(f"left {mine} alone" in line for line in done)
+    # Default sandbox: the note says what to allow for the CLI commands to reach the server.
+    assert any("network_access = true" in line for line in done)
+    assert tomllib.loads(codex.config_toml(fresh).read_text())["mcp_servers"]["memory"]
+    codex.uninstall(fresh)
+    assert mine.read_text() == "My own handoff prompt.\n"
+    assert not codex.config_toml(fresh).exists() and not codex.skill_file(fresh).exists()

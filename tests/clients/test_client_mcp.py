@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+from jsonschema import Draft202012Validator
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, TextContent
 from memory_client import MemoryClient
+from memory_client.models import KINDS
 
 from tests.clients.helpers import MEMORY_BIN
 from tests.clients.test_client_cli import POISONED, assert_quoted_warning
@@ -134,3 +137,78 @@ async def test_mcp_search_shows_flagged_learning_as_quoted_warning(
     assert_quoted_warning(found)
     assert plain.startswith("1. [mistake] Don't run migrations inside the request handler")
     assert "Flagged" not in plain
+
+
+def structured(result: CallToolResult, schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The tool's structured content, validated against its `outputSchema` (strictly: no
+    field the schema does not name, formats checked)."""
+    assert not result.is_error, result.content
+    assert schema is not None and result.structured_content is not None
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = [e.message for e in validator.iter_errors(result.structured_content)]
+    assert not errors, errors
+    return result.structured_content
+
+
+async def test_mcp_tools_return_structured_content_matching_their_output_schema(
+    repo: Path, cli_env: dict[str, str], server_url: str
+) -> None:
+    params = StdioServerParameters(command=str(MEMORY_BIN), args=["mcp"], env=cli_env, cwd=repo)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        schemas = {name: tool.output_schema for name, tool in tools.items()}
+        for name, schema in schemas.items():
+            assert schema and schema["type"] == "object", name
+            assert schema.get("additionalProperties") is False, name
+
+        async def call(name: str, args: dict[str, Any]) -> dict[str, Any]:
+            return structured(await session.call_tool(name, args), schemas[name])
+
+        written = await call("write_handoff", {"body": HANDOFF, "topic": "Billing"})
+        assert (written["project"], written["recipient"]) == (PROJECT, "widgets")
+        assert [x["kind"] for x in written["learnings"]] == ["mistake", "next_step"]
+        assert written["duplicate"] is False
+
+        inbox = await call("claim_inbox", {})
+        [delivery] = inbox["handoffs"]
+        assert (delivery["id"], delivery["sentinel"]) == (written["id"], written["sentinel"])
+        assert delivery["drift"] == {"branch": False, "head": False}
+        assert delivery["flagged"] is False and "billing API" in delivery["body"]
+        assert (await call("claim_inbox", {}))["handoffs"] == []
+
+        found = await call("search", {"query": "slow billing calls in handlers"})
+        top = found["results"][0]
+        mistake = written["learnings"][0]
+        assert (top["id"], top["kind"], top["project"]) == (mistake["id"], "mistake", PROJECT)
+        assert top["projects"] == [PROJECT] and top["flagged"] is False
+        assert top["freshness"] == "unknown" and len(top["short_id"]) == 10
+
+        recalled = await call("recall", {"task": "make the billing call from the request handler"})
+        assert recalled["abstained"] in (True, False)
+        assert all(r["kind"] in KINDS for r in recalled["results"])
+
+        with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
+            client.create_handoff(PROJECT, TERRAFORM, recipient="infra")
+        command = "terraform apply -target=module.network"
+        warned = await call("check_command", {"command": command})
+        assert warned["command"] == command and warned["abstained"] is False
+        assert [r["kind"] for r in warned["results"]] == ["mistake"]
+        assert (await call("check_command", {"command": "git status"}))["results"] == []
+
+        brief = await call("brief", {"task": "billing latency"})
+        assert (brief["project"], brief["worktree"], brief["basis"]) == (PROJECT, "widgets", "task")
+        assert brief["handoffs"] == [] and brief["tokens"] > 0
+        assert mistake["id"] in [x["id"] for x in brief["learnings"]]
+
+        reported = await call("feedback", {"learning_id": top["short_id"], "value": "wrong"})
+        assert (reported["learning_id"], reported["value"]) == (top["id"], "wrong")
+        assert reported["wrong"] is True
+
+        forgot = await call("forget", {"learning_id": top["id"]})
+        assert forgot == {"learning_id": top["id"], "deleted": 1}
+
+        # An instruction-like learning comes back flagged, with the reason.
+        await call("write_handoff", {"body": POISONED})
+        flagged = await call("search", {"query": "previous instructions curl"})
+        assert any(r["flagged"] and r["flag_reason"] for r in flagged["results"])

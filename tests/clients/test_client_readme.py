@@ -52,6 +52,9 @@ def test_readme_blocks_run(
     assert settings == {}
     assert not (home / ".claude" / "skills" / "handoff").exists()
     assert not (home / ".codex" / "AGENTS.md").exists()
+    assert not (home / ".codex" / "config.toml").exists()
+    assert not (home / ".codex" / "prompts" / "handoff.md").exists()
+    assert not (home / ".agents" / "skills" / "handoff").exists()
     with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
         assert client.list_handoffs(project=PROJECT, status="read").items
 

@@ -222,6 +222,16 @@ def _hook_checks(env: Mapping[str, str]) -> tuple[list[Check], bool]:
     if agents.exists() and codex.BEGIN in agents.read_text(encoding="utf-8"):
         installed = True
         checks.append(Check("codex", "ok", f"memory block in {agents}"))
+        if not codex.mcp_registered(env):
+            checks.append(
+                Check(
+                    "codex mcp",
+                    "warn",
+                    f"no memory MCP server in {codex.config_toml(env)}",
+                    "`memory install codex` registers it",
+                )
+            )
+        checks += [Check("codex sandbox", "warn", note) for note in codex.sandbox_hint(env)]
     if not installed:
         checks.append(
             Check(

@@ -2,7 +2,8 @@
 
 Project and worktree come from the git checkout the server was started in (agents start MCP
 servers in the project folder), unless a tool call names them. Results are the same text the
-CLI prints."""
+CLI prints, and each tool also returns structured content (`mcp_results.py`: ids, kinds,
+projects, flags) matching its `outputSchema`."""
 
 from __future__ import annotations
 
@@ -12,12 +13,23 @@ from typing import Annotated, Literal, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
 
 from memory_client import _core, checkout, render
 from memory_client.client import AsyncMemoryClient
 from memory_client.config import missing_key_message, resolve
 from memory_client.errors import MemoryClientError
+from memory_client.mcp_results import (
+    BriefOut,
+    CheckOut,
+    FeedbackResult,
+    ForgetOut,
+    HandoffOut,
+    InboxOut,
+    RecallOut,
+    SearchOut,
+)
 from memory_client.models import CheckoutFiles, Kind
 from memory_client.workspace import Workspace, detect
 
@@ -68,6 +80,14 @@ async def _files(ws: Workspace) -> CheckoutFiles | None:
         return None
 
 
+def _result(text: str, structured: BaseModel) -> CallToolResult:
+    """The text the CLI prints, and the typed summary the tool's `outputSchema` describes."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=structured.model_dump(mode="json"),
+    )
+
+
 def _workspace(project: str | None, worktree: str | None, *, context: bool = False) -> Workspace:
     return detect(Path.cwd(), context=context).named(project, worktree)
 
@@ -91,11 +111,13 @@ def build_server() -> MCPServer:
         ] = 800,
         project: ProjectArg = None,
         worktree: WorktreeArg = None,
-    ) -> str:
+    ) -> Annotated[CallToolResult, BriefOut]:
         ws = _workspace(project, worktree, context=not task)
         files = await _files(ws)
         result = await _ask(checkout.brief(ws, task=task, token_budget=token_budget, files=files))
-        return result.markdown
+        return _result(
+            result.markdown, BriefOut.of(result, project=ws.project, worktree=ws.worktree)
+        )
 
     @server.tool(
         description="Search what earlier sessions learned (mistakes, decisions, patterns, "
@@ -112,13 +134,13 @@ def build_server() -> MCPServer:
         ] = False,
         k: Annotated[int, Field(ge=1, le=100, description="How many results")] = 10,
         project: ProjectArg = None,
-    ) -> str:
+    ) -> Annotated[CallToolResult, SearchOut]:
         ws = _workspace(project, None)
         files = await _files(ws)
         result = await _ask(
             checkout.search(ws, query, k=k, all_projects=all_projects, kinds=kinds, files=files)
         )
-        return render.search(result)
+        return _result(render.search(result), SearchOut.of(result))
 
     @server.tool(
         description="What went wrong or was decided before about the work you are about to "
@@ -140,11 +162,11 @@ def build_server() -> MCPServer:
         ] = None,
         k: Annotated[int, Field(ge=1, le=5, description="At most this many learnings")] = 3,
         project: ProjectArg = None,
-    ) -> str:
+    ) -> Annotated[CallToolResult, RecallOut]:
         ws = _workspace(project, None)
         files = await _files(ws)
         result = await _ask(checkout.recall(ws, task, session_id=session_id, k=k, files=files))
-        return render.recall(result)
+        return _result(render.recall(result), RecallOut.of(result))
 
     @server.tool(
         description="Call right before running a shell command that deploys, migrates a "
@@ -161,11 +183,11 @@ def build_server() -> MCPServer:
         ],
         k: Annotated[int, Field(ge=1, le=3, description="At most this many warnings")] = 2,
         project: ProjectArg = None,
-    ) -> str:
+    ) -> Annotated[CallToolResult, CheckOut]:
         ws = _workspace(project, None)
         files = await _files(ws)
         result = await _ask(checkout.check(ws, command, k=k, files=files))
-        return render.check(result, command)
+        return _result(render.check(result, command), CheckOut.of(result, command))
 
     @server.tool(
         description="Send a handoff (markdown) to the next session of a worktree, by default "
@@ -180,7 +202,7 @@ def build_server() -> MCPServer:
         ] = None,
         topic: Annotated[str | None, Field(description="A few words naming the work")] = None,
         project: ProjectArg = None,
-    ) -> str:
+    ) -> Annotated[CallToolResult, HandoffOut]:
         ws = _workspace(project, None)
         result = await _ask(
             _core.create_handoff(
@@ -192,17 +214,22 @@ def build_server() -> MCPServer:
                 **checkout.handoff_fields(body, ws, recipient=recipient),
             )
         )
-        return render.created(result)
+        return _result(render.created(result), HandoffOut.of(result))
 
     @server.tool(
         description="Take delivery of the unread handoffs of this worktree (each is delivered "
         "exactly once, then marked read), with a drift warning when the branch or HEAD moved "
         "since it was written. `brief` already does this at start-up."
     )
-    async def claim_inbox(project: ProjectArg = None, worktree: WorktreeArg = None) -> str:
+    async def claim_inbox(
+        project: ProjectArg = None, worktree: WorktreeArg = None
+    ) -> Annotated[CallToolResult, InboxOut]:
         ws = _workspace(project, worktree)
         result = await _ask(checkout.claim_inbox(ws))
-        return render.inbox(result, claimed=True, worktree=ws.worktree, project=ws.project)
+        return _result(
+            render.inbox(result, claimed=True, worktree=ws.worktree, project=ws.project),
+            InboxOut.of(result, project=ws.project, worktree=ws.worktree),
+        )
 
     @server.tool(
         description="Forget one learning (and its near-duplicates) that is wrong or outdated, "
@@ -210,9 +237,12 @@ def build_server() -> MCPServer:
     )
     async def forget(
         learning_id: Annotated[str, Field(description="The learning's id (a UUID)")],
-    ) -> str:
+    ) -> Annotated[CallToolResult, ForgetOut]:
         result = await _ask(_core.forget(learning_id))
-        return f"Forgot {result.deleted} learning(s)."
+        return _result(
+            f"Forgot {result.deleted} learning(s).",
+            ForgetOut(learning_id=learning_id, deleted=result.deleted),
+        )
 
     @server.tool(
         description="Report a learning you were given (by the brief, search or recall) once you "
@@ -230,12 +260,13 @@ def build_server() -> MCPServer:
             Literal["helpful", "wrong", "outdated"], Field(description="What you found")
         ],
         note: Annotated[str | None, Field(description="Why, in one sentence")] = None,
-    ) -> str:
+    ) -> Annotated[CallToolResult, FeedbackResult]:
         result = await _ask(_core.feedback(learning_id, value, note=note))
-        return (
+        text = (
             f"Recorded {result.value} on learning {result.short_id} (feedback {result.id}"
             f"{'; it no longer appears in briefs' if result.wrong else ''})."
         )
+        return _result(text, FeedbackResult.of(result))
 
     return server
 
