@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory_service.db import advisory_key
@@ -48,6 +48,25 @@ async def unread_twin(
     )
 
 
+async def mark_read(
+    session: AsyncSession, team_id: uuid.UUID, handoff_id: uuid.UUID, *, claimer: str
+) -> bool:
+    """Marks one unread handoff read, as a claim would; False when it was read already (also
+    when a claim took it a moment before: the row lock makes the two exclusive)."""
+    done = await session.execute(
+        update(HandoffRow)
+        .where(
+            HandoffRow.team_id == team_id,
+            HandoffRow.id == handoff_id,
+            HandoffRow.status == HandoffStatus.unread,
+        )
+        .values(status=HandoffStatus.read, claimed_at=func.now(), claimed_by=claimer)
+        .returning(HandoffRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    return done.first() is not None
+
+
 async def insert_learnings(session: AsyncSession, learnings: list[LearningRow]) -> None:
     """One multi-row INSERT through Core: the ORM's unit of work (identity map, state tracking,
     per-object events) cost ~0.3 ms of the event loop per learning, for objects that are only
@@ -77,11 +96,13 @@ async def learnings_of(session: AsyncSession, handoff: HandoffRow) -> list[Learn
 
 
 async def get(
-    session: AsyncSession, team_id: uuid.UUID, handoff_id: uuid.UUID
+    session: AsyncSession, team_id: uuid.UUID, handoff_id: uuid.UUID, *, fresh: bool = False
 ) -> HandoffRow | None:
-    return await session.scalar(
-        select(HandoffRow).where(HandoffRow.team_id == team_id, HandoffRow.id == handoff_id)
-    )
+    """`fresh`: read the row again even when the session holds it (after an UPDATE)."""
+    query = select(HandoffRow).where(HandoffRow.team_id == team_id, HandoffRow.id == handoff_id)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    return await session.scalar(query)
 
 
 async def delete(session: AsyncSession, handoff: HandoffRow) -> None:

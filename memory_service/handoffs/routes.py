@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import ValidationError
 
 from memory_service.deps import EmbedderDep, Reader, SessionDep, StateDep, Writer
@@ -23,6 +23,8 @@ from memory_service.handoffs.schemas import (
     HandoffPage,
     HandoffSummary,
     LearningBrief,
+    MarkedRead,
+    MarkRead,
 )
 from memory_service.models import HandoffRow, LearningRow
 from memory_service.names import ProjectSlug, WorktreeName
@@ -242,3 +244,21 @@ async def delete_handoff(handoff_id: uuid.UUID, session: SessionDep, principal: 
     """Delete a handoff and every learning that came from it."""
     await service.delete_handoff(session, principal, handoff_id)
     return Response(status_code=204)
+
+
+_NOBODY = MarkRead()
+
+
+@router.post("/handoffs/{handoff_id}/read", response_model=MarkedRead, responses={404: {}})
+async def mark_read(
+    handoff_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    body: Annotated[MarkRead, Body()] = _NOBODY,
+) -> MarkedRead:
+    """Mark one handoff read: it was delivered some other way (by the file-based inbox it was
+    imported from, say), so no session is given it afterwards. A read handoff stays as it is
+    (`changed: false`); nothing makes a handoff unread again."""
+    stored, changed = await service.mark_read(session, principal, handoff_id, by=body.by)
+    summary = _summary(stored.handoff, stored.project)
+    return MarkedRead.model_validate({**summary, "changed": changed})

@@ -130,6 +130,26 @@ class Handoff(HandoffSummary):
     learnings: list[LearningBrief]
 
 
+class MarkRead(BaseModel):
+    """The optional body of `POST /v1/handoffs/{id}/read`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who read it, as `claimed_by` shows it (an importer says `import`); "
+        "default `key:<prefix>` of the calling key",
+    )
+
+
+class MarkedRead(HandoffSummary):
+    changed: bool = Field(
+        description="True when this call marked it read; false when it was read already"
+    )
+
+
 class HandoffPage(BaseModel):
     items: list[HandoffSummary]
     next_cursor: str | None

@@ -29,6 +29,7 @@ from memory_service.handoffs.prepare import PreparedHandoff, in_range, prepare_h
 from memory_service.handoffs.prepare import content_hash as content_hash
 from memory_service.handoffs.schemas import HandoffCreate
 from memory_service.handoffs.sentinel import sentinel_for
+from memory_service.hygiene.clean import clean_field
 from memory_service.ids import new_id
 from memory_service.learnings.service import (
     link_duplicates,
@@ -286,6 +287,31 @@ async def delete_handoff(
     await unlink_before_delete(session, principal.team_id, [x.id for x in stored.learnings])
     await queries.delete(session, stored.handoff)
     await record(session, principal, "handoff.delete", target=("handoff", handoff_id))
+
+
+async def mark_read(
+    session: AsyncSession, principal: Principal, handoff_id: uuid.UUID, *, by: str | None
+) -> tuple[Stored, bool]:
+    """Marks one handoff read: no session is given it afterwards (it was delivered some other
+    way, by the file-based inbox it was imported from, say). A read handoff stays read: nothing
+    makes one unread again. Recorded as `handoff.read` in the audit trail, also when it changed
+    nothing. Returns the handoff as it is now, and whether this call changed it."""
+    await get_handoff(session, principal, handoff_id)  # 404 unless the key may read it
+    claimer = clean_field(by, {}) if by else None
+    changed = await queries.mark_read(
+        session, principal.team_id, handoff_id, claimer=claimer or f"key:{principal.prefix}"
+    )
+    handoff = await queries.get(session, principal.team_id, handoff_id, fresh=True)
+    if handoff is None:  # deleted by another request in between
+        raise NotFound(f"no handoff {handoff_id}")
+    await record(
+        session,
+        principal,
+        "handoff.read",
+        target=("handoff", handoff_id),
+        details={"changed": changed, "by": handoff.claimed_by},
+    )
+    return await _stored(session, handoff, duplicate=False), changed
 
 
 def encode_cursor(created_at: datetime, handoff_id: uuid.UUID) -> str:

@@ -38,6 +38,7 @@ from memory_client.models import (
     Inbox,
     Kind,
     Learning,
+    MarkedRead,
     Mode,
     Readiness,
     RecallResponse,
@@ -343,6 +344,16 @@ def delete_handoff(handoff_id: uuid.UUID | str) -> Call[None]:
     worked."""
     return Call(
         RequestSpec("DELETE", f"/v1/handoffs/{handoff_id}", retry=Retry.UNSENT), _no_content
+    )
+
+
+def mark_read(handoff_id: uuid.UUID | str, *, by: str | None = None) -> Call[MarkedRead]:
+    """Mark one handoff read (`POST /v1/handoffs/{id}/read`): it was delivered some other way
+    (the file-based inbox it was imported from), so no session is given it. A read handoff
+    stays as it is (`changed` False); safe to send again."""
+    return Call(
+        RequestSpec("POST", f"/v1/handoffs/{handoff_id}/read", json=_clean({"by": by})),
+        _model(MarkedRead),
     )
 
 

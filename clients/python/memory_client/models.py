@@ -74,6 +74,13 @@ class HandoffSummary(_HandoffHeader):
     claimed_by: str | None = None
 
 
+class MarkedRead(HandoffSummary):
+    """`POST /v1/handoffs/{id}/read`: the handoff as it is now; `changed` is False when it was
+    read already."""
+
+    changed: bool
+
+
 class Handoff(HandoffSummary):
     body: str
     front_matter: dict[str, Any] = Field(default_factory=dict)
