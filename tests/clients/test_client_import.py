@@ -1,5 +1,7 @@
 """`memory import`: a file-based inbox tree and loose HANDOFF.md files, into the real server;
-states, dates, senders and recipients kept; a second run stores nothing."""
+states, dates, senders and recipients kept; a second run stores nothing. agent-handoff's tree
+as it really is: folders named after repository paths, mapped to the repositories' projects
+(or by --map / --map-file, else reported), and re-imports after its hook archived a file."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from memory_client import MemoryClient
+from memory_client.agent_handoff import folder_name
 
 from tests.clients.helpers import make_repo, run_memory
 from tests.helpers import PROJECT
@@ -99,13 +102,22 @@ def test_import_tree_and_loose_files(
     again = run_memory("import", str(root), cwd=repo, env=cli_env)
     assert "Imported 0, skipped 4 (already there), failed 1." in again.stdout
 
-    # Delivered since, then moved from unread/ to read/ by the old tool: still not doubled.
+    # Delivered since, then moved from unread/ to read/ by the old tool: not doubled, and the
+    # service's copy follows the file (read), so no session is given it a second time.
     moved = root / "github.com/acme/widgets/widgets/read/2026-01-12-cache.md"
     files["unread"].rename(moved)
-    third = json.loads(run_memory("import", str(root), "--json", cwd=repo, env=cli_env).stdout)
-    assert (third["imported"], third["skipped"]) == (0, 4)
+    third = run_memory("import", str(root), cwd=repo, env=cli_env)
+    assert "Imported 0, marked read 1 (read since the last import), skipped 3" in third.stdout
     with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
-        assert len(list(client.iter_handoffs(project=PROJECT))) == 2
+        widgets = {h.topic: h for h in client.iter_handoffs(project=PROJECT)}
+        assert len(widgets) == 2
+        assert (widgets["Cache layer"].status, widgets["Cache layer"].claimed_by) == (
+            "read",
+            "import",
+        )
+        assert client.peek_inbox(PROJECT, "widgets").handoffs == []
+    fourth = json.loads(run_memory("import", str(root), "--json", cwd=repo, env=cli_env).stdout)
+    assert (fourth["imported"], fourth["marked_read"], fourth["skipped"]) == (0, 0, 4)
 
 
 def test_import_single_loose_file_with_project_and_dry_run(
@@ -140,3 +152,185 @@ def test_import_single_loose_file_with_project_and_dry_run(
 
     missing = run_memory("import", str(tmp_path / "nope"), cwd=repo, env=cli_env)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+# --- agent-handoff's tree, as its hooks and skill leave it (github.com/zzyyfff/agent-handoff:
+# spec/storage-convention.md, spec/file-format.md, lib/inbox.sh) --------------------------------
+
+
+def agent_handoff_file(name: str, sender: str, to: str, created: str, action: str) -> str:
+    """A handoff as agent-handoff's /handoff skill writes it: its required front matter and
+    its section order."""
+    return f"""---
+name: {name}
+description: {name}; verify before acting.
+from: {sender}
+to: {to}
+created: {created}
+branch: main
+head: 9e3b43e
+dirty_files_count: 2
+session_tool: claude-code
+session_id: cse_01LQHojDfypNRjrAJAoRPntm
+topic: {name.lower().replace(" ", "-")}
+---
+
+# Handoff — {name}
+
+## Status as of {created[:10]}
+Half done; the tests are green.
+
+## Immediate next action
+{action}
+
+## Decisions made (with evidence)
+- Keep the retry budget at 3 (`src/client.py:42`): a fourth retry doubled the p99.
+
+## What NOT to do on resume
+- Do not raise the pool size above 20; the database refuses connections past it.
+
+## Reader instruction
+The SessionStart hook should already have moved this file to `read/`.
+"""
+
+
+def archive(path: Path, received_at: str) -> Path:
+    """What agent-handoff's SessionStart hook does to a file it surfaced: `received_at` stamped
+    just before the closing `---` (a new modification time), then moved to `read/`."""
+    head, _, rest = path.read_text().partition("\n---\n")
+    path.write_text(f"{head}\nreceived_at: {received_at}\n---\n{rest}")
+    target = path.parent.parent / "read" / path.name
+    target.parent.mkdir(exist_ok=True)
+    path.rename(target)
+    return target
+
+
+def test_import_agent_handoff_tree(
+    tmp_path: Path, repo: Path, cli_env: dict[str, str], server_url: str
+) -> None:
+    home = tmp_path.resolve() / "home" / "me"
+    # The user's repositories, where agent-handoff's folder names point: a plain one, one with
+    # a dash in its name, a worktree whose suffix agent-handoff strips (`-wt2`), two that one
+    # folder name can stand for (`lab/api-v2` and `lab/api/v2`), and a folder inside a
+    # repository (the home directory kept in git) that is not a repository of its own.
+    make_repo(home, remote="git@github.com:me/dotfiles.git")
+    make_repo(home / "work" / "widgets", remote="git@github.com:acme/widgets.git")
+    make_repo(home / "work" / "price-cache", remote="https://github.com/acme/price-cache.git")
+    make_repo(home / "work" / "billing-wt2", remote="ssh://git@github.com:22/acme/billing.git")
+    make_repo(home / "lab" / "api-v2", remote="git@github.com:acme/api-v2.git")
+    make_repo(home / "lab" / "api" / "v2", remote="git@github.com:acme/api.git")
+    (home / "notes").mkdir()
+
+    root = tmp_path / "agent-handoffs"
+    widgets = folder_name(home / "work" / "widgets")
+    assert widgets.endswith("home-me-work-widgets") and "/" not in widgets
+    folders = {
+        "widgets": widgets,
+        "price": folder_name(home / "work" / "price-cache"),
+        "billing": folder_name(home / "work" / "billing-wt2"),
+        "api": folder_name(home / "lab" / "api-v2"),
+        "notes": folder_name(home / "notes"),
+        "gone": folder_name(home / "old" / "gone"),  # moved or deleted since
+        "laptop": folder_name(Path("/Users/me/Developer/tools")),  # another machine's path
+    }
+    assert folders["billing"] == folder_name(home / "work" / "billing")  # suffix stripped
+
+    def put(key: str, recipient: str, state: str, stem: str, **fields: str) -> Path:
+        path = root / folders[key] / recipient / state / f"{stem}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(agent_handoff_file(**fields))
+        return path
+
+    cache = put(
+        "widgets", "widgets", "unread", "20260112T174209Z-from-widgets-cache-layer",
+        name="Cache layer", sender="widgets", to="widgets", created="2026-01-12T17:42:09Z",
+        action="Add hit/miss metrics in `src/cache.py`.",
+    )  # fmt: skip
+    put(
+        "price", "price-cache", "unread", "20260113T090000Z-from-price-cache",
+        name="Price feed", sender="price-cache", to="price-cache",
+        created="2026-01-13T09:00:00Z", action="Backfill the missing January prices.",
+    )  # fmt: skip
+    put(
+        "billing", "billing-wt2", "read", "20260110T080000Z-from-billing",
+        name="Invoices", sender="billing", to="billing-wt2", created="2026-01-10T08:00:00Z",
+        action="Send the December invoices again.",
+    )  # fmt: skip
+    for key, stem in (("api", "a"), ("notes", "b"), ("gone", "c"), ("gone", "d")):
+        put(key, "x", "unread", f"20260101T00000{stem}Z-from-x", name=f"Orphan {stem}",
+            sender="x", to="x", created="2026-01-01T00:00:00Z", action="Nothing.")  # fmt: skip
+    put(
+        "laptop", "tools", "unread", "20260114T100000Z-from-tools",
+        name="Tools", sender="tools", to="tools", created="2026-01-14T10:00:00Z",
+        action="Pin the linter version.",
+    )  # fmt: skip
+    # agent-handoff's own in-flight files: a writer's temporary file, a hook's claimed file.
+    inflight = root / folders["widgets"] / "widgets" / "unread"
+    (inflight / ".tmp-4242-1767000000-77-x.md").write_text("---\nname: half\n")
+    (inflight / ".claim-4243-20260101T000000Z-from-x.md").write_text(UNREAD)
+
+    # Nothing is guessed: the dry run names the folders it cannot place and how to map them.
+    plan = run_memory("import", str(root), "--dry-run", cwd=repo, env=cli_env)
+    assert plan.returncode == 1, plan.stderr
+    assert f"pass --map {folders['gone']}=SLUG" in plan.stdout
+    assert f"{folders['api']}: ambiguous" in plan.stdout
+    assert "github.com/acme/api-v2" in plan.stdout and "github.com/acme/api " in plan.stdout
+    assert f"{folders['notes']}: no git repository at {home / 'notes'}" in plan.stdout
+    assert "github.com/acme/widgets → widgets" in plan.stdout
+
+    # The run: folders on disk by their repository, the others by --map / --map-file
+    # (--map wins); the folder nobody mapped is reported, none of its files sent.
+    mapping = tmp_path / "agent-handoff.map"
+    mapping.write_text(
+        f"# agent-handoff folder = project\n\n{folders['api']} = github.com/acme/api-v2\n"
+        f"{folders['laptop']}=github.com/acme/wrong\n"
+    )
+    first = run_memory(
+        "import", str(root), "--map-file", str(mapping),
+        "--map", f"{folders['laptop']}=github.com/acme/tools", "--json", cwd=repo, env=cli_env,
+    )  # fmt: skip
+    assert first.returncode == 1, first.stderr  # something was left out, and it says what
+    report = json.loads(first.stdout)
+    assert (report["imported"], report["unmapped"], report["failed"]) == (5, 3, 0), report
+    left_out = {Path(i["path"]).parent.parent.parent.name for i in report["items"]
+                if i["result"] == "unmapped"}  # fmt: skip
+    assert left_out == {folders["notes"], folders["gone"]}
+
+    key = cli_env["MEMORY_API_KEY"]
+    with MemoryClient(server_url, key) as client:
+        stored = {(h.project, h.recipient, h.status) for h in client.iter_handoffs()}
+        assert stored == {
+            ("github.com/acme/widgets", "widgets", "unread"),
+            ("github.com/acme/price-cache", "price-cache", "unread"),
+            ("github.com/acme/billing", "billing-wt2", "read"),
+            ("github.com/acme/api-v2", "x", "unread"),
+            ("github.com/acme/tools", "tools", "unread"),
+        }
+        [price] = client.claim_inbox("github.com/acme/price-cache", "price-cache").handoffs
+
+    # agent-handoff's hook surfaces the cache handoff in a Claude Code session and archives it.
+    archive(cache, "2026-01-12T18:00:00Z")
+    second = run_memory(
+        "import", str(root), "--map-file", str(mapping),
+        "--map", f"{folders['laptop']}=github.com/acme/tools", cwd=repo, env=cli_env,
+    )  # fmt: skip
+    assert "Imported 0, marked read 1 (read since the last import), skipped 4" in second.stdout
+    assert "unmapped 3 (not imported)" in second.stdout and second.returncode == 1
+    with MemoryClient(server_url, key) as client:
+        handoffs = {h.topic: h for h in client.iter_handoffs()}
+        assert len(handoffs) == 5  # no second copy
+        assert (handoffs["cache-layer"].status, handoffs["cache-layer"].claimed_by) == (
+            "read",
+            "import",
+        )
+        assert client.peek_inbox("github.com/acme/widgets", "widgets").handoffs == []
+        # The other way round: the service delivered the price handoff, its file is still in
+        # unread/ (agent-handoff's hook never ran there). The service's copy stays read.
+        assert handoffs["price-feed"].status == "read"
+        assert handoffs["price-feed"].claimed_by != "import" and handoffs["price-feed"].id == (
+            price.id
+        )
+
+    # Pointed at one project's folder, its name is the folder.
+    one = run_memory("import", str(root / folders["widgets"]), "--json", cwd=repo, env=cli_env)
+    assert (json.loads(one.stdout)["skipped"], one.returncode) == (1, 0)

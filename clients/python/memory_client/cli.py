@@ -29,7 +29,7 @@ from memory_client.errors import (
     MemoryClientError,
 )
 from memory_client.frontmatter import field
-from memory_client.importer import discover, run_import
+from memory_client.importer import RESULTS, Outcome, discover, parse_mapping, run_import
 from memory_client.integrations import claude_code, claude_code_command, claude_code_prompt, codex
 from memory_client.models import KINDS, Kind
 from memory_client.workspace import Workspace, check_project_slug, check_worktree, detect
@@ -459,10 +459,39 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_API if failed else 0
 
 
+def _import_mapping(args: argparse.Namespace) -> dict[str, str]:
+    """Inbox folder -> project, from `--map-file` and then `--map` (which wins)."""
+    mapping: dict[str, str] = {}
+    try:
+        if args.map_file:
+            path = Path(args.map_file).expanduser()
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"cannot read the mapping file {path}: {exc}") from exc
+            mapping.update(parse_mapping(lines, str(path)))
+        mapping.update(parse_mapping(args.map or [], "--map"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return mapping
+
+
+def _unmapped_lines(outcomes: list[Outcome]) -> list[str]:
+    """One line per folder no project was found for (its files share the message)."""
+    folders: dict[str, int] = {}
+    for o in outcomes:
+        if o.result == "unmapped":
+            folders[o.message] = folders.get(o.message, 0) + 1
+    return [f"unmapped ({n} file(s) not imported): {message}" for message, n in folders.items()]
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     try:
         items, refused = discover(
-            Path(args.path), project=args.project, loose_status=args.loose_status
+            Path(args.path),
+            project=args.project,
+            loose_status=args.loose_status,
+            mapping=_import_mapping(args),
         )
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from exc
@@ -473,15 +502,19 @@ def cmd_import(args: argparse.Namespace) -> int:
                 "project": i.project,
                 "recipient": i.recipient,
                 "status": i.status,
+                "folder": i.folder,
+                "mapped_by": i.mapped_by,
             }
             for i in items
         ]
+        unmapped = [o.as_json() for o in refused if o.result == "unmapped"]
         text = "\n".join(
             f"{i.status:<6} {i.project} → {i.recipient or '(front matter `to`)'}  {i.path}"
             for i in items
         )
-        _emit(args, {"would_import": plan}, text or "Nothing to import.")
-        return 0
+        lines = [text or "Nothing to import.", *_unmapped_lines(refused)]
+        _emit(args, {"would_import": plan, "unmapped": unmapped}, "\n".join(lines))
+        return EXIT_API if unmapped else 0
     outcomes = list(refused)
     if items:
         # Imported here, the one command that shows a progress bar.
@@ -498,14 +531,17 @@ def cmd_import(args: argparse.Namespace) -> int:
             ) as bar,
         ):
             outcomes += run_import(client, items, progress=lambda _: bar.update())
-    counts = {r: sum(o.result == r for o in outcomes) for r in ("imported", "skipped", "failed")}
+    counts: dict[str, int] = {r: sum(o.result == r for o in outcomes) for r in RESULTS}
     lines = [f"{o.result}: {o.path}: {o.message}" for o in outcomes if o.result == "failed"]
+    lines += _unmapped_lines(outcomes)
+    marked = f"marked read {counts['marked_read']} (read since the last import), "
+    left_out = f", unmapped {counts['unmapped']} (not imported)" if counts["unmapped"] else ""
     lines.append(
-        f"Imported {counts['imported']}, skipped {counts['skipped']} (already there), "
-        f"failed {counts['failed']}."
+        f"Imported {counts['imported']}, {marked if counts['marked_read'] else ''}"
+        f"skipped {counts['skipped']} (already there), failed {counts['failed']}{left_out}."
     )
     _emit(args, {**counts, "items": [o.as_json() for o in outcomes]}, "\n".join(lines))
-    return EXIT_API if counts["failed"] else 0
+    return EXIT_API if counts["failed"] or counts["unmapped"] else 0
 
 
 def cmd_install(args: argparse.Namespace) -> int:
@@ -719,7 +755,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     imp = add("import", cmd_import, "import a file-based handoff inbox or HANDOFF.md files")
-    imp.add_argument("path", help="inbox root (<root>/<project>/<recipient>/{unread,read}/*.md)")
+    imp.add_argument(
+        "path",
+        help="inbox root (<root>/<project>/<recipient>/{unread,read}/*.md; agent-handoff's "
+        "is ~/.agent-handoffs) or a HANDOFF.md",
+    )
+    imp.add_argument(
+        "--map",
+        action="append",
+        metavar="FOLDER=SLUG",
+        help="the project of an inbox folder (e.g. home-me-work-widgets=github.com/acme/"
+        "widgets) whose repository is not on this machine; repeatable, wins over --map-file",
+    )
+    imp.add_argument(
+        "--map-file",
+        metavar="FILE",
+        help="FOLDER=SLUG lines, as --map takes them (# comments and blank lines skipped)",
+    )
     imp.add_argument("--project", help="project for loose HANDOFF.md files outside git")
     imp.add_argument(
         "--loose-status",

@@ -24,6 +24,12 @@ def front_matter(body: str) -> dict[str, Any]:
     return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}
 
 
+def without_front_matter(body: str) -> str:
+    """The markdown after the front matter block (all of it when there is none)."""
+    match = _FRONT_MATTER.match(body)
+    return body[match.end() :] if match else body
+
+
 def field(body: str, *names: str) -> str | None:
     """The first of `names` present (non-empty) in the front matter, as text."""
     data = front_matter(body)
