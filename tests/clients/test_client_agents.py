@@ -100,6 +100,107 @@ def test_install_claude_code_is_idempotent_and_uninstall_exact(
     assert "no memory hook" in run_memory("uninstall", "claude-code", cwd=repo, env=cli_env).stdout
 
 
+def agent_handoff_clone(home: Path) -> tuple[Path, str]:
+    """A clone of agent-handoff as its README installs it (~/Developer/tooling/agent-handoff),
+    with its hook script and skill folder; returns the clone and the hook's command."""
+    clone = home / "Developer" / "tooling" / "agent-handoff"
+    script = clone / "adapters" / "claude-code" / "hooks" / "surface-handoffs.sh"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/usr/bin/env bash\nagent_handoff_surface_all 1\n")
+    script.chmod(0o755)
+    skill = clone / "adapters" / "claude-code" / "skill" / "SKILL.md"
+    skill.parent.mkdir(parents=True)
+    skill.write_text("---\nname: handoff\ndescription: agent-handoff's writer\n---\n")
+    return clone, str(script)
+
+
+def test_install_claude_code_retires_agent_handoff(
+    repo: Path, cli_env: dict[str, str], home: Path
+) -> None:
+    """agent-handoff's SessionStart hook delivers the same handoffs: install finds it (where
+    its bin/install puts it, a matcher group of its own in ~/.claude/settings.json, and where
+    its older bin/install-into-project put it, a flat entry in the project's
+    .claude/settings.json) and its /handoff skill link, says how to retire them, and with
+    --replace-agent-handoff removes exactly those, once."""
+    clone, theirs = agent_handoff_clone(home)
+    user = copy.deepcopy(OTHER_HOOKS)
+    user["hooks"]["SessionStart"].append({"hooks": [{"type": "command", "command": theirs}]})  # type: ignore[index]
+    # Someone put a handler of their own into the same group as agent-handoff's.
+    user["hooks"]["SessionStart"].append(  # type: ignore[index]
+        {
+            "matcher": "startup",
+            "hooks": [
+                {"type": "command", "command": theirs},
+                {"type": "command", "command": "date >> ~/sessions.log"},
+            ],
+        }
+    )
+    settings_file = home / ".claude" / "settings.json"
+    settings_file.parent.mkdir()
+    settings_file.write_text(json.dumps(user, indent=2))
+    project_file = repo / ".claude" / "settings.json"
+    project_file.parent.mkdir()
+    project = {
+        "permissions": {"allow": ["Bash(npm test)"]},
+        "hooks": {"SessionStart": [{"type": "command", "command": theirs}]},
+    }
+    project_file.write_text(json.dumps(project, indent=2))
+    link = home / ".claude" / "skills" / "handoff"
+    link.parent.mkdir()
+    link.symlink_to(clone / "adapters" / "claude-code" / "skill")
+
+    told = run_memory("install", "claude-code", cwd=repo, env=cli_env)
+    assert told.returncode == 0, told.stderr
+    assert told.stdout.count(f"agent-handoff's SessionStart hook `{theirs}`") == 3
+    assert f"is also in {project_file}" in told.stdout
+    assert (
+        "--replace-agent-handoff" in told.stdout
+        and "memory import ~/.agent-handoffs" in told.stdout
+    )
+    assert "it is agent-handoff's /handoff skill" in told.stdout
+    assert json.loads(project_file.read_text()) == project  # told, not changed
+    assert link.is_symlink()
+    assert [
+        h["command"] for g in _settings(home)["hooks"]["SessionStart"] for h in g["hooks"]
+    ].count(theirs) == 2  # type: ignore[index]
+
+    doctor = json.loads(run_memory("doctor", "--json", cwd=repo, env=cli_env).stdout)
+    [warning] = [c for c in doctor["checks"] if c["name"] == "agent-handoff"]
+    assert warning["outcome"] == "warn" and "--replace-agent-handoff" in warning["fix"]
+
+    replaced = run_memory(
+        "install", "claude-code", "--replace-agent-handoff", cwd=repo, env=cli_env
+    )
+    assert replaced.returncode == 0, replaced.stderr
+    assert replaced.stdout.count("removed agent-handoff's SessionStart hook") == 3
+    settings = _settings(home)
+    session_start = settings["hooks"]["SessionStart"]  # type: ignore[index]
+    assert session_start[0] == OTHER_HOOKS["hooks"]["SessionStart"][0]  # type: ignore[index]
+    # Its own group went; the shared group kept the other handler, matcher and all.
+    assert session_start[1] == {
+        "matcher": "startup",
+        "hooks": [{"type": "command", "command": "date >> ~/sessions.log"}],
+    }
+    assert any(claude_code.is_our_hook(h) for h in session_start[2]["hooks"])
+    assert settings["permissions"] == OTHER_HOOKS["permissions"]
+    assert json.loads(project_file.read_text()) == {"permissions": {"allow": ["Bash(npm test)"]}}
+    # memory's /handoff skill in place of the link; agent-handoff's clone untouched.
+    assert not link.is_symlink() and "memory handoff write" in (link / "SKILL.md").read_text()
+    assert (clone / "adapters" / "claude-code" / "skill" / "SKILL.md").exists()
+    assert (clone / "adapters" / "claude-code" / "hooks" / "surface-handoffs.sh").exists()
+    doctor = json.loads(run_memory("doctor", "--json", cwd=repo, env=cli_env).stdout)
+    assert not [c for c in doctor["checks"] if c["name"] == "agent-handoff"]
+
+    # Once: a second run finds nothing of agent-handoff's and changes nothing.
+    before = (settings_file.read_text(), project_file.read_text())
+    again = run_memory("install", "claude-code", "--replace-agent-handoff", cwd=repo, env=cli_env)
+    assert again.returncode == 0 and "agent-handoff" not in again.stdout
+    assert (settings_file.read_text(), project_file.read_text()) == before
+
+    wrong = run_memory("install", "codex", "--replace-agent-handoff", cwd=repo, env=cli_env)
+    assert wrong.returncode == 2 and "claude-code" in wrong.stderr
+
+
 def test_install_claude_code_in_an_empty_home_and_config_dir(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path)}
     claude_code.install(env, command="memory hook claude-code")

@@ -546,8 +546,16 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_install(args: argparse.Namespace) -> int:
     try:
-        if args.agent == "claude-code":
-            done = claude_code.install() if args.action == "install" else claude_code.uninstall()
+        replace = getattr(args, "replace_agent_handoff", False)
+        if replace and args.agent != "claude-code":
+            raise UsageError("--replace-agent-handoff is for `memory install claude-code`")
+        if args.agent == "claude-code" and args.action == "install":
+            ws = detect()
+            done = claude_code.install(
+                replace_agent_handoff=replace, project_dir=ws.root if ws.in_git else None
+            )
+        elif args.agent == "claude-code":
+            done = claude_code.uninstall()
         else:
             done = codex.install() if args.action == "install" else codex.uninstall()
         if args.action == "install":
@@ -785,6 +793,14 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(action, cmd_install, f"{action} the integration with an agent")
         p.add_argument("agent", choices=["claude-code", "codex"])
         p.set_defaults(action=action)
+        if action == "install":
+            p.add_argument(
+                "--replace-agent-handoff",
+                action="store_true",
+                help="claude-code: remove agent-handoff's SessionStart hook (user settings and "
+                "this project's .claude/settings.json) and its /handoff skill link, so one tool "
+                "delivers handoffs",
+            )
 
     hook = add("hook", cmd_hook, "agent hooks (reads the hook JSON on stdin)")
     hook.add_argument(

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from memory_client import agent_handoff
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
 from memory_client.config import (
@@ -218,6 +219,18 @@ def _hook_checks(env: Mapping[str, str]) -> tuple[list[Check], bool]:
             )
         else:
             checks.append(Check("claude-code", "ok", f"{len(found)} hooks in {path}"))
+        theirs = agent_handoff.hooks_in(settings)
+        if theirs:
+            checks.append(
+                Check(
+                    "agent-handoff",
+                    "warn",
+                    f"its SessionStart hook `{theirs[0]}` is in {path} too: two tools deliver "
+                    "handoffs at session start",
+                    "`memory import ~/.agent-handoffs`, then `memory install claude-code "
+                    "--replace-agent-handoff`",
+                )
+            )
     agents = codex.agents_file(env)
     if agents.exists() and codex.BEGIN in agents.read_text(encoding="utf-8"):
         installed = True

@@ -5,7 +5,13 @@ for the Bash tool that adds past mistakes matching the command about to run
 
 `memory install claude-code` edits `<claude dir>/settings.json` (the claude dir is
 `$CLAUDE_CONFIG_DIR`, else `~/.claude`) and writes `<claude dir>/skills/handoff/SKILL.md`;
-`memory uninstall claude-code` takes out exactly the hook entries and the skill it added."""
+`memory uninstall claude-code` takes out exactly the hook entries and the skill it added.
+
+`install` also looks for agent-handoff (agent_handoff.py), the file-based tool a team may move
+over from: its SessionStart hook in that settings file (and in the current project's
+`.claude/settings.json`, where its per-project installer puts it) and its /handoff skill (a
+link into its clone). Both tools delivering the same handoffs is what must not happen, so
+install says how to retire them, and with `replace_agent_handoff` removes exactly those."""
 
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from memory_client import checkout
+from memory_client import agent_handoff, checkout
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
 from memory_client.config import ClientConfig, missing_key_message, resolve
@@ -117,16 +123,24 @@ def _event_groups(settings: dict[str, Any], path: Path, event: str) -> list[Any]
     return groups
 
 
-def install(env: Mapping[str, str] | None = None, command: str | None = None) -> list[str]:
+def install(
+    env: Mapping[str, str] | None = None,
+    command: str | None = None,
+    *,
+    replace_agent_handoff: bool = False,
+    project_dir: Path | None = None,
+) -> list[str]:
     """Adds the hooks and the skill; a second run changes nothing. Returns what it did.
-    `command` is the SessionStart hook's command; the others get the same program."""
+    `command` is the SessionStart hook's command; the others get the same program.
+    agent-handoff's hook and skill (in the user's settings, and in `project_dir`'s
+    `.claude/settings.json`) are reported, or removed with `replace_agent_handoff`."""
     program = (
         command[: -len(HOOK_ARGS)].rstrip() if command and command.endswith(HOOK_ARGS) else None
     )
     done: list[str] = []
     path = settings_file(env)
     settings = _load_settings(path)
-    changed = False
+    changed = _agent_handoff_hooks(path, settings, replace_agent_handoff, done)
     for event, matcher, args in HOOKS:
         wanted = f"{program} {args}" if program else hook_command(args)
         groups = _event_groups(settings, path, event)
@@ -147,9 +161,22 @@ def install(env: Mapping[str, str] | None = None, command: str | None = None) ->
     if changed:
         write_atomically(path, json.dumps(settings, indent=2) + "\n")
 
+    if project_dir is not None:
+        _agent_handoff_in_project(project_dir, replace_agent_handoff, done)
+
     skill = skill_file(env)
     text = skill_text()
-    if skill.exists() and SKILL_MARKER not in skill.read_text(encoding="utf-8"):
+    theirs = _agent_handoff_skill(skill)
+    if theirs and replace_agent_handoff:
+        skill.parent.unlink()  # the link only; its clone is left as it is
+        done.append(f"removed agent-handoff's /handoff skill link {skill.parent}")
+        theirs = False
+    if theirs:
+        done.append(
+            f"left {skill.parent} alone: it is agent-handoff's /handoff skill (a link to "
+            f"{skill.parent.resolve()}); `--replace-agent-handoff` replaces it with memory's"
+        )
+    elif skill.exists() and SKILL_MARKER not in skill.read_text(encoding="utf-8"):
         done.append(f"left {skill} alone: it was not installed by memory (remove it to replace)")
     elif not skill.exists() or skill.read_text(encoding="utf-8") != text:
         write_atomically(skill, text)
@@ -157,6 +184,47 @@ def install(env: Mapping[str, str] | None = None, command: str | None = None) ->
     else:
         done.append(f"/handoff skill already at {skill}")
     return done
+
+
+def _agent_handoff_skill(skill: Path) -> bool:
+    """`<claude dir>/skills/handoff` is agent-handoff's: a link into its clone's skill folder."""
+    folder = skill.parent
+    target = ("adapters", "claude-code", "skill")
+    return folder.is_symlink() and folder.resolve().parts[-3:] == target
+
+
+def _agent_handoff_hooks(
+    path: Path, settings: dict[str, Any], replace: bool, done: list[str]
+) -> bool:
+    """Reports agent-handoff's SessionStart hooks in `settings` (read from `path`), or takes
+    them out with `replace`; True when `settings` changed."""
+    if not replace:
+        for found in agent_handoff.hooks_in(settings):
+            done.append(
+                f"agent-handoff's SessionStart hook `{found}` is also in {path}: it delivers "
+                "handoffs from ~/.agent-handoffs, beside memory's. Bring them over with "
+                "`memory import ~/.agent-handoffs`, then retire it: `memory install claude-code "
+                "--replace-agent-handoff` removes exactly that entry (or delete it by hand)"
+            )
+        return False
+    removed = agent_handoff.remove_hooks(settings)
+    for found in removed:
+        done.append(f"removed agent-handoff's SessionStart hook `{found}` from {path}")
+    return bool(removed)
+
+
+def _agent_handoff_in_project(project_dir: Path, replace: bool, done: list[str]) -> None:
+    """The same, in a project's `.claude/settings.json` (agent-handoff's per-project install)."""
+    path = project_dir / ".claude" / "settings.json"
+    if not path.is_file():
+        return
+    try:
+        settings = _load_settings(path)
+    except ValueError as exc:
+        done.append(f"could not look for agent-handoff's hook: {exc}")
+        return
+    if _agent_handoff_hooks(path, settings, replace, done):
+        write_atomically(path, json.dumps(settings, indent=2) + "\n")
 
 
 def _remove_ours(hooks: dict[str, Any], event: str, args: str) -> int:
