@@ -10,8 +10,10 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from memory_client import MemoryClient
-from memory_client.agent_handoff import folder_name
+import pytest
+from memory_client import MemoryClient, agent_handoff
+from memory_client.agent_handoff import candidate_paths, folder_name, resolve_folder
+from memory_client.importer import parse_mapping
 
 from tests.clients.helpers import make_repo, run_memory
 from tests.helpers import PROJECT
@@ -334,3 +336,66 @@ def test_import_agent_handoff_tree(
     # Pointed at one project's folder, its name is the folder.
     one = run_memory("import", str(root / folders["widgets"]), "--json", cwd=repo, env=cli_env)
     assert (json.loads(one.stdout)["skipped"], one.returncode) == (1, 0)
+
+
+def test_agent_handoff_folder_names_and_their_readings(tmp_path: Path) -> None:
+    """The canonical slug as agent-handoff's spec/storage-convention.md tabulates it, and its
+    readings back into paths: only folders that exist, every split of the dashes."""
+    assert folder_name(Path("/Users/jonathan/Developer/personal/assistant")) == (
+        "Users-jonathan-Developer-personal-assistant"
+    )
+    for suffix in ("-worker", "-worker3", "-wt", "-wt2", "-preview", "-dev-preview"):
+        assert folder_name(Path(f"/home/alice/work/billing{suffix}")) == "home-alice-work-billing"
+    assert folder_name(Path("/home/alice/work/my-wt-tools")) == "home-alice-work-my-wt-tools"
+
+    base = tmp_path.resolve()
+    for path in ("a/b-c/d", "a/b/c-d", "a-b/c/d", "a/b/c/d", "a/b/c/x"):
+        (base / path).mkdir(parents=True)
+    name = folder_name(base / "a" / "b" / "c" / "d")
+    found = {str(p.relative_to(base)) for p in candidate_paths(name)}
+    assert found == {"a/b-c/d", "a/b/c-d", "a-b/c/d", "a/b/c/d"}
+    # A worktree suffix put back from the recipient when the stripped path does not exist.
+    (base / "e" / "billing-dev-preview").mkdir(parents=True)
+    stripped = folder_name(base / "e" / "billing-dev-preview")
+    assert candidate_paths(stripped) == []
+    assert candidate_paths(stripped, ["billing-dev-preview"]) == [
+        base / "e" / "billing-dev-preview"
+    ]
+    assert resolve_folder(stripped, ["billing-dev-preview"]).project is None  # not a repository
+
+
+def test_mapping_lines() -> None:
+    text = "# folder = project\n\nhome-me-a = github.com/acme/a\n home-me-b=local/b \n"
+    assert parse_mapping(text.splitlines(), "map.txt") == {
+        "home-me-a": "github.com/acme/a",
+        "home-me-b": "local/b",
+    }
+    for bad, says in (("home-me-a", "line 1"), ("x=", "line 1"), ("x=not a slug", "invalid")):
+        with pytest.raises(ValueError, match=says):
+            parse_mapping([bad], "map.txt")
+
+
+def test_removing_agent_handoffs_hook_keeps_everything_else() -> None:
+    theirs = {
+        "type": "command",
+        "command": "'/opt/ah/adapters/claude-code/hooks/surface-handoffs.sh'",
+    }
+    mine = {"type": "command", "command": "~/bin/surface-handoffs.sh.bak"}
+    settings = {
+        "hooks": {
+            "SessionStart": ["junk", {"hooks": "not a list"}, theirs, {"hooks": [theirs, mine]}],
+            "Stop": [{"hooks": [theirs]}],  # another event: not its SessionStart hook
+        }
+    }
+    assert agent_handoff.hooks_in(settings) == [theirs["command"]] * 2
+    assert agent_handoff.remove_hooks(settings) == [theirs["command"]] * 2
+    assert settings == {
+        "hooks": {
+            "SessionStart": ["junk", {"hooks": "not a list"}, {"hooks": [mine]}],
+            "Stop": [{"hooks": [theirs]}],
+        }
+    }
+    assert agent_handoff.remove_hooks(settings) == []
+    only = {"hooks": {"SessionStart": [{"hooks": [theirs]}]}, "model": "x"}
+    agent_handoff.remove_hooks(only)
+    assert only == {"model": "x"}

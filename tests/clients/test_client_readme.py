@@ -40,6 +40,9 @@ def test_readme_blocks_run(
     assert "Stored handoff" in text and "# Session brief: github.com/acme/widgets" in text
     assert "Forgot 1 learning(s)" in text
     assert "Imported 2, skipped 0" in text and "Imported 0, skipped 2" in text
+    # agent-handoff's folder, named after this checkout's path: this project, then marked read.
+    assert "unread github.com/acme/widgets → widgets" in text
+    assert "Imported 1, skipped 0" in text and "Imported 0, marked read 1" in text
     assert "not found: no handoff" in text and "unread" in text
     # Configured once: `memory login` checked the key and saved it for the agents' hooks.
     assert "the key is accepted" in text and "All good." in text
