@@ -336,6 +336,9 @@ def test_import_agent_handoff_tree(
     # Pointed at one project's folder, its name is the folder.
     one = run_memory("import", str(root / folders["widgets"]), "--json", cwd=repo, env=cli_env)
     assert (json.loads(one.stdout)["skipped"], one.returncode) == (1, 0)
+    gone = run_memory("import", str(root / folders["gone"]), "--dry-run", cwd=repo, env=cli_env)
+    assert gone.returncode == 1
+    assert f"pass --map {folders['gone']}=SLUG or --project SLUG" in gone.stdout
 
 
 def test_agent_handoff_folder_names_and_their_readings(tmp_path: Path) -> None:

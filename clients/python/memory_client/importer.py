@@ -162,13 +162,12 @@ def discover(
     inbox: list[tuple[Path, str, str, Status]] = []
     items: list[Item] = []
     refused: list[Outcome] = []
+    # `root` may be one project's folder itself: its own name is then the folder.
+    own = root.resolve().name
     for path in _walk(root):
         parts = path.relative_to(root).parts
         if path.suffix == ".md" and len(parts) >= 3 and parts[-2] in STATES:
-            folder = "/".join(parts[:-3])
-            if not folder and project is None:
-                # `root` is one project's folder itself: its own name is the folder.
-                folder = root.resolve().name
+            folder = "/".join(parts[:-3]) or ("" if project is not None else own)
             inbox.append((path, folder, parts[-3], STATES[parts[-2]]))
         elif path.name == LOOSE_NAME:
             items.append(_loose(path, project, loose_status))
@@ -180,6 +179,8 @@ def discover(
         slug, how = projects.of(folder) if folder else (project, "--project")
         if slug is None:
             fix = f"pass --map {folder}=SLUG" if folder else "pass --project SLUG"
+            if folder and len(path.relative_to(root).parts) == 3:
+                fix += " or --project SLUG"
             refused.append(Outcome(path, "unmapped", f"{folder}: {how}; {fix}", status=status))
             continue
         try:
