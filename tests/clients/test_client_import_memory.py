@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import httpx
@@ -78,6 +79,11 @@ type: reference
 grafana.internal/d/api-latency is the on-call latency dashboard; check it when editing
 request handling.
 """,
+    # Topic files as the docs show them, without front matter: read by their headings.
+    "debugging.md": "# Debugging\n\n- CORS errors in local dev come from the Vite proxy, not "
+    "the backend.\n",
+    "api-conventions.md": '# API conventions\n\n- Errors are returned as `{"error": {"code", '
+    '"message"}}` with a 4xx status.\n',
     # Unreadable front matter: reported, the rest still imported.
     "feedback_broken.md": "---\nname: [broken\ntype: feedback\n---\nKeep it.\n",
 }
@@ -130,7 +136,7 @@ def test_claude_code_auto_memory(
     assert "front matter" in by_file["feedback_broken.md"]["message"]
     assert by_file["user_role.md"]["result"] == "skipped"  # the person, not the project
     assert by_file["project_ship.md"]["project"] == "github.com/acme/gadgets"
-    assert (report["learnings"], report["flagged"]) == (7, 0), report
+    assert (report["learnings"], report["flagged"]) == (9, 0), report
 
     learnings = imported(server_url, key, report)
     kinds = {text: kind for text, (kind, _) in learnings.items()}
@@ -151,6 +157,8 @@ def test_claude_code_auto_memory(
         "stored; it is a compliance change, not tech debt.": "decision",
         "grafana.internal/d/api-latency is the on-call latency dashboard; check it when editing "
         "request handling.": "note",
+        "CORS errors in local dev come from the Vite proxy, not the backend.": "discovery",
+        'Errors are returned as `{"error": {"code", "message"}}` with a 4xx status.': "pattern",
     }  # the index lines, the user profile and the broken file are not learnings
 
     # Provenance: the REST API and the client both say where it came from.
@@ -189,6 +197,8 @@ def test_claude_code_auto_memory(
 
     # An edited index adds only its new entry; an edited memory only its new text.
     (memory / "MEMORY.md").write_text(INDEX + "- Run `make db` once before the first test run.\n")
+    reworded = TOPICS["feedback_no_summary.md"].replace("the user reads", "they read")
+    (memory / "feedback_no_summary.md").write_text(reworded)
     third = json.loads(
         run_memory(
             "import",
@@ -200,9 +210,18 @@ def test_claude_code_auto_memory(
             env=cli_env,
         ).stdout
     )
-    assert third["learnings"] == 1, third
-    [added] = [i for i in third["items"] if i["stored"]]
-    assert added["where"].endswith("/MEMORY.md") and added["already"] == 1
+    assert third["learnings"] == 2, third
+    added = {Path(i["where"]).name: i for i in third["items"] if i["stored"]}
+    assert set(added) == {"MEMORY.md", "feedback_no_summary.md"}
+    assert (added["MEMORY.md"]["stored"], added["MEMORY.md"]["already"]) == (1, 1)
+    # One memory, one file: its new text replaces the old one (superseded, not deleted).
+    assert added["feedback_no_summary.md"]["superseded"] == 1
+    with MemoryClient(server_url, key) as client:
+        [new_id] = [
+            str(x.id)
+            for x in client.get_handoff(added["feedback_no_summary.md"]["handoff_ids"][0]).learnings
+        ]
+        assert client.get_learning(learning_id).superseded_by == uuid.UUID(new_id)
 
     # The unmapped folder, mapped by the user.
     mapped = run_memory(

@@ -22,8 +22,9 @@ Each source file goes to the server as one archived handoff (status `read`: it i
 delivered to a session), recipient `memory-import`, whose front matter records the origin
 (`imported_from`, `source`) and the hashes of the entries it carries. Before sending, the
 client reads which entries of that file earlier imports stored, and sends only the others: a
-second run stores nothing, and an edited file adds only its new or changed entries (an entry
-removed from the file stays in the service until it is forgotten)."""
+second run stores nothing, and an edited file adds only its new or changed entries. A changed
+one-memory file (a Claude Code topic file) supersedes its earlier version; in other files an
+entry removed or reworded stays in the service until it is forgotten or superseded."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ INSTRUCTION_FILES = ("CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", "AGENTS.overri
 MAX_ENTRIES_PER_HANDOFF = 50
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
 _MAX_DECODE_DIRS = 5000
+MAX_TOPIC_CHARS = 300
 Result = Literal["imported", "skipped", "failed", "unmapped"]
 
 
@@ -80,12 +82,12 @@ _CHOICE = re.compile(
 )
 _DISCOVERY = re.compile(
     r"\b(?:turns?\s+out|turned\s+out|found\s+that|root\s+cause|is\s+caused\s+by"
-    r"|was\s+caused\s+by|the\s+cause\s+(?:is|was)|it\s+seems|we\s+learned|actually)\b",
+    r"|was\s+caused\s+by|the\s+cause\s+(?:is|was)|we\s+learned|we\s+found)\b",
     re.IGNORECASE,
 )
 _PATTERN = re.compile(
-    r"^(?:always|prefer|use|run|keep|put|write|name|add|follow|make\s+sure|ensure|check"
-    r"|every|each)\b|\b(?:we\s+use|we\s+always|convention|must|should|by\s+convention)\b",
+    r"^(?:always|prefer|use|run|keep|put|write|name|add|follow|make\s+sure|ensure|check)\b"
+    r"|\b(?:we\s+use|we\s+always|convention|must|should)\b",
     re.IGNORECASE,
 )
 _PITFALL = re.compile(
@@ -319,7 +321,13 @@ class Source:
 
     @property
     def topic(self) -> str:
-        return f"imported from {self.tool}: {self.where}"
+        """The handoff's topic, which later imports find it by (bounded: the server takes at
+        most 500 characters)."""
+        topic = f"imported from {self.tool}: {self.where}"
+        if len(topic) <= MAX_TOPIC_CHARS:
+            return topic
+        digest = hashlib.sha256(topic.encode()).hexdigest()[:12]
+        return f"{topic[: MAX_TOPIC_CHARS - 14]}… {digest}"
 
     @property
     def unmapped(self) -> bool:
@@ -726,6 +734,7 @@ class Outcome:
     already: int = 0  # entries earlier imports stored
     skipped_parts: int = 0  # parts of the file that are not learnings
     flagged: int = 0  # stored learnings the server flagged as instruction-like
+    superseded: int = 0  # earlier versions of a one-memory file this run replaced
     handoff_ids: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
@@ -776,16 +785,25 @@ def idempotency_key(source: Source, entries: list[Entry]) -> str:
     return "import-" + hashlib.sha256(f"{where}\x1e{keys}".encode()).hexdigest()
 
 
+@dataclass
+class Earlier:
+    """What earlier imports of one source stored: its entries' keys, and the learning of each
+    handoff that carried a single entry (an earlier version of a one-memory file)."""
+
+    keys: set[str] = field(default_factory=set)
+    versions: list[str] = field(default_factory=list)  # learning ids
+
+
 class _Imported:
-    """The entries earlier imports stored for each source: the `entries` front matter of the
-    archived handoffs of its project, recipient `memory-import` and topic. Listed once per
+    """Earlier imports of each source: the archived handoffs of its project, recipient
+    `memory-import` and topic, their `entries` front matter and learnings. Listed once per
     project; only the handoffs of a source's own topic are read."""
 
     def __init__(self, client: MemoryClient) -> None:
         self.client = client
         self.topics: dict[str, dict[str, list[str]]] = {}
 
-    def keys(self, source: Source) -> set[str]:
+    def of(self, source: Source) -> Earlier:
         project = source.project or ""
         if project not in self.topics:
             topics: dict[str, list[str]] = {}
@@ -795,17 +813,41 @@ class _Imported:
                 if summary.topic:
                     topics.setdefault(summary.topic, []).append(str(summary.id))
             self.topics[project] = topics
-        found: set[str] = set()
+        earlier = Earlier()
         for handoff_id in self.topics[project].get(source.topic, []):
-            stored = self.client.get_handoff(handoff_id).front_matter.get("entries")
+            handoff = self.client.get_handoff(handoff_id)
+            stored = handoff.front_matter.get("entries")
             if isinstance(stored, list):
-                found.update(str(k) for k in stored)
-        return found
+                earlier.keys.update(str(k) for k in stored)
+                if len(stored) == 1 and len(handoff.learnings) == 1:
+                    earlier.versions.append(str(handoff.learnings[0].id))
+        return earlier
 
 
-def import_source(client: MemoryClient, source: Source, have: set[str]) -> Outcome:
-    """Sends the entries of `source` not in `have`, in handoffs of at most
-    MAX_ENTRIES_PER_HANDOFF entries (the server has a limit per handoff)."""
+def _supersede_versions(
+    client: MemoryClient, source: Source, earlier: Earlier, new_ids: list[str]
+) -> int:
+    """A one-memory file (a Claude Code topic file) that changed replaces what it said
+    before: its earlier versions are superseded by the new learning. Returns how many."""
+    if source.memory_type is None or len(unique_entries(source)) != 1 or len(new_ids) != 1:
+        return 0
+    done = 0
+    for old in earlier.versions:
+        if old == new_ids[0]:
+            continue
+        try:
+            if client.get_learning(old).superseded_by is None:
+                client.supersede(old, by=new_ids[0])
+                done += 1
+        except APIError:
+            continue  # forgotten since, or a cycle the server refuses: nothing to replace
+    return done
+
+
+def import_source(client: MemoryClient, source: Source, earlier: Earlier | None = None) -> Outcome:
+    """Sends the entries of `source` that earlier imports did not store, in handoffs of at
+    most MAX_ENTRIES_PER_HANDOFF entries (the server has a limit per handoff)."""
+    earlier = earlier or Earlier()
     outcome = Outcome(source.where, source.tool, "skipped", "", source.project)
     outcome.skipped_parts = source.skipped
     if source.problem is not None:
@@ -813,12 +855,13 @@ def import_source(client: MemoryClient, source: Source, have: set[str]) -> Outco
         outcome.message = source.problem
         return outcome
     entries = unique_entries(source)
-    new = [e for e in entries if e.key not in have]
+    new = [e for e in entries if e.key not in earlier.keys]
     outcome.already = len(entries) - len(new)
     if not new:
         outcome.message = "already imported" if entries else "no learnings in it"
         return outcome
     created = datetime.fromtimestamp(source.path.stat().st_mtime, UTC)
+    new_ids: list[str] = []
     for start in range(0, len(new), MAX_ENTRIES_PER_HANDOFF):
         chunk = new[start : start + MAX_ENTRIES_PER_HANDOFF]
         try:
@@ -837,11 +880,15 @@ def import_source(client: MemoryClient, source: Source, have: set[str]) -> Outco
             outcome.already += len(chunk)
             continue
         outcome.stored += len(stored.learnings)
+        new_ids += [str(learning.id) for learning in stored.learnings]
         for warning in stored.warnings:
             if (m := _FLAGGED_WARNING.match(warning)) is not None:
                 outcome.flagged += int(m.group(1))
+    outcome.superseded = _supersede_versions(client, source, earlier, new_ids)
     if outcome.stored:
         outcome.result, outcome.message = "imported", f"{outcome.stored} learning(s) stored"
+        if outcome.superseded:
+            outcome.message += f", replacing {outcome.superseded} earlier version(s)"
     else:
         outcome.message = "already imported"
     return outcome
@@ -858,8 +905,13 @@ def run_import(
     imported = _Imported(client)
     outcomes = []
     for source in sources:
-        have = imported.keys(source) if source.problem is None else set()
-        outcome = import_source(client, source, have)
+        earlier = Earlier()
+        try:
+            if source.problem is None:
+                earlier = imported.of(source)
+        except APIError as exc:  # a key limited to other projects, say
+            source.problem = f"cannot read earlier imports: {exc.message}"
+        outcome = import_source(client, source, earlier)
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)
