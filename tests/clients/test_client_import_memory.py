@@ -363,8 +363,15 @@ def test_codex_memories_and_instruction_files(
         "Do not edit `migrations/` by hand; generate them with `alembic revision "
         "--autogenerate`.": "mistake",
     }
-    tools = {Path(i["where"]).name: i["tool"] for i in files["items"]}
-    assert tools == {"CLAUDE.md": "claude-code", "AGENTS.md": "agents-md"}
+    tools = {i["where"]: i["tool"] for i in files["items"]}
+    assert tools == {"CLAUDE.md": "claude-code", "services/AGENTS.md": "agents-md"}
+    # A teammate's clone of the same repository holds the same CLAUDE.md: nothing new.
+    clone = make_repo(tmp_path / "teammate" / "widgets")
+    (clone / "CLAUDE.md").write_text(CLAUDE_MD)
+    theirs = json.loads(
+        run_memory("import", "--from", "agents-md", "--json", cwd=clone, env=cli_env).stdout
+    )
+    assert (theirs["learnings"], theirs["skipped"]) == (0, 1), theirs
 
     codex = run_memory("import", "--from", "codex", "--json", cwd=repo, env=cli_env)
     report = json.loads(codex.stdout)

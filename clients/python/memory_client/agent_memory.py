@@ -28,6 +28,7 @@ entry removed or reworded stays in the service until it is forgotten or supersed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -134,7 +135,7 @@ _HEADING_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 def kind_of(text: str, default: str) -> str:
     """The kind of one entry: its wording first (a prohibition is a mistake wherever it
     stands; a TODO is a next step), then `default` (from the memory's type or its heading),
-    refined by the wording where the default says little (note)."""
+    refined by the wording where the default is a general one (note, pattern)."""
     plain = text.replace("’", "'").lstrip("*_ ")
     if _PROHIBITION.match(plain):
         return "mistake"
@@ -664,12 +665,19 @@ def discover_instructions(path: Path | None, options: Options) -> list[Source]:
     sources: list[Source] = []
     for file in _instruction_files((path or Path.cwd()).expanduser()):
         tool: Tool = "claude-code" if file.name.startswith("CLAUDE") else "agents-md"
+        ws = detect(file.parent)
+        where = ""
+        if ws.in_git:
+            # In a repository the file is named by its place in it, the same in every clone:
+            # a teammate importing the same CLAUDE.md finds this import and stores nothing.
+            with contextlib.suppress(ValueError):
+                where = str(file.resolve().relative_to(ws.root.resolve()))
         project = (
             _mapped([str(file), str(file.parent)], options)
-            or _repo_project(file)
+            or (ws.project if ws.in_git else None)
             or options.project
         )
-        source = _source(tool, file, options, project, str(file.parent))
+        source = _source(tool, file, options, project, str(file.parent), where)
         text = _read(source)
         if text is not None:
             source.entries, source.skipped = _entries_of(text, INSTRUCTIONS_DEFAULT)
