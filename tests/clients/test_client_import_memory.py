@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from memory_client import MemoryClient
 from memory_client.agent_memory import blocks, decode_folder, kind_of
+from memory_client.integrations import codex as codex_install
 
 from tests.clients.helpers import make_repo, run_memory
 from tests.helpers import PROJECT
@@ -323,7 +324,8 @@ def test_codex_memories_and_instruction_files(
     key = cli_env["MEMORY_API_KEY"]
     (repo / "CLAUDE.md").write_text(CLAUDE_MD)
     (repo / "services").mkdir()
-    (repo / "services" / "AGENTS.md").write_text(AGENTS_MD)
+    # With the block `memory install codex` adds: our own instructions, not the team's.
+    (repo / "services" / "AGENTS.md").write_text(AGENTS_MD + "\n" + codex_install.BLOCK)
     (home / ".codex" / "memories").mkdir(parents=True)
     (home / ".codex" / "memories" / "MEMORY.md").write_text(codex_memory(repo))
 

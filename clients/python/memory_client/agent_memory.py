@@ -44,6 +44,7 @@ import yaml
 from memory_client.client import MemoryClient
 from memory_client.errors import APIError
 from memory_client.frontmatter import front_matter
+from memory_client.integrations import codex
 from memory_client.workspace import check_project_slug, detect
 
 Tool = Literal["claude-code", "codex", "agents-md"]
@@ -647,6 +648,8 @@ def discover_codex(path: Path | None, options: Options) -> list[Source]:
 # What a section of an instruction file holds when its heading says nothing more: the team's
 # rules for working in the repository.
 INSTRUCTIONS_DEFAULT = "pattern"
+# What `memory install codex` writes into an AGENTS.md: this service's own instructions.
+_OWN_BLOCK = re.compile(rf"{re.escape(codex.BEGIN)}.*?{re.escape(codex.END)}", re.S)
 
 
 def _instruction_files(root: Path) -> list[Path]:
@@ -680,6 +683,8 @@ def discover_instructions(path: Path | None, options: Options) -> list[Source]:
         source = _source(tool, file, options, project, str(file.parent), where)
         text = _read(source)
         if text is not None:
+            # The block `memory install codex` wrote is this service's own instructions.
+            text = _OWN_BLOCK.sub("", text)
             source.entries, source.skipped = _entries_of(text, INSTRUCTIONS_DEFAULT)
         sources.append(source)
     return sources
