@@ -343,3 +343,35 @@ async def test_actions_change_what_they_say_and_are_audited(
         "learning.unsupersede",
         "learning.forget",
     ]
+
+
+async def test_imported_learning_says_where_it_came_from(
+    client: httpx.AsyncClient, make_key: MakeKey, clean_db: str
+) -> None:
+    """A learning from an import of an agent's own memory (`memory import --from`) says so, in
+    the API and on its page: the handoff's front matter `imported_from` and `source`."""
+    admin = await make_key(scopes="read,write,admin")
+    imported = await write_handoff(
+        client,
+        admin,
+        WIDGETS,
+        "---\nimported_from: claude-code\nsource: ~/.claude/projects/-w/memory/feedback_db.md\n"
+        f"---\n## Mistakes\n- {MISTAKE}\n",
+        recipient="memory-import",
+        status="read",
+    )
+    written = await write_handoff(
+        client, admin, WIDGETS, f"## Decisions\n- {DECISION}\n", recipient="widgets-main"
+    )
+    headers = {"Authorization": f"Bearer {admin}"}
+    got = await client.get(f"/v1/learnings/{_learning(imported, MISTAKE)}", headers=headers)
+    assert got.json()["imported_from"] == "claude-code"
+    plain = await client.get(f"/v1/learnings/{_learning(written, DECISION)}", headers=headers)
+    assert plain.json()["imported_from"] is None
+
+    await console_sign_in(client, admin)
+    page = (await client.get(f"/console/learnings/{_learning(imported, MISTAKE)}")).text
+    assert "imported from claude-code" in page
+    assert "~/.claude/projects/-w/memory/feedback_db.md" in page
+    other = (await client.get(f"/console/learnings/{_learning(written, DECISION)}")).text
+    assert "imported from" not in other

@@ -331,6 +331,29 @@ async def replaced_by_this(
     return [(row[0], bool(row[1])) for row in rows]
 
 
+# Front matter a client's import of an agent's own memory writes (`memory import --from`): the
+# tool whose memory it was and the file it came from. Bounded: it is shown, never trusted.
+MAX_ORIGIN_CHARS = 200
+
+
+def _origin(key: str) -> Any:
+    return func.left(HandoffRow.front_matter[key].astext, MAX_ORIGIN_CHARS)
+
+
+async def imported_from(
+    session: AsyncSession, team_id: uuid.UUID, handoff_id: uuid.UUID
+) -> str | None:
+    """The agent tool whose own memory the learning's handoff was imported from; None for a
+    handoff an agent or person wrote."""
+    return (
+        await session.execute(
+            select(_origin("imported_from")).where(
+                HandoffRow.team_id == team_id, HandoffRow.id == handoff_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
 async def handoff_provenance(
     session: AsyncSession, team_id: uuid.UUID, handoff_id: uuid.UUID
 ) -> dict[str, Any] | None:
@@ -338,6 +361,8 @@ async def handoff_provenance(
     row = (
         await session.execute(
             select(
+                _origin("imported_from").label("imported_from"),
+                _origin("source").label("imported_source"),
                 HandoffRow.id,
                 HandoffRow.sentinel,
                 HandoffRow.sender,

@@ -61,6 +61,12 @@ class Learning(BaseModel):
     helpful: int = Field(default=0, description="Keys that reported it helpful")
     wrong: bool = Field(default=False, description="Reported wrong by a key with write scope")
     outdated: bool = Field(default=False, description="Reported outdated")
+    imported_from: str | None = Field(
+        default=None,
+        description="The agent tool whose own memory it was imported from (`memory import "
+        "--from`: claude-code, codex, agents-md), from its handoff's front matter "
+        "`imported_from`; null: written as a handoff",
+    )
 
 
 class SupersedeRequest(BaseModel):
@@ -94,6 +100,12 @@ class Provenance(BaseModel):
     session_id: str | None
     topic: str | None
     written_at: datetime
+    imported_from: str | None = Field(
+        default=None, description="The agent tool whose own memory this was imported from"
+    )
+    imported_source: str | None = Field(
+        default=None, description="The file it was imported from (relative to the home folder)"
+    )
 
 
 class Copy(BaseModel):

@@ -122,6 +122,9 @@ async def get_learning(
             "short_id": short_id(learning.id),
             "wrong": learning.wrong_at is not None,
             "outdated": learning.outdated_at is not None,
+            "imported_from": await queries.imported_from(
+                session, principal.team_id, learning.handoff_id
+            ),
         }
     )
 

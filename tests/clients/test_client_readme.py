@@ -43,6 +43,10 @@ def test_readme_blocks_run(
     # agent-handoff's folder, named after this checkout's path: this project, then marked read.
     assert "unread github.com/acme/widgets → widgets" in text
     assert "Imported 1, skipped 0" in text and "Imported 0, marked read 1" in text
+    # An agent's own memory: imported once, by kind (agent_memory.py).
+    assert "pattern    Integration tests hit a real Postgres, not mocks." in text
+    assert "1 learning(s) stored from 1 file(s)" in text
+    assert "2 learning(s) stored from 1 file(s)" in text and "0 learning(s) stored" in text
     assert "not found: no handoff" in text and "unread" in text
     # Configured once: `memory login` checked the key and saved it for the agents' hooks.
     assert "the key is accepted" in text and "All good." in text

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
-from memory_client import checkout, doctor, render
+from memory_client import agent_memory, checkout, doctor, render
 from memory_client.client import MemoryClient
 from memory_client.config import check_url, config_file, missing_key_message, resolve, save
 from memory_client.errors import (
@@ -486,6 +486,10 @@ def _unmapped_lines(outcomes: list[Outcome]) -> list[str]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if args.source_tool:
+        return cmd_import_agent_memory(args)
+    if args.path is None:
+        raise UsageError("give the inbox root to import (or --from claude-code|codex|agents-md)")
     try:
         items, refused = discover(
             Path(args.path),
@@ -542,6 +546,24 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
     _emit(args, {**counts, "items": [o.as_json() for o in outcomes]}, "\n".join(lines))
     return EXIT_API if counts["failed"] or counts["unmapped"] else 0
+
+
+def cmd_import_agent_memory(args: argparse.Namespace) -> int:
+    """`memory import --from TOOL [PATH]`: an agent's own memory, as learnings (agent_memory.py)."""
+    try:
+        options = agent_memory.Options(Path.home(), args.project, _import_mapping(args))
+        path = Path(args.path) if args.path else None
+        sources = agent_memory.discover(args.source_tool, path, options)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from exc
+    if args.dry_run:
+        _emit(args, *agent_memory.plan_report(sources))
+        return 0
+    with _client() as client:
+        outcomes = agent_memory.run_import(client, sources)
+    report, text = agent_memory.import_report(outcomes, verbose=args.verbose)
+    _emit(args, report, text)
+    return EXIT_API if report["failed"] or report["unmapped"] else 0
 
 
 def cmd_install(args: argparse.Namespace) -> int:
@@ -762,25 +784,42 @@ def build_parser() -> argparse.ArgumentParser:
         "server; say what to fix",
     )
 
-    imp = add("import", cmd_import, "import a file-based handoff inbox or HANDOFF.md files")
+    imp = add(
+        "import",
+        cmd_import,
+        "import a file-based handoff inbox or HANDOFF.md files, or an agent's own memory (--from)",
+    )
     imp.add_argument(
         "path",
+        nargs="?",
         help="inbox root (<root>/<project>/<recipient>/{unread,read}/*.md; agent-handoff's "
-        "is ~/.agent-handoffs) or a HANDOFF.md",
+        "is ~/.agent-handoffs) or a HANDOFF.md; with --from: the tool's memory folder or file "
+        "(default: its own place; agents-md: the current folder)",
+    )
+    imp.add_argument(
+        "--from",
+        dest="source_tool",
+        choices=agent_memory.TOOLS,
+        help="import an agent's own memory as learnings: claude-code (~/.claude/projects/*/"
+        "memory), codex (~/.codex/memories), agents-md (CLAUDE.md / AGENTS.md files)",
     )
     imp.add_argument(
         "--map",
         action="append",
         metavar="FOLDER=SLUG",
         help="the project of an inbox folder (e.g. home-me-work-widgets=github.com/acme/"
-        "widgets) whose repository is not on this machine; repeatable, wins over --map-file",
+        "widgets), or with --from of a memory folder, Codex cwd or file's folder, whose "
+        "repository is not on this machine; repeatable, wins over --map-file",
     )
     imp.add_argument(
         "--map-file",
         metavar="FILE",
         help="FOLDER=SLUG lines, as --map takes them (# comments and blank lines skipped)",
     )
-    imp.add_argument("--project", help="project for loose HANDOFF.md files outside git")
+    imp.add_argument("--verbose", "-v", action="store_true", help="with --from: every file")
+    imp.add_argument(
+        "--project", help="project for loose HANDOFF.md files (or, with --from, memory) outside git"
+    )
     imp.add_argument(
         "--loose-status",
         choices=["unread", "read"],

@@ -105,7 +105,7 @@ def parse_mapping(lines: Iterable[str], source: str) -> dict[str, str]:
             check_project_slug(slug)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from exc
-        mapping[folder.strip("/")] = slug
+        mapping[folder.rstrip("/") or folder] = slug
     return mapping
 
 

@@ -261,6 +261,9 @@ class Learning(_Model):
     helpful: int = 0
     wrong: bool = False
     outdated: bool = False
+    # The agent tool whose own memory it was imported from (`memory import --from`); None
+    # when it was written as a handoff (and from servers before issue 20).
+    imported_from: str | None = None
 
 
 class Forgotten(_Model):
