@@ -71,8 +71,8 @@ async def project_learnings(
                 WITH mine AS (
                     SELECT DISTINCT ON (coalesce(l.canonical_id, l.id))
                            l.team_id, l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
-                           l.kind, l.text, l.section, l.handoff_id, l.created_at, l.flagged,
-                           l.flag_reason, l.newer_id, l.uses, l.last_used_at, l.helpful,
+                           l.kind, l.text, l.section, l.handoff_id, l.created_at, l.position,
+                           l.flagged, l.flag_reason, l.newer_id, l.uses, l.last_used_at, l.helpful,
                            l.wrong_at IS NOT NULL AS wrong, l.outdated_at IS NOT NULL AS outdated
                       FROM learnings l
                       JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
@@ -93,8 +93,10 @@ async def project_learnings(
                   FROM (SELECT m.* FROM ranked m
                          -- reported wrong by a writer (memory_service/feedback): never in briefs
                          WHERE NOT m.wrong
+                         -- Ties (one handoff's learnings share their time) in the handoff's
+                         -- own order: ids end in random digits, which made the order vary.
                          ORDER BY m.outdated, (m.kind = 'mistake') DESC, m.occurrences DESC,
-                                  m.created_at DESC, m.id
+                                  m.created_at DESC, m.handoff_id, m.position, m.id
                          LIMIT :limit) r
                  CROSS JOIN LATERAL (
                        SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug) AS projects
@@ -104,7 +106,7 @@ async def project_learnings(
                           AND (d.id = r.cluster OR d.canonical_id = r.cluster)
                           AND {access.replace("m.project_id", "r.project_id")}) seen
                  ORDER BY r.outdated, (r.kind = 'mistake') DESC, r.occurrences DESC,
-                          r.created_at DESC, r.id
+                          r.created_at DESC, r.handoff_id, r.position, r.id
             """
         ),
         params,
