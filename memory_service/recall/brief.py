@@ -192,15 +192,23 @@ def _shown_commands(commands: Sequence[str]) -> tuple[list[str], int]:
 
 
 def _grouped(paths: Sequence[str]) -> list[str]:
-    """Paths grouped by directory, in first-seen order: `a/b/{c.py, d.py}`, `e.py`."""
+    """Paths grouped by directory, in first-seen order: `a/b/{c.py, d.py}`; files at the top
+    level stay one by one (`e.py`)."""
     groups: dict[str, list[str]] = {}
     for path in paths:
         directory, _, name = path.rpartition("/")
-        groups.setdefault(directory, []).append(name)
+        if directory:
+            groups.setdefault(directory, []).append(name)
+        else:
+            groups[path] = []
     out = []
-    for directory, names in groups.items():
-        prefix = f"{directory}/" if directory else ""
-        out.append(prefix + (names[0] if len(names) == 1 else "{" + ", ".join(names) + "}"))
+    for key, names in groups.items():
+        if not names:
+            out.append(key)
+        elif len(names) == 1:
+            out.append(f"{key}/{names[0]}")
+        else:
+            out.append(f"{key}/{{{', '.join(names)}}}")
     return out
 
 
