@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, select, text
+from sqlalchemy import RowMapping, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.models import LearningRow, Project
+from memory_service.models import HandoffRow, LearningRow, Project
 
 
 async def project_ids(
@@ -40,16 +40,66 @@ async def handoff_learnings(
     return rows.all()
 
 
+async def handoff_pointers(
+    session: AsyncSession, team_id: uuid.UUID, handoff_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[list[str], list[str]]]:
+    """Each handoff's (files, verification commands) as parsed from its body."""
+    rows = await session.execute(
+        select(HandoffRow.id, HandoffRow.files, HandoffRow.commands).where(
+            HandoffRow.team_id == team_id, HandoffRow.id.in_(handoff_ids)
+        )
+    )
+    return {row.id: (list(row.files or []), list(row.commands or [])) for row in rows}
+
+
+async def flagged_awaiting_review(session: AsyncSession, team_id: uuid.UUID, project: str) -> int:
+    """The project's learnings that read like instructions to an agent and are in the review
+    queue for it (memory_service/review: flagged, and no person kept them since). The queue's
+    partial index (`ix_learnings_team_id_needs_review`) serves it."""
+    count = await session.scalar(
+        text(
+            """
+            SELECT count(*) FROM learnings l
+              JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
+             WHERE l.team_id = :team AND p.slug = :project AND l.flagged
+               AND (l.reviewed_at IS NULL OR l.created_at > l.reviewed_at)
+            """
+        ),
+        {"team": team_id, "project": project},
+    )
+    return int(count or 0)
+
+
+async def mark_flagged(
+    session: AsyncSession, team_id: uuid.UUID, reasons: dict[uuid.UUID, str]
+) -> None:
+    """Flags learnings stored before the current instruction checks, which find them now:
+    they then read as flagged everywhere and join the review queue (memory_service/review)."""
+    for learning_id, reason in reasons.items():
+        await session.execute(
+            update(LearningRow)
+            .where(
+                LearningRow.team_id == team_id,
+                LearningRow.id == learning_id,
+                LearningRow.flagged.is_(False),
+            )
+            .values(flagged=True, flag_reason=reason[:500] or None)
+        )
+
+
 async def project_learnings(
     session: AsyncSession,
     team_id: uuid.UUID,
     project: str,
     limit: int,
     readable: list[uuid.UUID] | None,
+    *,
+    flagged: bool = True,
 ) -> Sequence[RowMapping]:
     """The project's most repeated and most recent mistakes, decisions and patterns, one per
     cluster of near-duplicates. With `readable` (a key limited to projects) a cluster's count
-    and its projects are those of the copies in readable projects only."""
+    and its projects are those of the copies in readable projects only. `flagged=False` leaves
+    out those that read like instructions to an agent (before the limit, so others fill in)."""
     restricted = readable is not None
     access = "(d.visibility = 'team' OR d.project_id = m.project_id)" + (
         " AND d.project_id = ANY(CAST(:readable AS uuid[]))" if restricted else ""
@@ -71,8 +121,8 @@ async def project_learnings(
                 WITH mine AS (
                     SELECT DISTINCT ON (coalesce(l.canonical_id, l.id))
                            l.team_id, l.id, l.project_id, coalesce(l.canonical_id, l.id) AS cluster,
-                           l.kind, l.text, l.section, l.handoff_id, l.created_at, l.flagged,
-                           l.flag_reason, l.newer_id, l.uses, l.last_used_at, l.helpful,
+                           l.kind, l.text, l.section, l.handoff_id, l.created_at, l.position,
+                           l.flagged, l.flag_reason, l.newer_id, l.uses, l.last_used_at, l.helpful,
                            l.wrong_at IS NOT NULL AS wrong, l.outdated_at IS NOT NULL AS outdated
                       FROM learnings l
                       JOIN projects p ON p.team_id = l.team_id AND p.id = l.project_id
@@ -92,9 +142,11 @@ async def project_learnings(
                        seen.projects, r.uses, r.last_used_at, r.helpful, r.wrong, r.outdated
                   FROM (SELECT m.* FROM ranked m
                          -- reported wrong by a writer (memory_service/feedback): never in briefs
-                         WHERE NOT m.wrong
+                         WHERE NOT m.wrong {"" if flagged else "AND NOT m.flagged"}
+                         -- Ties (one handoff's learnings share their time) in the handoff's
+                         -- own order: ids end in random digits, which made the order vary.
                          ORDER BY m.outdated, (m.kind = 'mistake') DESC, m.occurrences DESC,
-                                  m.created_at DESC, m.id
+                                  m.created_at DESC, m.handoff_id, m.position, m.id
                          LIMIT :limit) r
                  CROSS JOIN LATERAL (
                        SELECT array_agg(DISTINCT p2.slug ORDER BY p2.slug) AS projects
@@ -104,7 +156,7 @@ async def project_learnings(
                           AND (d.id = r.cluster OR d.canonical_id = r.cluster)
                           AND {access.replace("m.project_id", "r.project_id")}) seen
                  ORDER BY r.outdated, (r.kind = 'mistake') DESC, r.occurrences DESC,
-                          r.created_at DESC, r.id
+                          r.created_at DESC, r.handoff_id, r.position, r.id
             """
         ),
         params,

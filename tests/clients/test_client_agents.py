@@ -264,6 +264,30 @@ def test_hook_delivers_the_brief_once(repo: Path, cli_env: dict[str, str], serve
     assert created.sentinel not in again and "Handoffs for this worktree" not in again
 
 
+def test_hook_brief_asks_for_the_handoffs_name_and_shows_how_to_verify(
+    repo: Path, cli_env: dict[str, str], server_url: str
+) -> None:
+    """What the agent is given at start-up (issue 20, point 5): a request to open its first
+    reply with the handoff's name and sentinel, and the handoff's verification commands and
+    files under it, passed through by the hook as the server wrote them."""
+    body = (
+        "---\nname: torch-pin\n---\n"
+        "## What NOT to do\n- Don't bump the pinned torch; CUDA wheels follow.\n\n"
+        "## Verification\n- `uv run pytest tests/packaging -q`\n\n"
+        "## Files\n- `pyproject.toml`\n- `uv.lock`\n- `src/widgets/torch_pin.py`\n"
+    )
+    with MemoryClient(server_url, cli_env["MEMORY_API_KEY"]) as client:
+        created = client.create_handoff(PROJECT, body, recipient="widgets", branch="main")
+    payload = json.dumps({"cwd": str(repo), "session_id": "s-2", "source": "startup"})
+    out, _, code = hook(repo, cli_env, payload)
+    assert code == 0
+    context = json.loads(out)["hookSpecificOutput"]["additionalContext"]
+    assert f"`Handoff read: torch-pin (sentinel {created.sentinel})`" in context
+    assert "open your first reply with" in context
+    assert "- [verify with] `uv run pytest tests/packaging -q`\n" in context
+    assert "- [files] `pyproject.toml` · `uv.lock` · `src/widgets/torch_pin.py`\n" in context
+
+
 def test_hook_prints_nothing_when_there_is_nothing(repo: Path, cli_env: dict[str, str]) -> None:
     out, _, code = hook(repo, cli_env, json.dumps({"cwd": str(repo), "source": "startup"}))
     assert (out, code) == ("", 0)
