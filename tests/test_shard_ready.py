@@ -313,7 +313,7 @@ async def _drive(client: httpx.AsyncClient, make_key: MakeKey) -> None:
 # and the outer `l` of the search's lateral subqueries; `m` and `r` of the brief's), not by the
 # team as a constant. With the constant, PostgreSQL takes a team newer than the table's
 # statistics for one row and reads that team's rows once per candidate: a new team of 268
-# learnings in a 30k table searched in 1163 ms instead of ~10 ms, and its brief query took
+# learnings in a 30k table searched in 1204 ms instead of 7.6 ms, and its brief query took
 # 9.8 ms instead of 1.4 (docs/scaling.md, "The search statement"; bench/new_team_search.py).
 # Under Citus the constant is needed; the exceptions stay narrow and fail once unused.
 CARRIED = {
