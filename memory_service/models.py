@@ -1,8 +1,10 @@
 """Every table of the service. Alembic migrations in `migrations/` are the only way they change.
 
-Every team-owned table carries `team_id` and leads its primary and foreign keys with it, so that
-rows of one team stay together and the tables can later be distributed by team (Citus) without
-a schema change.
+Every team-owned table carries `team_id` and includes it in its primary key, unique
+constraints and foreign keys, so that rows of one team stay together and the tables can later
+be distributed by team (Citus) without a schema change (tests/test_shard_ready.py checks it on
+the migrated database). The exceptions are the REFERENCE_TABLES: small, copied to every node
+under Citus, read before the team is known (docs/scaling.md).
 
 A table whose rows the API also returns under a name of its own is named for the row
 (`HandoffRow`, `LearningRow`; the API's shapes are `Handoff` and `Learning`).
@@ -64,6 +66,13 @@ FEEDBACK_VALUES = values(Feedback)
 TS_CONFIG = "english"
 
 
+# Tables a distributed database would copy to every node instead of splitting by team: the
+# teams themselves, and the two directories read before the team is known (a request's key by
+# its prefix, a console session by its token's hash; migration 0012). Every other table with a
+# `team_id` column is distributed by it.
+REFERENCE_TABLES = frozenset({"teams", "key_prefixes", "console_tokens"})
+
+
 def _of_team(column: str, table: str, *, ondelete: str = "CASCADE") -> ForeignKeyConstraint:
     """A reference to a row of `table` of the same team (every key is (team_id, id))."""
     return ForeignKeyConstraint(
@@ -98,14 +107,18 @@ class Team(Base):
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
-    __table_args__ = (PrimaryKeyConstraint("team_id", "id"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("team_id", "id"),
+        # Unique across teams through key_prefixes, which finds a key's team.
+        UniqueConstraint("team_id", "prefix"),
+    )
 
     team_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey("teams.id", ondelete="CASCADE"))
     id: Mapped[uuid.UUID] = mapped_column(UUID)
     name: Mapped[str | None] = mapped_column(Text)
     # The public, non-secret part of the key, used to find the row; only a hash of the whole
     # key is stored.
-    prefix: Mapped[str] = mapped_column(Text, unique=True)
+    prefix: Mapped[str] = mapped_column(Text)
     key_hash: Mapped[str] = mapped_column(Text)
     scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
     # None: every project of the team.
@@ -113,6 +126,26 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class KeyPrefix(Base):
+    """Which team a key prefix belongs to: the one lookup a request makes before its team is
+    known (migration 0012). Written with the key, never changed; a reference table."""
+
+    __tablename__ = "key_prefixes"
+
+    prefix: Mapped[str] = mapped_column(Text, primary_key=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey("teams.id", ondelete="CASCADE"))
+
+
+class ConsoleToken(Base):
+    """Which team a console session's token (its SHA-256) belongs to (migration 0012): written
+    and deleted with the session; a reference table."""
+
+    __tablename__ = "console_tokens"
+
+    token_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey("teams.id", ondelete="CASCADE"))
 
 
 class Project(Base):
@@ -375,11 +408,13 @@ class ConsoleSession(Base):
         PrimaryKeyConstraint("team_id", "id"),
         _of_team("key_id", "api_keys"),
         Index("ix_console_sessions_team_id_expires_at", "team_id", "expires_at"),
+        # Unique across teams through console_tokens, which finds a session's team.
+        UniqueConstraint("team_id", "token_hash"),
     )
 
     team_id: Mapped[uuid.UUID] = mapped_column(UUID)
     id: Mapped[uuid.UUID] = mapped_column(UUID)
     key_id: Mapped[uuid.UUID] = mapped_column(UUID)
-    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    token_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -23,9 +23,9 @@ from memory_service.deps import Reader, SessionDep
 from memory_service.embeddings import Embedder
 from tests.helpers import MakeKey, auth, serve, write_handoff
 
-# The owner-run full-text lookup (migration 0003), with no filter but the caller's team.
+# The owner-run full-text lookup (migrations 0003, 0012), with no filter but the team it names.
 TEXT_CANDIDATES = (
-    "memory_text_candidates(plainto_tsquery('english', 'item'), "
+    "memory_text_candidates(CAST(:team AS uuid), plainto_tsquery('english', 'item'), "
     "plainto_tsquery('english', 'item'), 100, NULL, NULL, NULL, NULL)"
 )
 
@@ -36,7 +36,7 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
     app = create_app(settings, embedder=embedder)
 
     @app.post("/test/raw-sql")
-    async def raw_sql(session: SessionDep, principal: Reader) -> dict[str, Any]:
+    async def raw_sql(session: SessionDep, principal: Reader, other: str) -> dict[str, Any]:
         who = await session.scalar(text("SELECT current_user"))
         teams = (await session.execute(text("SELECT id FROM teams"))).scalars().all()
         handoff_teams = (
@@ -50,13 +50,20 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
                 await session.execute(
                     text(
                         f"SELECT l.team_id FROM {TEXT_CANDIDATES} t JOIN learnings l ON l.id = t.id"
-                    )
+                    ),
+                    {"team": principal.team_id},
                 )
             )
             .scalars()
             .all()
         )
-        text_hit_count = await session.scalar(text(f"SELECT count(*) FROM {TEXT_CANDIDATES}"))
+        text_hit_count = await session.scalar(
+            text(f"SELECT count(*) FROM {TEXT_CANDIDATES}"), {"team": principal.team_id}
+        )
+        # Naming another team gets nothing: the function serves only the transaction's team.
+        foreign_text_hits = await session.scalar(
+            text(f"SELECT count(*) FROM {TEXT_CANDIDATES}"), {"team": other}
+        )
         updated = (
             await session.execute(text("UPDATE handoffs SET topic = 'overwritten'"))
         ).rowcount  # type: ignore[attr-defined]
@@ -94,6 +101,7 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
             "key_teams": sorted({str(k) for k in keys}),
             "text_hit_teams": sorted({str(t) for t in text_hits}),
             "text_hit_count": text_hit_count,
+            "foreign_text_hits": foreign_text_hits,
             "updated": updated,
             "deleted": deleted,
             "foreign_insert": foreign_insert,
@@ -107,7 +115,12 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
         for key, n in ((alpha, 2), (beta, 3)):
             for i in range(n):
                 await write_handoff(client, key, body=f"## Decisions\n- item {i}", recipient="w")
-        seen = (await client.post("/test/raw-sql", headers=auth(alpha))).json()
+        with psycopg.connect(libpq_url(str(settings.database_url))) as conn:
+            row = conn.execute("SELECT id FROM teams WHERE name = 'beta'").fetchone()
+        assert row is not None
+        seen = (
+            await client.post("/test/raw-sql", params={"other": str(row[0])}, headers=auth(alpha))
+        ).json()
 
     assert seen["who"] == "memory_app"
     assert seen["teams"] == [seen["team"]]
@@ -116,6 +129,7 @@ async def test_raw_sql_in_a_request_sees_only_its_team(
     assert seen["key_teams"] == [seen["team"]]
     assert seen["text_hit_teams"] == [seen["team"]]
     assert seen["text_hit_count"] == 2  # alpha's two learnings, none of beta's three
+    assert seen["foreign_text_hits"] == 0  # beta has three, but the request acts for alpha
     assert seen["updated"] == 2  # alpha's two handoffs, none of beta's three
     assert seen["foreign_insert"] != "allowed"
     assert seen["forged_insert"] != "allowed"

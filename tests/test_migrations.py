@@ -83,7 +83,11 @@ def test_0007_leaves_the_functions_of_the_source(database_url: str) -> None:
     migrate.upgrade(database_url)
     migrate.downgrade(database_url, "0006")
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-        conn.execute(f"DROP FUNCTION {sql.TEXT_CANDIDATES_SIGNATURE}")
+        # As 0003 creates it (0012 adds the team as an argument).
+        conn.execute(
+            "DROP FUNCTION memory_text_candidates"
+            "(tsquery, tsquery, integer, uuid, uuid[], text[], timestamptz)"
+        )
         # The signature 0003 created before its edit.
         conn.execute(
             "CREATE FUNCTION memory_text_candidates(q tsquery, n integer, visible_project uuid,"
@@ -106,7 +110,7 @@ def test_0007_leaves_the_functions_of_the_source(database_url: str) -> None:
             True,
         ),
         (
-            "memory_text_candidates(tsquery,tsquery,integer,uuid,uuid[],text[],"
+            "memory_text_candidates(uuid,tsquery,tsquery,integer,uuid,uuid[],text[],"
             "timestamp with time zone)",
             50,
             sql.TEXT_CANDIDATES_FUNCTION.split("$$")[1],
@@ -142,3 +146,48 @@ def test_what_use_counting_and_feedback_update_is_indexed_nowhere(database_url: 
         assert not counted & set(columns), (name, columns)
         allowed = reported if name == review else set()
         assert not any(column in definition for column in counted - allowed), definition
+
+
+def test_0012_finds_the_keys_and_console_sessions_made_before_it(database_url: str) -> None:
+    """Keys and console sessions of a database at 0011 still authenticate after 0012, which
+    moves their lookups to the directories (key_prefixes, console_tokens)."""
+    from memory_service.auth.keys import generate_key, hash_key
+
+    migrate.upgrade(database_url)
+    migrate.downgrade(database_url, "0011")
+    key = generate_key()
+    token_hash = hash_key("a console session token")
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        conn.execute("TRUNCATE teams CASCADE")
+        team = conn.execute(
+            "INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'old') RETURNING id"
+        ).fetchone()[0]  # type: ignore[index]
+        key_id = conn.execute(
+            "INSERT INTO api_keys (team_id, id, prefix, key_hash, scopes) "
+            "VALUES (%s, gen_random_uuid(), %s, %s, '{read}') RETURNING id",
+            (team, key.prefix, key.key_hash),
+        ).fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "INSERT INTO console_sessions (team_id, id, key_id, token_hash, expires_at) "
+            "VALUES (%s, gen_random_uuid(), %s, %s, now() + interval '1 hour')",
+            (team, key_id, token_hash),
+        )
+    migrate.upgrade(database_url)
+    try:
+        with psycopg.connect(libpq_url(database_url), options="-c role=memory_app") as conn:
+            authenticate = (
+                "SELECT team_id, id FROM memory_authenticate(%s, %s, interval '1 minute')"
+            )
+            found = conn.execute(authenticate, (key.prefix, key.key_hash)).fetchall()
+            wrong = conn.execute(authenticate, (key.prefix, hash_key("another key"))).fetchall()
+            signed_in = conn.execute(
+                "SELECT team_id, key_id FROM memory_console_session(%s)", (token_hash,)
+            ).fetchall()
+            unknown = conn.execute(
+                "SELECT team_id FROM memory_console_session(%s)", (hash_key("x"),)
+            ).fetchall()
+    finally:
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+            conn.execute("TRUNCATE teams CASCADE")
+    assert found == [(team, key_id)] and wrong == []
+    assert signed_in == [(team, key_id)] and unknown == []

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory_service.models import ApiKey, Team
+from memory_service.models import ApiKey, KeyPrefix, Team
 
 
 async def team(session: AsyncSession, team_id: uuid.UUID) -> Team | None:
@@ -39,9 +39,15 @@ async def key(session: AsyncSession, team_id: uuid.UUID, key_id: uuid.UUID) -> A
 
 
 async def active_key_for_update(session: AsyncSession, prefix: str) -> ApiKey | None:
-    """The active key with `prefix` (prefixes are unique), locked."""
+    """The active key with `prefix` (prefixes are unique across teams), locked: its team from
+    the directory (key_prefixes), then the key of that team."""
+    team_id = await session.scalar(select(KeyPrefix.team_id).where(KeyPrefix.prefix == prefix))
+    if team_id is None:
+        return None
     return await session.scalar(
-        select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)).with_for_update()
+        select(ApiKey)
+        .where(ApiKey.team_id == team_id, ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+        .with_for_update()
     )
 
 

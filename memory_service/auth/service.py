@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from memory_service.auth import queries
 from memory_service.auth.keys import generate_key, hash_key, parse_scopes, split_prefix
 from memory_service.ids import new_id
-from memory_service.models import ApiKey, Team
+from memory_service.models import ApiKey, KeyPrefix, Team
 from memory_service.tenancy import act_as_system
 
 DEFAULT_TEAM = "default"
@@ -76,7 +76,8 @@ async def create_key(
         scopes=parse_scopes(scopes),
         projects=projects,
     )
-    session.add(key)
+    # The directory that finds the key's team from its prefix (migration 0012).
+    session.add_all([key, KeyPrefix(prefix=new.prefix, team_id=team.id)])
     await session.flush()
     return IssuedKey(key=key, plaintext=new.plaintext)
 

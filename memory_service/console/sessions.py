@@ -73,7 +73,7 @@ async def sign_in(session: AsyncSession, principal: Principal, minutes: int) -> 
     now = datetime.now(UTC)
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     expires_at = now + timedelta(minutes=minutes)
-    await queries.delete_expired(session, now)
+    await queries.delete_expired(session, principal.team_id, now)
     session_id = new_id()
     queries.add_session(
         session, principal.team_id, session_id, principal.key_id, token_hash(token), expires_at
@@ -104,7 +104,7 @@ async def viewer_of(conn: AsyncConnection, token: str) -> Viewer | None:
 
 
 async def sign_out(session: AsyncSession, viewer: Viewer) -> None:
-    await queries.delete_session(session, viewer.session_id)
+    await queries.delete_session(session, viewer.principal.team_id, viewer.session_id)
     await audit.record(
         session, viewer.principal, "console.sign_out", target=("console_session", viewer.session_id)
     )

@@ -20,7 +20,7 @@ _CLAIM = text(
                AND recipient = :worktree AND status = 'unread'
              ORDER BY created_at, id
              FOR UPDATE SKIP LOCKED) AS picked
-     WHERE h.team_id = picked.team_id AND h.id = picked.id
+     WHERE h.team_id = :team AND h.id = picked.id
     RETURNING h.id
     """
 )

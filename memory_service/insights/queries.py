@@ -1,5 +1,5 @@
-"""Every statement the insights package runs. Each takes the projects a key may see (None:
-all of the team's); the transaction is already scoped to one team (row-level security)."""
+"""Every statement the insights package runs. Each takes the team and the projects a key may
+see (None: all of the team's)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,16 @@ MAX_PROJECTS = 500
 
 
 async def counts_by_project_and_kind(
-    session: AsyncSession, slugs: Sequence[str] | None
+    session: AsyncSession, team_id: uuid.UUID, slugs: Sequence[str] | None
 ) -> Sequence[Row[str, str, int]]:
     """(slug, kind, count) of every project and kind with learnings."""
     statement = (
         select(Project.slug, LearningRow.kind, func.count().label("count"))
-        .join(Project, Project.id == LearningRow.project_id)
+        .join(
+            Project,
+            (Project.team_id == LearningRow.team_id) & (Project.id == LearningRow.project_id),
+        )
+        .where(LearningRow.team_id == team_id)
         .group_by(Project.slug, LearningRow.kind)
         .order_by(Project.slug, LearningRow.kind)
     )
@@ -152,9 +156,16 @@ async def unread_per_worktree(
     return rows.all()
 
 
-async def project_slugs(session: AsyncSession, slugs: Sequence[str] | None) -> list[str]:
+async def project_slugs(
+    session: AsyncSession, team_id: uuid.UUID, slugs: Sequence[str] | None
+) -> list[str]:
     """The team's projects (those `slugs` allows), by name."""
-    statement = select(Project.slug).order_by(Project.slug).limit(MAX_PROJECTS)
+    statement = (
+        select(Project.slug)
+        .where(Project.team_id == team_id)
+        .order_by(Project.slug)
+        .limit(MAX_PROJECTS)
+    )
     if slugs is not None:
         statement = statement.where(Project.slug.in_(list(slugs)))
     return list(await session.scalars(statement))

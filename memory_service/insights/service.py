@@ -26,7 +26,7 @@ def _slugs(principal: Principal) -> list[str] | None:
 
 async def counts(session: AsyncSession, principal: Principal) -> Counts:
     """Learnings by kind, overall and per project (every kind listed, zeros included)."""
-    rows = await queries.counts_by_project_and_kind(session, _slugs(principal))
+    rows = await queries.counts_by_project_and_kind(session, principal.team_id, _slugs(principal))
     kinds = [k.value for k in Kind]
     total: Counter[str] = Counter()
     per_project: dict[str, Counter[str]] = {}
@@ -99,4 +99,4 @@ async def waiting(
 
 async def projects(session: AsyncSession, principal: Principal) -> list[str]:
     """The team's projects the key may read, by name."""
-    return await queries.project_slugs(session, _slugs(principal))
+    return await queries.project_slugs(session, principal.team_id, _slugs(principal))

@@ -187,7 +187,7 @@ async def injected(
                          ORDER BY injected_at
                          LIMIT :batch
                            FOR UPDATE SKIP LOCKED) old
-                 WHERE r.team_id = old.team_id AND r.session_key = old.session_key
+                 WHERE r.team_id = :team AND r.session_key = old.session_key
                    AND r.learning_id = old.learning_id
             )
             SELECT learning_id FROM recall_injections

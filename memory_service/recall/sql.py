@@ -32,7 +32,7 @@ EXACT_ORDER = "(l.embedding <=> CAST(:qvec AS vector)) + 0"
 # security the GIN index cannot serve `tsv @@ q` in a statement of ours.
 TEXT_LEG = (
     "(SELECT CAST(:team AS uuid), t.id FROM tq, "
-    "memory_text_candidates(tq.q_leg, tq.q_fill, :n, "
+    "memory_text_candidates(CAST(:team AS uuid), tq.q_leg, tq.q_fill, :n, "
     "CAST(:visible_project AS uuid), CAST(:scope AS uuid[]), CAST(:kinds AS text[]), "
     "CAST(:since AS timestamptz)) t)"
 )
@@ -137,7 +137,8 @@ SEARCH = f"""
         unknown AS MATERIALIZED (
             SELECT count(*) FILTER (
                        WHERE NOT x.lex && CAST(:common AS text[]) AND NOT EXISTS (
-                           SELECT 1 FROM memory_text_candidates(x.q, NULL, 1,
+                           SELECT 1 FROM memory_text_candidates(CAST(:team AS uuid),
+                               x.q, NULL, 1,
                                CAST(:visible_project AS uuid), CAST(:scope AS uuid[]),
                                NULL, NULL))) AS n,
                    count(*) AS names
@@ -225,18 +226,20 @@ COMMON_TERMS = "SELECT memory_common_terms(:share, :min_rows)"
 
 # The functions, run as the table's owner (SECURITY DEFINER). Why: migration 0003.
 TEXT_CANDIDATES_SIGNATURE = (
-    "memory_text_candidates(tsquery, tsquery, integer, uuid, uuid[], text[], timestamptz)"
+    "memory_text_candidates(uuid, tsquery, tsquery, integer, uuid, uuid[], text[], timestamptz)"
 )
 COMMON_TERMS_SIGNATURE = "memory_common_terms(double precision, double precision)"
 # `q`: the query's informative terms, OR-ed; `q_fill` (or NULL): its common terms, AND-ed
 # (selective by construction), so rows holding all of those still come back when the
 # informative terms match little. ROWS: at most 2n come out; the default estimate of 1000
 # turned the join that follows into a hash join over the whole table. It applies the isolation
-# itself: only learnings of the team the calling transaction acts for (`memory.team_id`, the
-# setting the row-level security policy reads).
+# itself: only learnings of `team`, and nothing unless that is the team the calling transaction
+# acts for (`memory.team_id`, the setting the row-level security policy reads). The team is an
+# argument (migration 0012) so that a statement calling it names its team in its own text, and
+# a distributed database can route the lookup to the team's shard (docs/scaling.md).
 TEXT_CANDIDATES_FUNCTION = """
         CREATE OR REPLACE FUNCTION memory_text_candidates(
-            q tsquery, q_fill tsquery, n integer, visible_project uuid, scope uuid[],
+            team uuid, q tsquery, q_fill tsquery, n integer, visible_project uuid, scope uuid[],
             kinds text[], since timestamptz
         ) RETURNS TABLE (id uuid)
         LANGUAGE sql STABLE SECURITY DEFINER ROWS 50
@@ -245,7 +248,8 @@ TEXT_CANDIDATES_FUNCTION = """
             WITH visible AS NOT MATERIALIZED (
                 SELECT l.id, l.tsv
                   FROM public.learnings l
-                 WHERE l.team_id = NULLIF(current_setting('memory.team_id', true), '')::uuid
+                 WHERE l.team_id = team
+                   AND team = NULLIF(current_setting('memory.team_id', true), '')::uuid
                    AND (l.visibility = 'team' OR l.project_id = visible_project)
                    AND (scope IS NULL OR l.project_id = ANY (scope))
                    AND (kinds IS NULL OR l.kind = ANY (kinds))

@@ -28,7 +28,8 @@ HNSW = "ORDER BY CAST(l.embedding AS halfvec(384)) <=> CAST(:qvec AS halfvec(384
 EXACT = "ORDER BY (l.embedding <=> CAST(:qvec AS vector)) + 0 LIMIT 50)"
 VECTOR_LEG = "(SELECT l.team_id, l.id FROM learnings l WHERE l.team_id = :team AND "
 TEXT_LEG = (
-    "(SELECT CAST(:team AS uuid), t.id FROM tq, memory_text_candidates(tq.q_leg, tq.q_fill, 50, "
+    "(SELECT CAST(:team AS uuid), t.id FROM tq, memory_text_candidates(CAST(:team AS uuid), "
+    "tq.q_leg, tq.q_fill, 50, "
     "CAST(:visible_project AS uuid), CAST(:scope AS uuid[]), CAST(:kinds AS text[]), "
     "CAST(:since AS timestamptz)) t)"
 )
@@ -106,7 +107,7 @@ SHAPES: dict[str, tuple[SearchPlan, list[str], list[str], set[str]]] = {
     "vector, HNSW": (
         plan("vector"),
         [f"FROM ({VECTOR_LEG}{VISIBLE_L} {HNSW}) AS picked", "max(c.sim) AS relevance", FLOOR],
-        ["memory_text_candidates(tq.q_leg", EXACT],
+        ["memory_text_candidates(CAST(:team AS uuid), tq.q_leg", EXACT],
         ALWAYS,
     ),
     "vector, exact, kinds and since": (
@@ -115,7 +116,7 @@ SHAPES: dict[str, tuple[SearchPlan, list[str], list[str], set[str]]] = {
             f"{VECTOR_LEG}{VISIBLE_L} AND l.kind = ANY(:kinds) AND l.created_at >= :since "
             f"{EXACT}) AS picked"
         ],
-        ["memory_text_candidates(tq.q_leg", "halfvec"],
+        ["memory_text_candidates(CAST(:team AS uuid), tq.q_leg", "halfvec"],
         ALWAYS | {"kinds", "since"},
     ),
     "text": (
@@ -176,7 +177,7 @@ def test_numbers_are_written_in() -> None:
     sql, _ = built(plan(k=20))
     assert "LIMIT 100)" in sql and "LIMIT 20 )" in sql
     assert not re.search(r":(k|n|wv|wt|gate)\b", sql)
-    assert "memory_text_candidates(tq.q_leg, tq.q_fill, 100," in sql
+    assert "memory_text_candidates(CAST(:team AS uuid), tq.q_leg, tq.q_fill, 100," in sql
     assert "* CASE WHEN r.own THEN CAST(1.1 AS double precision) ELSE 1 END" in sql
     assert "* hl.weight * CASE WHEN l.outdated_at IS NULL THEN 1" in sql
     # Feedback (memory_service/feedback): outdated demoted, helpful keys a bounded gain.

@@ -45,12 +45,16 @@ SHIPPED = {
     "0011_console_sessions.py": (
         "4c0dc1fcb5d67c287224edf3dfe506eacfaf507e4211e7ab2f80154db1089c5a"
     ),
+    "0012_shard_ready_lookups.py": (
+        "6974e5ff03b90b11d70ce71454d959b4f98fa06424c660fbb5d85b0edb0e161b"
+    ),
 }
 
 # Revision 0007 creates these from recall/sql.py: a database past 0007 keeps the body it got
-# then, so a changed definition needs a new revision that recreates it.
+# then, so a changed definition needs a new revision that recreates it (0012 recreated
+# TEXT_CANDIDATES_FUNCTION with the team as an argument).
 FUNCTIONS = {
-    "TEXT_CANDIDATES_FUNCTION": "0292d05f7dec44a78f281818b2c3ab994d40495dce69cc158cfe54840286182c",
+    "TEXT_CANDIDATES_FUNCTION": "d810e97eeb95d6e8f8e43f3b4b435d865d569134182070e5588a2417688edd02",
     "COMMON_TERMS_FUNCTION": "e476bd2db43d10251716440e37324b0df152ca4ecf8e1a767775775337702406",
 }
 
