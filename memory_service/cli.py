@@ -201,19 +201,56 @@ async def _import(settings: Settings, source: Iterable[str], team: str | None) -
         return await import_lines(engine, source, team=team, embedding_model=model)
 
 
+async def _import_bulk(settings: Settings, args: argparse.Namespace) -> ImportReport:
+    from pathlib import Path
+
+    from memory_service.bulkload import import_bulk
+    from memory_service.embeddings import Embedder
+
+    model = Embedder(settings.embedding_model).name
+    async with operator_engine(settings) as engine:
+        return await import_bulk(
+            engine,
+            Path(args.file),
+            team=args.team,
+            embedding_model=model,
+            chunk_rows=args.chunk_rows,
+            rebuild_indexes=args.rebuild_indexes,
+            progress=sys.stderr.isatty(),
+        )
+
+
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from memory_service.portability import PortabilityError
 
+    if not args.bulk and (args.rebuild_indexes or args.chunk_rows is not None):
+        print("error: --rebuild-indexes and --chunk-rows go with --bulk", file=sys.stderr)
+        return 2
+    if args.bulk and args.file == "-":
+        print("error: --bulk reads a file twice: name the file, not stdin", file=sys.stderr)
+        return 2
+    if args.bulk and args.chunk_rows is None:
+        from memory_service.bulkload import CHUNK_ROWS
+
+        args.chunk_rows = CHUNK_ROWS
+    if args.bulk and args.chunk_rows < 1:
+        print("error: --chunk-rows must be at least 1", file=sys.stderr)
+        return 2
     try:
-        with (
-            open(args.file, encoding="utf-8") if args.file != "-" else nullcontext(sys.stdin)
-        ) as source:
-            report = asyncio.run(_import(settings, source, args.team))
+        if args.bulk:
+            # Its errors say themselves what was imported (nothing, or the chunks before).
+            report = asyncio.run(_import_bulk(settings, args))
+        else:
+            with (
+                open(args.file, encoding="utf-8") if args.file != "-" else nullcontext(sys.stdin)
+            ) as source:
+                report = asyncio.run(_import(settings, source, args.team))
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     except (PortabilityError, UnicodeDecodeError) as exc:
-        print(f"error: {exc}; nothing was imported", file=sys.stderr)
+        suffix = "" if args.bulk else "; nothing was imported"
+        print(f"error: {exc}{suffix}", file=sys.stderr)
         return 1
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -221,6 +258,10 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     inserted = ", ".join(f"{n} {what}" for what, n in report.inserted.items())
     present = ", ".join(f"{n} {what}" for what, n in report.present.items())
     print(f"imported into team {report.team}{created}: {inserted}; already there: {present}")
+    if report.linked:
+        print(f"linked {report.linked} learning(s) as near-duplicates of the team's own")
+    if report.indexes_built:
+        print(f"built index(es): {', '.join(report.indexes_built)}")
     return 0
 
 
@@ -378,6 +419,24 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("file", help="the JSON Lines file, or - for stdin")
     load.add_argument(
         "--team", help="team to import into (created if missing); default: the file's"
+    )
+    load.add_argument(
+        "--bulk",
+        action="store_true",
+        help="load learnings through COPY in large transactions (a chunk at a time): for big "
+        "files; an interrupted run resumes when run again",
+    )
+    load.add_argument(
+        "--chunk-rows",
+        type=int,
+        metavar="N",
+        help="with --bulk: learnings per transaction (default 50000)",
+    )
+    load.add_argument(
+        "--rebuild-indexes",
+        action="store_true",
+        help="with --bulk, offline only: drop the learnings' vector and text-search indexes "
+        "(shared by all teams) for the load and build them once after it",
     )
     load.set_defaults(func=cmd_import)
     return parser

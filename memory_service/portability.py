@@ -215,6 +215,10 @@ class ImportReport:
     # Secrets the file held, redacted on the way in (kind -> replacements).
     redactions: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # The bulk import's (bulkload.py): learnings linked as near-duplicates of ones the team
+    # already had, and the indexes it built.
+    linked: int = 0
+    indexes_built: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -296,6 +300,12 @@ class _Importer:
         self.pending_kind = ""
 
     def record(self, kind: str, data: dict[str, Any], line: int) -> None:
+        self.pending.append(_Row(line, self.check(kind, data, line)))
+        self.pending_kind = kind
+
+    def check(self, kind: str, data: dict[str, Any], line: int) -> dict[str, Any]:
+        """The record's values as the table stores them: converted, checked and cleaned (the
+        write path's hygiene), or a clear error naming the line."""
         table = _TABLES[kind]
         columns = {c.name: c for c in _columns(table)}
         values: dict[str, Any] = {}
@@ -341,8 +351,7 @@ class _Importer:
             model = values["embedding_model"]
             if model != self.embedding_model:
                 self.report.other_model[model] = self.report.other_model.get(model, 0) + 1
-        self.pending.append(_Row(line, values))
-        self.pending_kind = kind
+        return values
 
     def _clean_handoff(self, values: dict[str, Any], line: int) -> None:
         """The handoff's text as a write stores it; its content hash follows its body."""
@@ -549,6 +558,15 @@ def _check_header(number: int, record: dict[str, Any]) -> None:
         raise _bad(number, "the header names no team")
 
 
+def _check_team_name(name: str) -> None:
+    if not _TEAM_NAME.fullmatch(name):
+        # The rule of POST /v1/admin/teams: a team created here must be one the API could make.
+        raise PortabilityError(
+            f"team name {name!r}: 1-100 letters, digits, `.`, `_` or `-`, starting with "
+            "a letter or digit"
+        )
+
+
 async def import_lines(
     engine: AsyncEngine,
     lines: Iterable[str],
@@ -565,12 +583,7 @@ async def import_lines(
         raise PortabilityError("the file is empty")
     _check_header(*first)
     report = ImportReport(team=team or first[1]["team"])
-    if not _TEAM_NAME.fullmatch(report.team):
-        # The rule of POST /v1/admin/teams: a team created here must be one the API could make.
-        raise PortabilityError(
-            f"team name {report.team!r}: 1-100 letters, digits, `.`, `_` or `-`, starting with "
-            "a letter or digit"
-        )
+    _check_team_name(report.team)
     counts = dict.fromkeys(_PLURAL.values(), 0)
     ended: dict[str, Any] | None = None
     async with session_factory(engine)() as session, session.begin():
@@ -610,6 +623,12 @@ async def import_lines(
         if any(report.inserted.values()):
             # Only an import that wrote something: loading a file twice leaves no trace.
             await _audit(session, team_id, "team.import", {"inserted": report.inserted})
+    _summarise(report, embedding_model)
+    return report
+
+
+def _summarise(report: ImportReport, embedding_model: str) -> None:
+    """The report's warnings about what the file held (both importers)."""
     if report.redactions:
         report.warnings.append(redaction_warning(report.redactions))
     if report.flagged:
@@ -624,4 +643,3 @@ async def import_lines(
             f"than the configured {embedding_model}: {models}. They were kept as they are; "
             "search compares them with the wrong model until you run `memory-service reembed`"
         )
-    return report
