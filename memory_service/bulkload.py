@@ -57,6 +57,7 @@ from memory_service.portability import (
     _PLURAL,
     _TABLES,
     BATCH_SIZE,
+    SELF_REFS,
     ImportReport,
     PortabilityError,
     _audit,
@@ -76,8 +77,6 @@ from memory_service.vectors import hnsw_order
 CHUNK_ROWS = 50_000
 # Rows per COPY statement into the staging table (the Python side's buffer).
 COPY_ROWS = 2_000
-# Learning columns that point at another learning of the team.
-_SELF_REFS = ("canonical_id", "superseded_by", "newer_id")
 # The indexes `rebuild_indexes` drops and builds: the two that cost most to insert into.
 REBUILT_INDEXES = ("ix_learnings_embedding_hnsw", "ix_learnings_tsv")
 _TEMP_TABLES = ("import_stage", "import_ids", "import_new", "import_refs")
@@ -283,7 +282,7 @@ class _Loader:
             )
         columns = ", ".join(self.names)
         # Links are set below, once their targets are known to exist.
-        values = ", ".join("NULL" if n in _SELF_REFS else f"s.{n}" for n in self.names)
+        values = ", ".join("NULL" if n in SELF_REFS else f"s.{n}" for n in self.names)
         first, last = (
             await self.session.execute(text("SELECT min(line), max(line) FROM import_stage"))
         ).one()
@@ -319,12 +318,12 @@ class _Loader:
                     f"SELECT s.id, '{col}', s.{col}, s.line FROM import_stage s "
                     "JOIN learnings l ON l.team_id = :team AND l.id = s.id "
                     f"WHERE s.{col} IS NOT NULL AND l.{col} IS NULL"
-                    for col in _SELF_REFS
+                    for col in SELF_REFS
                 )
             ),
             team,
         )
-        for col in _SELF_REFS:
+        for col in SELF_REFS:
             # A near-duplicate points at its cluster's canonical learning (which may itself
             # have been linked to one the team already had).
             target = "coalesce(t.canonical_id, t.id)" if col == "canonical_id" else "t.id"

@@ -146,8 +146,25 @@ async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
     from memory_service.learnings.service import reembed
 
     async with operator_engine(settings) as engine:
+        sessions = session_factory(engine)
+        team = None
+        if args.team is not None:
+            from memory_service.forgetting.service import operator_team
+            from memory_service.operator_db import system_transaction
+
+            async with system_transaction(sessions) as session:
+                team = await operator_team(session, args.team)
+            if team is None:
+                print(f"error: no team {args.team}", file=sys.stderr)
+                return 1
         embedder = Embedder.from_settings(settings).load()
-        done = await reembed(session_factory(engine), embedder, batch_size=args.batch_size)
+        done = await reembed(
+            sessions,
+            embedder,
+            batch_size=args.batch_size,
+            team=team,
+            progress=sys.stderr.isatty(),
+        )
     print(f"re-embedded {done} learning(s) with {settings.embedding_model}")
     return 0
 
@@ -267,36 +284,48 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _forgetting(settings: Settings, args: argparse.Namespace) -> int:
     from memory_service.audit.service import OPERATOR
+    from memory_service.db import session_factory
     from memory_service.forgetting import service as forgetting
-    from memory_service.forgetting.schemas import ForgettingPolicy
+    from memory_service.forgetting.schemas import ForgettingPolicy, ForgettingRun
+    from memory_service.operator_db import system_transaction
 
-    async with operator_session(settings) as session:
-        team_id = await forgetting.operator_team(session, args.team)
-        if team_id is None:
-            print(f"error: no team {args.team}", file=sys.stderr)
-            return 1
-        policy = await forgetting.operator_policy(session, team_id)
-        if args.forgetting_command == "set":
-            days = {"forget_unused_days": args.unused_days, "next_step_expiry_days": args.next_days}
-            wanted = policy.model_dump()
-            wanted.update({k: (v or None) for k, v in days.items() if v is not None})
-            try:
-                checked = ForgettingPolicy.model_validate(wanted)
-            except ValueError as exc:
-                print(f"error: days must be 1-10000 (0: off): {exc}", file=sys.stderr)
-                return 2
-            policy = await forgetting.set_policy(session, OPERATOR, team_id, checked)
-        elif args.forgetting_command == "run":
-            result = await forgetting.run(
-                session, OPERATOR, team_id, dry_run=args.dry_run, limit=args.limit
-            )
-            for item in result.learnings:
-                print(f"{item.id}\t{item.reason}\t{item.kind}\t{item.project}\t{item.text[:80]}")
-            verb = "would forget" if result.dry_run else "forgot"
-            count = len(result.learnings) if result.dry_run else result.forgotten
-            more = " (more remain: run again)" if result.more else ""
-            print(f"{verb} {count} learning(s){more}", file=sys.stderr)
-            return 0
+    result: ForgettingRun | None = None
+    async with operator_engine(settings) as engine:
+        sessions = session_factory(engine)
+        async with system_transaction(sessions) as session:
+            team_id = await forgetting.operator_team(session, args.team)
+            if team_id is None:
+                print(f"error: no team {args.team}", file=sys.stderr)
+                return 1
+            policy = await forgetting.operator_policy(session, team_id)
+            if args.forgetting_command == "set":
+                days = {
+                    "forget_unused_days": args.unused_days,
+                    "next_step_expiry_days": args.next_days,
+                }
+                wanted = policy.model_dump()
+                wanted.update({k: (v or None) for k, v in days.items() if v is not None})
+                try:
+                    checked = ForgettingPolicy.model_validate(wanted)
+                except ValueError as exc:
+                    print(f"error: days must be 1-10000 (0: off): {exc}", file=sys.stderr)
+                    return 2
+                policy = await forgetting.set_policy(session, OPERATOR, team_id, checked)
+            elif args.forgetting_command == "run" and args.dry_run:
+                result = await forgetting.run(
+                    session, OPERATOR, team_id, dry_run=True, limit=args.limit
+                )
+        if args.forgetting_command == "run" and not args.dry_run:
+            # A batch of clusters per transaction, committed as it goes, this team only.
+            result = await forgetting.run_in_batches(sessions, OPERATOR, team_id, limit=args.limit)
+    if result is not None:
+        for item in result.learnings:
+            print(f"{item.id}\t{item.reason}\t{item.kind}\t{item.project}\t{item.text[:80]}")
+        verb = "would forget" if result.dry_run else "forgot"
+        count = len(result.learnings) if result.dry_run else result.forgotten
+        more = " (more remain: run again)" if result.more else ""
+        print(f"{verb} {count} learning(s){more}", file=sys.stderr)
+        return 0
     print(
         f"team={args.team} forget_unused_days={policy.forget_unused_days or 'off'} "
         f"next_step_expiry_days={policy.next_step_expiry_days or 'off'}"
@@ -400,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reembed", help="re-embed learnings stored with another model than the configured one"
     )
     reembed.add_argument("--batch-size", type=int, default=256)
+    reembed.add_argument("--team", help="only this team's learnings (default: every team in turn)")
     reembed.set_defaults(func=_sync(_reembed))
     export = sub.add_parser(
         "export",

@@ -84,6 +84,8 @@ _HANDOFFS = Base.metadata.tables["handoffs"]
 _LEARNINGS = Base.metadata.tables["learnings"]
 _TABLES: dict[str, Table] = {"project": _PROJECTS, "handoff": _HANDOFFS, "learning": _LEARNINGS}
 _PLURAL = {"project": "projects", "handoff": "handoffs", "learning": "learnings"}
+# Learning columns that point at another learning of the team.
+SELF_REFS = ("canonical_id", "superseded_by", "newer_id")
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("handoff", "status"): HANDOFF_STATUSES,
     ("handoff", "visibility"): VISIBILITIES,
@@ -293,8 +295,9 @@ class _Importer:
         # The file's project ids -> the target team's (a slug the team already has keeps its
         # own id).
         self.projects: dict[uuid.UUID, uuid.UUID] = {}
-        # (id, canonical_id) of inserted near-duplicates: linked once every row is in.
-        self.links: list[tuple[uuid.UUID, uuid.UUID]] = []
+        # (id, column, target) of the inserted learnings' links to other learnings (SELF_REFS):
+        # set once every row is in.
+        self.links: list[tuple[uuid.UUID, str, uuid.UUID]] = []
         self.unknown: set[str] = set()
         self.pending: list[_Row] = []
         self.pending_kind = ""
@@ -484,36 +487,43 @@ class _Importer:
                     f"learning refers to handoff {row.values['handoff_id']}, which is neither "
                     "earlier in the file nor in the team",
                 )
-        canonical = {r.values["id"]: r.values.get("canonical_id") for r in rows}
+        refs = {r.values["id"]: {c: r.values.get(c) for c in SELF_REFS} for r in rows}
         for row in rows:
-            # Linked at the end: the canonical row may come later in the file.
-            row.values["canonical_id"] = None
+            # Linked at the end: the learning a row points at may come later in the file (a
+            # near-duplicate is exported after every canonical learning).
+            for column in SELF_REFS:
+                row.values[column] = None
         inserted = await self._insert(_LEARNINGS, rows)
         for learning_id in inserted:
-            target = canonical[learning_id]
-            if target is not None:
-                self.links.append((learning_id, target))
+            for column, target in refs[learning_id].items():
+                if target is not None:
+                    self.links.append((learning_id, column, target))
         self._count("learning", inserted=len(inserted), present=len(rows) - len(inserted))
 
     async def link_duplicates(self) -> None:
-        if not self.links:
-            return
-        ids = [i for i, _ in self.links]
-        targets = list({t for _, t in self.links})
+        """Sets the links between the inserted learnings (near-duplicates, supersession)."""
+        for column in SELF_REFS:
+            links = [(i, t) for i, c, t in self.links if c == column]
+            if links:
+                await self._link(column, links)
+
+    async def _link(self, column: str, links: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        targets = list({t for _, t in links})
         found = await self._existing(_LEARNINGS, targets)
         missing = [str(t) for t in targets if t not in found]
         if missing:
+            what = "are near-duplicates of" if column == "canonical_id" else f"name in {column}"
             raise PortabilityError(
-                f"{len(missing)} learning(s) are near-duplicates of learnings neither in the "
+                f"{len(missing)} learning(s) {what} learnings neither in the "
                 f"file nor in the team (e.g. {', '.join(missing[:3])})"
             )
         await self.session.execute(
             text(
-                "UPDATE learnings l SET canonical_id = v.canonical FROM "
-                "unnest(CAST(:ids AS uuid[]), CAST(:targets AS uuid[])) AS v(id, canonical) "
+                f"UPDATE learnings l SET {column} = v.target FROM "  # noqa: S608 (a SELF_REFS name)
+                "unnest(CAST(:ids AS uuid[]), CAST(:targets AS uuid[])) AS v(id, target) "
                 "WHERE l.team_id = :team AND l.id = v.id"
             ),
-            {"ids": ids, "targets": [t for _, t in self.links], "team": self.team_id},
+            {"ids": [i for i, _ in links], "targets": [t for _, t in links], "team": self.team_id},
         )
 
     def _count(self, kind: str, *, inserted: int, present: int) -> None:

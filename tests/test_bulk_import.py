@@ -333,3 +333,30 @@ def test_bulk_killed_mid_load_resumes(settings: Settings, exported: Path, tmp_pa
             row["occurrences"],
             row["text"],
         )
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+async def test_links_to_learnings_later_in_the_file(
+    settings: Settings, exported: Path, engine: AsyncEngine, tmp_path: Path, bulk: bool
+) -> None:
+    """A learning may name a newer or superseding learning that the file holds further down (a
+    near-duplicate is exported after every canonical learning): both importers set the link
+    once its target is in, where the plain import used to be refused by the foreign key."""
+    records = [json.loads(line) for line in lines_of(exported)]
+    learnings = [r for r in records if r["type"] == "learning"]
+    first, second, last = learnings[0], learnings[1], learnings[-1]
+    assert last["canonical_id"] is not None
+    first["newer_id"] = last["id"]
+    second.update(superseded_by=last["id"], superseded_how="explicit")
+    path = write(tmp_path / "later.jsonl", [json.dumps(r) + "\n" for r in records])
+    if bulk:
+        report = await import_bulk(engine, path, team="omicron", embedding_model=MODEL)
+    else:
+        from memory_service.portability import import_lines
+
+        report = await import_lines(engine, lines_of(path), team="omicron", embedding_model=MODEL)
+    assert report.inserted["learnings"] == 10 and report.warnings == []
+    rows = {r[0]["id"]: r[0] for r in snapshot(str(settings.database_url), "omicron")["learnings"]}
+    assert rows[first["id"]]["newer_id"] == last["id"]
+    assert rows[second["id"]]["superseded_by"] == last["id"]
+    assert rows[last["id"]]["canonical_id"] == last["canonical_id"]
