@@ -138,6 +138,20 @@ def _index_ddl(name: str) -> str:
     return str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect))
 
 
+def _ref(column: str) -> str:
+    """A link of a staged learning as inserted: its target as the team has it (a near-duplicate
+    points at the canonical learning of its target's cluster), else the target if it is in
+    the same chunk (the foreign key is checked at the end of the statement), else NULL and
+    left to `_links` (a later chunk). Set here, not by an UPDATE after the insert: an UPDATE
+    writes the row again, into every index (the HNSW graph too)."""
+    stored = "coalesce(t.canonical_id, t.id)" if column == "canonical_id" else "t.id"
+    return (
+        f"coalesce((SELECT {stored} FROM learnings t "
+        f"WHERE t.team_id = :team AND t.id = s.{column}), "
+        f"(SELECT x.id FROM import_stage x WHERE x.id = s.{column} LIMIT 1))"
+    )
+
+
 class _Loader:
     def __init__(
         self,
@@ -193,6 +207,7 @@ class _Loader:
             "CREATE TEMP TABLE import_stage (LIKE learnings INCLUDING DEFAULTS) "
             "ON COMMIT DELETE ROWS",
             "ALTER TABLE import_stage DROP COLUMN tsv, ADD COLUMN line integer",
+            "CREATE INDEX ON import_stage (id)",
             "CREATE TEMP TABLE import_ids (id uuid)",
             "CREATE TEMP TABLE import_new (id uuid PRIMARY KEY) ON COMMIT DELETE ROWS",
             # Links whose target is not in the team yet: (learning, column, target, line).
@@ -281,8 +296,8 @@ class _Loader:
                 "the file nor in the team",
             )
         columns = ", ".join(self.names)
-        # Links are set below, once their targets are known to exist.
-        values = ", ".join("NULL" if n in SELF_REFS else f"s.{n}" for n in self.names)
+        values = ", ".join(_ref(n) if n in SELF_REFS else f"s.{n}" for n in self.names)
+        await self.session.execute(text("ANALYZE import_stage"))
         first, last = (
             await self.session.execute(text("SELECT min(line), max(line) FROM import_stage"))
         ).one()
@@ -308,7 +323,8 @@ class _Loader:
             await self._near_duplicates()
 
     async def _links(self) -> None:
-        """The file's links of the staged learnings, where the row has none yet: set now if
+        """The file's links the insert could not set (their target comes in a later chunk), and
+        those of rows already in the team that have none yet (an interrupted run's): set now if
         the target is in the team, else kept for a later chunk."""
         team = {"team": self.team_id}
         await self.session.execute(
@@ -323,6 +339,10 @@ class _Loader:
             ),
             team,
         )
+        pending = await self.session.scalar(text("SELECT count(*) FROM import_refs"))
+        if not pending:
+            return
+        await self.session.execute(text("ANALYZE import_refs"))
         for col in SELF_REFS:
             # A near-duplicate points at its cluster's canonical learning (which may itself
             # have been linked to one the team already had).
