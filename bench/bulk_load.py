@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil  # type: ignore[import-untyped,unused-ignore]
+import psycopg
 
 from bench.corpus import Corpus
 from bench.load import ingest
@@ -43,10 +44,13 @@ def log(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
-def cli(server: ServerProcess, *args: str) -> tuple[float, str]:
-    """`python -m memory_service ARGS` on the server's database; wall seconds and stdout."""
+def cli(server: ServerProcess, *args: str, database: str | None = None) -> tuple[float, str]:
+    """`python -m memory_service ARGS` on the server's database (or another database of its
+    PostgreSQL); wall seconds and stdout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
-    env["MEMORY_DATABASE_URL"] = server.database_uri()
+    env["MEMORY_DATABASE_URL"] = (
+        server.database_uri() if database is None else server.database_uri(database)
+    )
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "memory_service", *args],
@@ -87,15 +91,42 @@ def hygiene_cost(path: Path) -> dict[str, float]:
     }
 
 
-def learnings_of(server: ServerProcess, team: str) -> int:
-    import psycopg
+def file_mib(path: Path) -> float:
+    return path.stat().st_size / 2**20
 
+
+def count_learnings(path: Path) -> int:
+    with path.open() as source:
+        return sum('"type":"learning"' in line for line in source)
+
+
+def learnings_of(server: ServerProcess, team: str) -> int:
     with psycopg.connect(server.database_uri()) as conn:
         row = conn.execute(
             "SELECT count(*) FROM learnings l JOIN teams t ON t.id = l.team_id WHERE t.name = %s",
             (team,),
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+async def http_and_export(
+    server: ServerProcess, args: argparse.Namespace, export: Path, results: dict[str, Any]
+) -> int:
+    """The corpus through POST /v1/handoffs, then exported; how many learnings were stored."""
+    assert server.sampler is not None
+    corpus = Corpus(seed=args.seed)
+    handoffs, _, cumulative = build_corpus(corpus, args.learnings)
+    log(f"corpus: {len(handoffs):,} handoffs, {cumulative[-1]:,} learnings")
+    server.sampler.set_phase("http")
+    result = await ingest(server.base_url, server.admin_key(), handoffs, clients=args.clients)
+    server.sampler.set_phase("idle")
+    stored = learnings_of(server, "default")
+    results["runs"]["http"] = {"seconds": result.seconds, "learnings": stored}
+    log(f"http: {stored:,} learnings in {result.seconds:.0f} s")
+    seconds, _ = cli(server, "export", "--team", "default", "--output", str(export))
+    results["export_s"] = seconds
+    log(f"export: {seconds:.1f} s, {file_mib(export):.0f} MiB")
+    return stored
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -111,38 +142,45 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         },
         "runs": {},
     }
-    corpus = Corpus(seed=args.seed)
-    handoffs, _, cumulative = build_corpus(corpus, args.learnings)
-    log(f"corpus: {len(handoffs):,} handoffs, {cumulative[-1]:,} learnings")
     server = ServerProcess(workdir / "data", log_path=workdir / "server.log")
     server.start()
     sampler = server.sampler
     assert sampler is not None
     export = workdir / "export.jsonl"
     try:
-        key = server.admin_key()
-        sampler.set_phase("http")
-        result = await ingest(server.base_url, key, handoffs, clients=args.clients)
-        sampler.set_phase("idle")
-        stored = learnings_of(server, "default")
-        results["runs"]["http"] = {"seconds": result.seconds, "learnings": stored}
-        log(f"http: {stored:,} learnings in {result.seconds:.0f} s")
-        seconds, _ = cli(server, "export", "--team", "default", "--output", str(export))
-        results["export_s"] = seconds
-        log(f"export: {seconds:.1f} s, {export.stat().st_size / 2**20:.0f} MiB")
-        runs = [
-            ("plain", ["import", str(export), "--team", "plain"]),
-            ("bulk", ["import", str(export), "--team", "bulk", "--bulk"]),
-            ("bulk_again", ["import", str(export), "--team", "bulk", "--bulk"]),
-            (
-                "bulk_rebuild_indexes",
-                ["import", str(export), "--team", "rebuilt", "--bulk", "--rebuild-indexes"],
-            ),
-        ]
-        for name, command in runs:
+        if args.export:
+            # An earlier run's export: only the imports into empty databases are measured.
+            export = Path(args.export)
+            stored = count_learnings(export)
+            runs: list[tuple[str, list[str], str | None]] = []
+        else:
+            stored = await http_and_export(server, args, export, results)
+            runs = [
+                ("plain", ["import", str(export), "--team", "plain"], None),
+                ("bulk", ["import", str(export), "--team", "bulk", "--bulk"], None),
+                ("bulk_again", ["import", str(export), "--team", "bulk", "--bulk"], None),
+                (
+                    "bulk_rebuild_indexes",
+                    ["import", str(export), "--team", "rebuilt", "--bulk", "--rebuild-indexes"],
+                    None,
+                ),
+            ]
+        # Into an empty database of the same PostgreSQL: the index build then covers only
+        # the loaded learnings.
+        for name, extra in (
+            ("empty_db_bulk", []),
+            ("empty_db_bulk_rebuild_indexes", ["--rebuild-indexes"]),
+        ):
+            database = name.replace("_", "")
+            with psycopg.connect(server.database_uri("postgres"), autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {database}")
+                conn.execute(f"CREATE DATABASE {database}")
+            cli(server, "migrate", database=database)
+            runs.append((name, ["import", str(export), "--team", "t", "--bulk", *extra], database))
+        for name, command, where in runs:
             sampler.set_phase(name)
             try:
-                seconds, out = cli(server, *command)
+                seconds, out = cli(server, *command, database=where)
             except RuntimeError as exc:  # reported, the other paths still measured
                 sampler.set_phase("idle")
                 results.setdefault("failed", {})[name] = str(exc)
@@ -188,6 +226,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", required=True, help="a new folder: data, export, logs")
     parser.add_argument("--out", help="write the results as JSON here too")
+    parser.add_argument(
+        "--export", help="an earlier run's export: skip the HTTP path, measure empty databases"
+    )
     args = parser.parse_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=False)
     results = asyncio.run(main_async(args))
