@@ -31,14 +31,21 @@ _FIRST = uuid.UUID(int=0)
 async def pending(
     sessions: async_sessionmaker[AsyncSession], model: str, team: uuid.UUID | None = None
 ) -> int:
-    """Learnings of another model than `model` (in `team`, or in all teams)."""
-    async with sessions() as session, session.begin():
-        await act_as_system(session)
-        query = select(func.count()).select_from(LearningRow)
-        if team is not None:
-            query = query.where(LearningRow.team_id == team)
-        count = await session.scalar(query.where(LearningRow.embedding_model != model))
-    return int(count or 0)
+    """Learnings of another model than `model` (in `team`, or in every team, counted a team
+    at a time: every statement names its team)."""
+    teams = [team] if team is not None else await _teams(sessions)
+    total = 0
+    for team_id in teams:
+        async with sessions() as session:
+            scope_to_team(session, team_id)
+            async with session.begin():
+                count = await session.scalar(
+                    select(func.count())
+                    .select_from(LearningRow)
+                    .where(LearningRow.team_id == team_id, LearningRow.embedding_model != model)
+                )
+        total += int(count or 0)
+    return total
 
 
 async def _teams(sessions: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
