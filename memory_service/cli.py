@@ -441,8 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
     load = sub.add_parser(
         "import",
-        help="load a file written by `export`: all or nothing, and loading it twice changes "
-        "nothing",
+        help="load a file written by `export`: all or nothing (--bulk: a chunk at a time, "
+        "resumable), and loading it twice changes nothing",
         description="Keeps ids, embeddings and delivery state; never re-embeds (run `reembed` "
         "when the file's model differs from the configured one).",
     )
