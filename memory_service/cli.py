@@ -146,8 +146,25 @@ async def _reembed(settings: Settings, args: argparse.Namespace) -> int:
     from memory_service.learnings.service import reembed
 
     async with operator_engine(settings) as engine:
+        sessions = session_factory(engine)
+        team = None
+        if args.team is not None:
+            from memory_service.forgetting.service import operator_team
+            from memory_service.operator_db import system_transaction
+
+            async with system_transaction(sessions) as session:
+                team = await operator_team(session, args.team)
+            if team is None:
+                print(f"error: no team {args.team}", file=sys.stderr)
+                return 1
         embedder = Embedder.from_settings(settings).load()
-        done = await reembed(session_factory(engine), embedder, batch_size=args.batch_size)
+        done = await reembed(
+            sessions,
+            embedder,
+            batch_size=args.batch_size,
+            team=team,
+            progress=sys.stderr.isatty(),
+        )
     print(f"re-embedded {done} learning(s) with {settings.embedding_model}")
     return 0
 
@@ -201,19 +218,56 @@ async def _import(settings: Settings, source: Iterable[str], team: str | None) -
         return await import_lines(engine, source, team=team, embedding_model=model)
 
 
+async def _import_bulk(settings: Settings, args: argparse.Namespace) -> ImportReport:
+    from pathlib import Path
+
+    from memory_service.bulkload import import_bulk
+    from memory_service.embeddings import Embedder
+
+    model = Embedder(settings.embedding_model).name
+    async with operator_engine(settings) as engine:
+        return await import_bulk(
+            engine,
+            Path(args.file),
+            team=args.team,
+            embedding_model=model,
+            chunk_rows=args.chunk_rows,
+            rebuild_indexes=args.rebuild_indexes,
+            progress=sys.stderr.isatty(),
+        )
+
+
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from memory_service.portability import PortabilityError
 
+    if not args.bulk and (args.rebuild_indexes or args.chunk_rows is not None):
+        print("error: --rebuild-indexes and --chunk-rows go with --bulk", file=sys.stderr)
+        return 2
+    if args.bulk and args.file == "-":
+        print("error: --bulk reads a file twice: name the file, not stdin", file=sys.stderr)
+        return 2
+    if args.bulk and args.chunk_rows is None:
+        from memory_service.bulkload import CHUNK_ROWS
+
+        args.chunk_rows = CHUNK_ROWS
+    if args.bulk and args.chunk_rows < 1:
+        print("error: --chunk-rows must be at least 1", file=sys.stderr)
+        return 2
     try:
-        with (
-            open(args.file, encoding="utf-8") if args.file != "-" else nullcontext(sys.stdin)
-        ) as source:
-            report = asyncio.run(_import(settings, source, args.team))
+        if args.bulk:
+            # Its errors say themselves what was imported (nothing, or the chunks before).
+            report = asyncio.run(_import_bulk(settings, args))
+        else:
+            with (
+                open(args.file, encoding="utf-8") if args.file != "-" else nullcontext(sys.stdin)
+            ) as source:
+                report = asyncio.run(_import(settings, source, args.team))
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     except (PortabilityError, UnicodeDecodeError) as exc:
-        print(f"error: {exc}; nothing was imported", file=sys.stderr)
+        suffix = "" if args.bulk else "; nothing was imported"
+        print(f"error: {exc}{suffix}", file=sys.stderr)
         return 1
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -221,41 +275,57 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     inserted = ", ".join(f"{n} {what}" for what, n in report.inserted.items())
     present = ", ".join(f"{n} {what}" for what, n in report.present.items())
     print(f"imported into team {report.team}{created}: {inserted}; already there: {present}")
+    if report.linked:
+        print(f"linked {report.linked} learning(s) as near-duplicates of the team's own")
+    if report.indexes_built:
+        print(f"built index(es): {', '.join(report.indexes_built)}")
     return 0
 
 
 async def _forgetting(settings: Settings, args: argparse.Namespace) -> int:
     from memory_service.audit.service import OPERATOR
+    from memory_service.db import session_factory
     from memory_service.forgetting import service as forgetting
-    from memory_service.forgetting.schemas import ForgettingPolicy
+    from memory_service.forgetting.schemas import ForgettingPolicy, ForgettingRun
+    from memory_service.operator_db import system_transaction
 
-    async with operator_session(settings) as session:
-        team_id = await forgetting.operator_team(session, args.team)
-        if team_id is None:
-            print(f"error: no team {args.team}", file=sys.stderr)
-            return 1
-        policy = await forgetting.operator_policy(session, team_id)
-        if args.forgetting_command == "set":
-            days = {"forget_unused_days": args.unused_days, "next_step_expiry_days": args.next_days}
-            wanted = policy.model_dump()
-            wanted.update({k: (v or None) for k, v in days.items() if v is not None})
-            try:
-                checked = ForgettingPolicy.model_validate(wanted)
-            except ValueError as exc:
-                print(f"error: days must be 1-10000 (0: off): {exc}", file=sys.stderr)
-                return 2
-            policy = await forgetting.set_policy(session, OPERATOR, team_id, checked)
-        elif args.forgetting_command == "run":
-            result = await forgetting.run(
-                session, OPERATOR, team_id, dry_run=args.dry_run, limit=args.limit
-            )
-            for item in result.learnings:
-                print(f"{item.id}\t{item.reason}\t{item.kind}\t{item.project}\t{item.text[:80]}")
-            verb = "would forget" if result.dry_run else "forgot"
-            count = len(result.learnings) if result.dry_run else result.forgotten
-            more = " (more remain: run again)" if result.more else ""
-            print(f"{verb} {count} learning(s){more}", file=sys.stderr)
-            return 0
+    result: ForgettingRun | None = None
+    async with operator_engine(settings) as engine:
+        sessions = session_factory(engine)
+        async with system_transaction(sessions) as session:
+            team_id = await forgetting.operator_team(session, args.team)
+            if team_id is None:
+                print(f"error: no team {args.team}", file=sys.stderr)
+                return 1
+            policy = await forgetting.operator_policy(session, team_id)
+            if args.forgetting_command == "set":
+                days = {
+                    "forget_unused_days": args.unused_days,
+                    "next_step_expiry_days": args.next_days,
+                }
+                wanted = policy.model_dump()
+                wanted.update({k: (v or None) for k, v in days.items() if v is not None})
+                try:
+                    checked = ForgettingPolicy.model_validate(wanted)
+                except ValueError as exc:
+                    print(f"error: days must be 1-10000 (0: off): {exc}", file=sys.stderr)
+                    return 2
+                policy = await forgetting.set_policy(session, OPERATOR, team_id, checked)
+            elif args.forgetting_command == "run" and args.dry_run:
+                result = await forgetting.run(
+                    session, OPERATOR, team_id, dry_run=True, limit=args.limit
+                )
+        if args.forgetting_command == "run" and not args.dry_run:
+            # A batch of clusters per transaction, committed as it goes, this team only.
+            result = await forgetting.run_in_batches(sessions, OPERATOR, team_id, limit=args.limit)
+    if result is not None:
+        for item in result.learnings:
+            print(f"{item.id}\t{item.reason}\t{item.kind}\t{item.project}\t{item.text[:80]}")
+        verb = "would forget" if result.dry_run else "forgot"
+        count = len(result.learnings) if result.dry_run else result.forgotten
+        more = " (more remain: run again)" if result.more else ""
+        print(f"{verb} {count} learning(s){more}", file=sys.stderr)
+        return 0
     print(
         f"team={args.team} forget_unused_days={policy.forget_unused_days or 'off'} "
         f"next_step_expiry_days={policy.next_step_expiry_days or 'off'}"
@@ -359,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reembed", help="re-embed learnings stored with another model than the configured one"
     )
     reembed.add_argument("--batch-size", type=int, default=256)
+    reembed.add_argument("--team", help="only this team's learnings (default: every team in turn)")
     reembed.set_defaults(func=_sync(_reembed))
     export = sub.add_parser(
         "export",
@@ -370,14 +441,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
     load = sub.add_parser(
         "import",
-        help="load a file written by `export`: all or nothing, and loading it twice changes "
-        "nothing",
+        help="load a file written by `export`: all or nothing (--bulk: a chunk at a time, "
+        "resumable), and loading it twice changes nothing",
         description="Keeps ids, embeddings and delivery state; never re-embeds (run `reembed` "
         "when the file's model differs from the configured one).",
     )
     load.add_argument("file", help="the JSON Lines file, or - for stdin")
     load.add_argument(
         "--team", help="team to import into (created if missing); default: the file's"
+    )
+    load.add_argument(
+        "--bulk",
+        action="store_true",
+        help="load learnings through COPY in large transactions (a chunk at a time): for big "
+        "files; an interrupted run resumes when run again",
+    )
+    load.add_argument(
+        "--chunk-rows",
+        type=int,
+        metavar="N",
+        help="with --bulk: learnings per transaction (default 50000)",
+    )
+    load.add_argument(
+        "--rebuild-indexes",
+        action="store_true",
+        help="with --bulk, offline only: drop the learnings' vector and text-search indexes "
+        "(shared by all teams) for the load and build them once after it",
     )
     load.set_defaults(func=cmd_import)
     return parser

@@ -84,6 +84,8 @@ _HANDOFFS = Base.metadata.tables["handoffs"]
 _LEARNINGS = Base.metadata.tables["learnings"]
 _TABLES: dict[str, Table] = {"project": _PROJECTS, "handoff": _HANDOFFS, "learning": _LEARNINGS}
 _PLURAL = {"project": "projects", "handoff": "handoffs", "learning": "learnings"}
+# Learning columns that point at another learning of the team.
+SELF_REFS = ("canonical_id", "superseded_by", "newer_id")
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("handoff", "status"): HANDOFF_STATUSES,
     ("handoff", "visibility"): VISIBILITIES,
@@ -215,6 +217,10 @@ class ImportReport:
     # Secrets the file held, redacted on the way in (kind -> replacements).
     redactions: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # The bulk import's (bulkload.py): learnings linked as near-duplicates of ones the team
+    # already had, and the indexes it built.
+    linked: int = 0
+    indexes_built: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -265,16 +271,18 @@ def _convert(kind: str, column: Column[Any], value: Any, line: int) -> Any:
             return value
         dim = getattr(col_type, "dim", None)
         if dim is not None:  # pgvector's VECTOR(dim)
+            # Exact types (a bool is an int to isinstance); map() keeps the loops in C, which
+            # a bulk import of many thousand vectors notices.
             if (
                 not isinstance(value, list)
                 or len(value) != dim
-                or not all(
-                    isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-                    for v in value
-                )
+                or not set(map(type, value)) <= {int, float}
             ):
                 raise TypeError(f"expected a list of {dim} finite numbers")
-            return [float(v) for v in value]
+            floats = list(map(float, value))
+            if not all(map(math.isfinite, floats)):
+                raise TypeError(f"expected a list of {dim} finite numbers")
+            return floats
     except (TypeError, ValueError) as exc:
         raise _bad(line, f"{name}: {exc}") from None
     return value  # JSONB: any JSON value
@@ -289,13 +297,20 @@ class _Importer:
         # The file's project ids -> the target team's (a slug the team already has keeps its
         # own id).
         self.projects: dict[uuid.UUID, uuid.UUID] = {}
-        # (id, canonical_id) of inserted near-duplicates: linked once every row is in.
-        self.links: list[tuple[uuid.UUID, uuid.UUID]] = []
+        # (id, column, target) of the inserted learnings' links to other learnings (SELF_REFS):
+        # set once every row is in.
+        self.links: list[tuple[uuid.UUID, str, uuid.UUID]] = []
         self.unknown: set[str] = set()
         self.pending: list[_Row] = []
         self.pending_kind = ""
 
     def record(self, kind: str, data: dict[str, Any], line: int) -> None:
+        self.pending.append(_Row(line, self.check(kind, data, line)))
+        self.pending_kind = kind
+
+    def check(self, kind: str, data: dict[str, Any], line: int) -> dict[str, Any]:
+        """The record's values as the table stores them: converted, checked and cleaned (the
+        write path's hygiene), or a clear error naming the line."""
         table = _TABLES[kind]
         columns = {c.name: c for c in _columns(table)}
         values: dict[str, Any] = {}
@@ -341,8 +356,7 @@ class _Importer:
             model = values["embedding_model"]
             if model != self.embedding_model:
                 self.report.other_model[model] = self.report.other_model.get(model, 0) + 1
-        self.pending.append(_Row(line, values))
-        self.pending_kind = kind
+        return values
 
     def _clean_handoff(self, values: dict[str, Any], line: int) -> None:
         """The handoff's text as a write stores it; its content hash follows its body."""
@@ -475,36 +489,43 @@ class _Importer:
                     f"learning refers to handoff {row.values['handoff_id']}, which is neither "
                     "earlier in the file nor in the team",
                 )
-        canonical = {r.values["id"]: r.values.get("canonical_id") for r in rows}
+        refs = {r.values["id"]: {c: r.values.get(c) for c in SELF_REFS} for r in rows}
         for row in rows:
-            # Linked at the end: the canonical row may come later in the file.
-            row.values["canonical_id"] = None
+            # Linked at the end: the learning a row points at may come later in the file (a
+            # near-duplicate is exported after every canonical learning).
+            for column in SELF_REFS:
+                row.values[column] = None
         inserted = await self._insert(_LEARNINGS, rows)
         for learning_id in inserted:
-            target = canonical[learning_id]
-            if target is not None:
-                self.links.append((learning_id, target))
+            for column, target in refs[learning_id].items():
+                if target is not None:
+                    self.links.append((learning_id, column, target))
         self._count("learning", inserted=len(inserted), present=len(rows) - len(inserted))
 
     async def link_duplicates(self) -> None:
-        if not self.links:
-            return
-        ids = [i for i, _ in self.links]
-        targets = list({t for _, t in self.links})
+        """Sets the links between the inserted learnings (near-duplicates, supersession)."""
+        for column in SELF_REFS:
+            links = [(i, t) for i, c, t in self.links if c == column]
+            if links:
+                await self._link(column, links)
+
+    async def _link(self, column: str, links: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        targets = list({t for _, t in links})
         found = await self._existing(_LEARNINGS, targets)
         missing = [str(t) for t in targets if t not in found]
         if missing:
+            what = "are near-duplicates of" if column == "canonical_id" else f"name in {column}"
             raise PortabilityError(
-                f"{len(missing)} learning(s) are near-duplicates of learnings neither in the "
+                f"{len(missing)} learning(s) {what} learnings neither in the "
                 f"file nor in the team (e.g. {', '.join(missing[:3])})"
             )
         await self.session.execute(
             text(
-                "UPDATE learnings l SET canonical_id = v.canonical FROM "
-                "unnest(CAST(:ids AS uuid[]), CAST(:targets AS uuid[])) AS v(id, canonical) "
+                f"UPDATE learnings l SET {column} = v.target FROM "  # noqa: S608 (a SELF_REFS name)
+                "unnest(CAST(:ids AS uuid[]), CAST(:targets AS uuid[])) AS v(id, target) "
                 "WHERE l.team_id = :team AND l.id = v.id"
             ),
-            {"ids": ids, "targets": [t for _, t in self.links], "team": self.team_id},
+            {"ids": [i for i, _ in links], "targets": [t for _, t in links], "team": self.team_id},
         )
 
     def _count(self, kind: str, *, inserted: int, present: int) -> None:
@@ -549,6 +570,15 @@ def _check_header(number: int, record: dict[str, Any]) -> None:
         raise _bad(number, "the header names no team")
 
 
+def _check_team_name(name: str) -> None:
+    if not _TEAM_NAME.fullmatch(name):
+        # The rule of POST /v1/admin/teams: a team created here must be one the API could make.
+        raise PortabilityError(
+            f"team name {name!r}: 1-100 letters, digits, `.`, `_` or `-`, starting with "
+            "a letter or digit"
+        )
+
+
 async def import_lines(
     engine: AsyncEngine,
     lines: Iterable[str],
@@ -565,12 +595,7 @@ async def import_lines(
         raise PortabilityError("the file is empty")
     _check_header(*first)
     report = ImportReport(team=team or first[1]["team"])
-    if not _TEAM_NAME.fullmatch(report.team):
-        # The rule of POST /v1/admin/teams: a team created here must be one the API could make.
-        raise PortabilityError(
-            f"team name {report.team!r}: 1-100 letters, digits, `.`, `_` or `-`, starting with "
-            "a letter or digit"
-        )
+    _check_team_name(report.team)
     counts = dict.fromkeys(_PLURAL.values(), 0)
     ended: dict[str, Any] | None = None
     async with session_factory(engine)() as session, session.begin():
@@ -610,6 +635,12 @@ async def import_lines(
         if any(report.inserted.values()):
             # Only an import that wrote something: loading a file twice leaves no trace.
             await _audit(session, team_id, "team.import", {"inserted": report.inserted})
+    _summarise(report, embedding_model)
+    return report
+
+
+def _summarise(report: ImportReport, embedding_model: str) -> None:
+    """The report's warnings about what the file held (both importers)."""
     if report.redactions:
         report.warnings.append(redaction_warning(report.redactions))
     if report.flagged:
@@ -624,4 +655,3 @@ async def import_lines(
             f"than the configured {embedding_model}: {models}. They were kept as they are; "
             "search compares them with the wrong model until you run `memory-service reembed`"
         )
-    return report

@@ -9,14 +9,16 @@ returned it; a learning never used counts from when it was written. A cluster of
 near-duplicates goes together, through the learnings' own forget path, and only when none of
 its copies was used (or written) within the period. Every learning forgotten gets its own
 audit row (`learning.expire`) in the same transaction as its deletion. Deletes go BATCH
-clusters a statement; the server's own run commits each batch, so it never holds many rows
-locked for long (a request's run is one transaction of at most `limit` clusters)."""
+clusters a statement; the server's own run and the operator's commit each batch
+(`run_in_batches`), one team at a time, so they never hold many rows locked for long and lock
+no table (a request's run is one transaction of at most `limit` clusters of its team)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,7 +33,15 @@ from memory_service.tenancy import act_as_system, scope_to_team
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BATCH", "ForgettingTask", "get_policy", "operator_team", "run", "set_policy"]
+__all__ = [
+    "BATCH",
+    "ForgettingTask",
+    "get_policy",
+    "operator_team",
+    "run",
+    "run_in_batches",
+    "set_policy",
+]
 
 # Clusters deleted per transaction.
 BATCH = 200
@@ -156,6 +166,46 @@ async def _forget(
     return len(gone)
 
 
+async def run_in_batches(
+    sessions: async_sessionmaker[AsyncSession],
+    actor: Actor,
+    team_id: uuid.UUID,
+    *,
+    limit: int = ROUND_LIMIT,
+    before_commit: Callable[[], Awaitable[None]] | None = None,
+) -> ForgettingRun:
+    """Applies one team's policy, BATCH clusters per transaction (each committed on its own,
+    scoped to the team by row-level security), at most `limit` clusters: a large forget holds
+    row locks on at most BATCH clusters of this team at a time, and no table lock stronger
+    than its DELETE's ROW EXCLUSIVE. `before_commit` runs inside each batch's transaction,
+    after its deletes."""
+    learnings: list[ForgottenLearning] = []
+    forgotten = 0
+    while True:
+        async with sessions() as session:
+            scope_to_team(session, team_id)
+            async with session.begin():
+                result = await run(
+                    session,
+                    actor,
+                    team_id,
+                    dry_run=False,
+                    limit=min(BATCH, limit - len(learnings)),
+                )
+                if before_commit is not None and result.learnings:
+                    await before_commit()
+        forgotten += result.forgotten
+        learnings += result.learnings
+        if not result.more or len(learnings) >= limit:
+            return ForgettingRun(
+                dry_run=False,
+                policy=result.policy,
+                forgotten=forgotten,
+                learnings=learnings,
+                more=result.more,
+            )
+
+
 async def run_all(sessions: async_sessionmaker[AsyncSession]) -> int:
     """Applies every team's policy, BATCH clusters per transaction, at most ROUND_LIMIT per
     team; each team in its own transactions (row-level security applies). How many learnings
@@ -165,16 +215,8 @@ async def run_all(sessions: async_sessionmaker[AsyncSession]) -> int:
         teams = await queries.teams_with_policy(session)
     total = 0
     for team_id in teams:
-        done = 0
-        while done < ROUND_LIMIT:
-            async with sessions() as session:
-                scope_to_team(session, team_id)
-                async with session.begin():
-                    result = await run(session, OPERATOR, team_id, dry_run=False, limit=BATCH)
-            total += result.forgotten
-            done += len(result.learnings)
-            if not result.more:
-                break
+        result = await run_in_batches(sessions, OPERATOR, team_id, limit=ROUND_LIMIT)
+        total += result.forgotten
     return total
 
 

@@ -15,6 +15,9 @@ from memory_service.auth.service import Principal
 from memory_service.errors import NotFound
 from memory_service.ids import short_id
 from memory_service.learnings import queries
+from memory_service.learnings.duplicates import (
+    NEAR_DUPLICATE_SIMILARITY as NEAR_DUPLICATE_SIMILARITY,
+)
 from memory_service.learnings.duplicates import link_duplicates as link_duplicates
 from memory_service.learnings.duplicates import text_hash as text_hash
 from memory_service.learnings.duplicates import unlink_before_delete
