@@ -508,14 +508,28 @@ def cli_has_bulk() -> bool:
     return "--bulk" in help_text
 
 
+_INDEX_NAME = re.compile(
+    r"\b(?:CREATE|REINDEX)\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"\"?([A-Za-z_][A-Za-z0-9_]*)",
+    re.IGNORECASE,
+)
+
+
+def index_name(statement: str) -> str | None:
+    """The index a CREATE INDEX / REINDEX INDEX statement builds."""
+    match = _INDEX_NAME.search(statement)
+    return match.group(1) if match else None
+
+
 class IndexBuildWatch:
     """Polls pg_stat_progress_create_index while an import runs: the seconds each index build
-    was seen in progress (by index oid; names are looked up once it committed)."""
+    was seen in progress and its phases. A non-concurrent CREATE INDEX shows index_relid 0,
+    so the index is named from the statement its backend runs (pg_stat_activity)."""
 
     def __init__(self, uri: str, interval_s: float = 0.5) -> None:
         self.uri = uri
         self.interval_s = interval_s
-        self.seen: dict[int, dict[str, Any]] = {}
+        self.seen: dict[str, dict[str, Any]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="index-watch", daemon=True)
 
@@ -535,31 +549,23 @@ class IndexBuildWatch:
         with psycopg.connect(libpq_url(self.uri), autocommit=True) as conn:
             while not self._stop.wait(self.interval_s):
                 now = time.monotonic()
-                for relid, phase in conn.execute(
-                    "SELECT index_relid::bigint, phase FROM pg_stat_progress_create_index"
-                ).fetchall():
-                    entry = self.seen.setdefault(relid, {"first": now, "phases": []})
+                rows = conn.execute(
+                    "SELECT p.pid, p.relid::regclass::text, p.phase, a.query "
+                    "FROM pg_stat_progress_create_index p "
+                    "LEFT JOIN pg_stat_activity a ON a.pid = p.pid"
+                ).fetchall()
+                for pid, table, phase, query in rows:
+                    name = index_name(query or "") or f"an index of {table} (backend {pid})"
+                    entry = self.seen.setdefault(name, {"first": now, "phases": []})
                     entry["last"] = now
                     if phase not in entry["phases"]:
                         entry["phases"].append(phase)
 
     def report(self) -> dict[str, Any]:
-        import psycopg
-
-        from memory_service.db import libpq_url
-
-        out: dict[str, Any] = {}
-        with psycopg.connect(libpq_url(self.uri)) as conn:
-            for relid, entry in self.seen.items():
-                row = conn.execute(
-                    "SELECT relname FROM pg_class WHERE oid = %s", (relid,)
-                ).fetchone()
-                name = row[0] if row else f"oid {relid}"
-                out[name] = {
-                    "seconds_seen": entry["last"] - entry["first"],
-                    "phases": entry["phases"],
-                }
-        return out
+        return {
+            name: {"seconds_seen": e["last"] - e["first"], "phases": e["phases"]}
+            for name, e in self.seen.items()
+        }
 
 
 def run_import(path: Path, uri: str, *, team: str, bulk: bool, workdir: Path) -> dict[str, Any]:

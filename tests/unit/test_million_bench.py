@@ -187,3 +187,16 @@ def test_export_file_is_what_the_import_reads_unchanged(embedder: Embedder) -> N
     assert np.allclose(got, vectors, atol=1e-6)
     assert len({x["id"] for x in learnings}) == 300
     json.loads(lines[1])  # one JSON object per line
+
+
+def test_index_name_is_read_from_the_build_statement() -> None:
+    statement = (
+        "CREATE INDEX ix_learnings_embedding_hnsw ON learnings USING hnsw "
+        "((CAST(embedding AS halfvec(384))) halfvec_cosine_ops) WITH (m = 16)"
+    )
+    assert million.index_name(statement) == "ix_learnings_embedding_hnsw"
+    assert million.index_name('REINDEX INDEX CONCURRENTLY "ix_learnings_tsv"') == (
+        "ix_learnings_tsv"
+    )
+    assert million.index_name("create index if not exists ix_a on t (x)") == "ix_a"
+    assert million.index_name("SELECT 1") is None
