@@ -577,6 +577,10 @@ async def bulk_suite(
     from bench import million
 
     meta = results["meta"]
+    # MEMORY_* settings of the server under test (e.g. MEMORY_EMBEDDED_SHARED_BUFFERS_MB), to
+    # find where the time goes at 1M (issue 21 point 3); recorded with the results.
+    server_env = dict(args.server_env)
+    meta["server_env"] = server_env
     embedder = RawEmbedder(cache_dir=args.cache_dir / "models")
     meta["embedding_backend"] = embedder.backend
     model = embedder.embedder.name
@@ -597,7 +601,7 @@ async def bulk_suite(
     results["bulk"] = {**prepared, "prepare_s": time.perf_counter() - started}
     identifiers = [i for h in bulk.handoffs[:2000] for i in h.identifiers]
 
-    server = ServerProcess(workdir / "data", log_path=workdir / "server.log")
+    server = ServerProcess(workdir / "data", log_path=workdir / "server.log", env=server_env)
     try:
         log("server: first start on an empty data folder")
         results["cold_start_s"] = {"first_start": server.start()}
@@ -662,12 +666,19 @@ async def bulk_suite(
     finally:
         log("server: stopping")
         server.stop()
-    restart = ServerProcess(workdir / "data", log_path=workdir / "server.log")
+    restart = ServerProcess(workdir / "data", log_path=workdir / "server.log", env=server_env)
     try:
         results["cold_start_s"]["restart"] = restart.start()
     finally:
         restart.stop()
     log(f"server: restart ready in {results['cold_start_s']['restart']:.1f} s; stopped")
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.startswith("MEMORY_"):
+        raise argparse.ArgumentTypeError(f"expected MEMORY_NAME=VALUE, got {item!r}")
+    return key, value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -695,6 +706,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--keep-export", action="store_true", help="write the export file into --cache-dir"
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="--size 1m/100k: a setting of the server under test (repeatable)",
     )
     parser.add_argument(
         "--plain-import",

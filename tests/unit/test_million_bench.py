@@ -200,3 +200,17 @@ def test_index_name_is_read_from_the_build_statement() -> None:
     )
     assert million.index_name("create index if not exists ix_a on t (x)") == "ix_a"
     assert million.index_name("SELECT 1") is None
+
+
+def test_run_takes_the_bulk_sizes_and_server_settings() -> None:
+    from bench.run import PRESETS, parse_args
+
+    args = parse_args(["--size", "1m", "--server-env", "MEMORY_EMBEDDED_SHARED_BUFFERS_MB=2048"])
+    assert args.size == "1m" and PRESETS["1m"]["bulk"] and PRESETS["1m"]["sizes"] == [1_000_000]
+    assert PRESETS["100k"]["bulk"] and PRESETS["100k"]["sizes"] == [100_000]
+    assert args.server_env == [("MEMORY_EMBEDDED_SHARED_BUFFERS_MB", "2048")]
+    assert args.embed_budget_minutes == 60.0
+    # The HTTP-ingested presets stay as they were.
+    assert not PRESETS["small"].get("bulk") and not PRESETS["default"].get("bulk")
+    with pytest.raises(SystemExit):
+        parse_args(["--server-env", "EMBEDDED_SHARED_BUFFERS_MB"])
