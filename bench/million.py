@@ -140,9 +140,13 @@ def _prepared_stream(
         for handoff in stream:
             yield handoff, _prepare(handoff.request())
         return
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Spawned, not forked: the parent already runs the model's (ONNX Runtime) threads, and a
+    # fork copies their locks in whatever state they are.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         while True:
             batch = [next(stream) for _ in range(PREPARE_BATCH)]
             prepared = pool.map(_prepare, [h.request() for h in batch], chunksize=64)

@@ -475,6 +475,8 @@ async def suite(args: argparse.Namespace, workdir: Path, results: dict[str, Any]
     meta.update(sizes=sizes, ingest_clients=args.ingest_clients)
 
     if preset.get("bulk"):
+        if args.peers:
+            log("--peers is not run with the bulk sizes (use --size small or default)")
         await bulk_suite(args, preset, max(sizes), requests, workdir, results, rng)
         return
     log(f"corpus: building handoffs for {max(sizes):,} learnings")
