@@ -65,6 +65,54 @@ def ingest_section(r: dict[str, Any]) -> str:
     )
 
 
+def bulk_section(r: dict[str, Any]) -> str:
+    """--size 1m / 100k: how the corpus, its embeddings and the load were made."""
+    bulk = r["bulk"]
+    corpus, emb, imp = bulk["corpus"], bulk["embedding"], bulk.get("import", {})
+    syn = emb.get("synthetic", {})
+    rows = [
+        [
+            "corpus (distinct embedded texts)",
+            f"{corpus['learnings']:,} learnings in {corpus['handoffs']:,} handoffs; "
+            f"{corpus['repeats_left_out']:,} repeated texts left out; "
+            f"{100 * corpus['templates_recognised']:.1f} % of bullets matched to their "
+            f"template; {_f(corpus['seconds'])} s",
+        ],
+        [
+            "real embeddings",
+            f"{emb['real']:,} ({100 * bulk['real_share']:.1f} %): {emb['embedded_now']:,} "
+            f"embedded now at {_f(emb.get('texts_per_s'))} texts/s, "
+            f"{emb['reused_from_cache']:,} from the cache; budget {_f(emb['budget_s'] / 60)} min",
+        ],
+        [
+            "synthetic embeddings",
+            f"{syn.get('count', 0):,}, each a real one moved by half the difference of two "
+            f"others (donors of the same template / only the section / any: "
+            f"{syn.get('donors_from', {})}); cosine to its donor mean "
+            f"{_f(syn.get('donor_cosine_mean'), 3)}, max {_f(syn.get('donor_cosine_max'), 3)}; "
+            "to a random real one of its group "
+            f"{_f(syn.get('to_random_real_of_group_cosine_mean'), 3)} vs "
+            f"{_f(syn.get('real_pairs_of_group_cosine_mean'), 3)} between two real ones",
+        ],
+        [
+            "export file",
+            f"{bulk['export_file']['bytes'] / 2**20:,.0f} MiB written in "
+            f"{_f(bulk['export_file']['seconds'])} s",
+        ],
+        [
+            "import",
+            f"`{imp.get('command', '?')}`: {_f(imp.get('seconds'))} s, "
+            f"{_f(imp.get('learnings_per_s'), 0)} learnings/s; CLI {_f(imp.get('cli_cpu_s'))} "
+            f"CPU-s, peak RSS {_f(imp.get('cli_peak_rss_mib'))} MiB",
+        ],
+        [
+            "HNSW index build",
+            f"{_f(imp.get('hnsw_build_s'))} s ({imp.get('hnsw_build_how', '?')})",
+        ],
+    ]
+    return _table(["step", "what"], rows)
+
+
 def search_section(r: dict[str, Any]) -> str:
     search = r.get("search")
     if not search:
@@ -302,10 +350,16 @@ def render(r: dict[str, Any]) -> str:
         f"Python {meta['python']}, torch {meta['torch']}; commit {meta['commit']}. "
         f"Command: `{meta['command']}`. Total {meta.get('total_s', 0) / 60:.1f} min.",
         "",
-        "### Ingest (POST /v1/handoffs, "
-        f"{meta['ingest_clients']} concurrent clients) vs the raw model on the same texts",
+        *(
+            ["### Bulk load (corpus, embeddings, export file, `memory-service import`)"]
+            if "bulk" in r
+            else [
+                "### Ingest (POST /v1/handoffs, "
+                f"{meta['ingest_clients']} concurrent clients) vs the raw model on the same texts"
+            ]
+        ),
         "",
-        ingest_section(r),
+        bulk_section(r) if "bulk" in r else ingest_section(r),
         "",
         f"### Search latency over HTTP at {meta['final_learnings']:,} learnings "
         f"({r.get('search', {}).get('requests_per_cell', '?')} requests per cell, k=10)",
@@ -338,5 +392,77 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _get(r: dict[str, Any], *path: str) -> float | None:
+    value: Any = r
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return float(value) if isinstance(value, int | float) else None
+
+
+def compare(small: dict[str, Any], large: dict[str, Any]) -> str:
+    """Two runs side by side (issue 21: 100k and 1M on the same machine and day), with the
+    ratio large / small of every number both have."""
+    rows: list[tuple[str, tuple[str, ...]]] = []
+    search = large.get("search", {})
+    for mode in search.get("modes", []):
+        for filt in search.get("filters", []):
+            for c in search.get("clients", []):
+                for p in ("p50_ms", "p95_ms"):
+                    rows.append(
+                        (
+                            f"search {mode} / {filt} / {c} client(s) {p}",
+                            ("search", "cells", f"{mode}/{filt}/{c}", p),
+                        )
+                    )
+    rows += [
+        (
+            "HNSW recall@10 vs exact (SQL, no filter, service settings)",
+            ("recall", "sql", "cases", "no filter, service settings", "recall@10"),
+        ),
+        (
+            "HNSW recall@10 vs exact (SQL, one project, service settings)",
+            ("recall", "sql", "cases", "one project, service settings", "recall@10"),
+        ),
+        (
+            "recall@10 through /v1/search (vector, no filter)",
+            ("recall", "service", "no filter", "recall@10"),
+        ),
+        ("HNSW index build s", ("bulk", "import", "hnsw_build_s")),
+        ("import s", ("bulk", "import", "seconds")),
+        ("HNSW index MiB", ("database", "hnsw_index_mib")),
+        ("learnings table + indexes MiB", ("database", "learnings_total_mib")),
+        ("database MiB", ("database", "database_mib")),
+        ("peak server RSS MiB", ("memory", "peak_server_rss_mib")),
+        ("peak PostgreSQL PSS MiB", ("memory", "peak_postgres_pss_mib")),
+        ("cold start, empty s", ("cold_start_s", "first_start")),
+        ("cold start, restart on the data s", ("cold_start_s", "restart")),
+    ]
+    out = []
+    for name, path in rows:
+        a, b = _get(small, *path), _get(large, *path)
+        ratio = f"{b / a:.2f}×" if a and b is not None else "–"
+        out.append(
+            [name, _f(a, 3 if "recall" in name else 1), _f(b, 3 if "recall" in name else 1), ratio]
+        )
+    ms, ml = small["meta"], large["meta"]
+    head = (
+        f"{ms['final_learnings']:,} learnings ({ms['started']}) vs {ml['final_learnings']:,} "
+        f"({ml['started']})\n\n"
+    )
+    return head + _table(
+        ["measure", f"{ms['final_learnings']:,}", f"{ml['final_learnings']:,}", "ratio"], out
+    )
+
+
 if __name__ == "__main__":
-    print(render(json.loads(Path(sys.argv[1]).read_text())))
+    if sys.argv[1] == "--compare":
+        print(
+            compare(
+                json.loads(Path(sys.argv[2]).read_text()),
+                json.loads(Path(sys.argv[3]).read_text()),
+            )
+        )
+    else:
+        print(render(json.loads(Path(sys.argv[1]).read_text())))

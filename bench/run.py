@@ -4,6 +4,12 @@ PostgreSQL in a temporary folder and measures it over HTTP.
     python bench/run.py                 # 10k and 100k learnings (the issue's sizes)
     python bench/run.py --size small    # ~2k learnings: the whole suite in a few minutes
     python bench/run.py --peers         # also mem0 and Chroma on the evaluation set
+    python bench/run.py --size 1m       # opt-in: 1M learnings through the bulk import (~2.5 h)
+    python bench/run.py --size 100k     # the same path at 100k, for the side-by-side
+
+--size 1m and --size 100k write the corpus as a team export and load it with
+`memory-service import` (bench/million.py) instead of POSTing handoffs; real embeddings for
+as many distinct texts as --embed-budget-minutes allows, synthetic ones for the rest.
 
 Measured: ingest learnings/s next to the raw model on the same texts; search latency
 p50/p95/p99 for 1, 4 and 16 clients, with and without a project filter, in each mode; brief
@@ -63,6 +69,25 @@ PRESETS: dict[str, dict[str, Any]] = {
         # its throughput per text does not depend on how many there are, and embedding 90k
         # texts twice would double the run.
         "raw_sample": 6_000,
+    },
+    # Opt-in (issue 21, points 2-3): loaded through the bulk import, measured at 1 and 4
+    # clients (16 clients on 2 cores measures the queue, and each cell costs minutes at 1M).
+    "100k": {
+        "sizes": [100_000],
+        "requests": 200,
+        "recall_queries": 100,
+        "raw_sample": 0,
+        "bulk": True,
+        "clients": (1, 4),
+    },
+    "1m": {
+        "sizes": [1_000_000],
+        "requests": 200,
+        # Each recall query runs exact searches over the whole table (~1-2 s each at 1M).
+        "recall_queries": 50,
+        "raw_sample": 0,
+        "bulk": True,
+        "clients": (1, 4),
     },
 }
 MODES = ("hybrid", "vector", "text")
@@ -262,6 +287,7 @@ async def run_search(
     *,
     requests: int,
     rng: random.Random,
+    clients_list: tuple[int, ...] = CLIENTS,
 ) -> dict[str, Any]:
     cells: dict[str, Any] = {}
     # One pool of distinct queries, cut into a fresh slice per cell: no query string is sent
@@ -270,12 +296,12 @@ async def run_search(
     pool = make_queries(
         rng,
         corpus,
-        PROBE_REQUESTS + per_cell * len(MODES) * len(FILTERS) * len(CLIENTS),
+        PROBE_REQUESTS + per_cell * len(MODES) * len(FILTERS) * len(clients_list),
         identifiers,
     )
     used = 0
     out: dict[str, Any] = {}
-    async with load.client(server.base_url, key, max(CLIENTS)) as http:
+    async with load.client(server.base_url, key, max(clients_list)) as http:
         # Right after a bulk load the planner still has the statistics of a small table (until
         # autovacuum's ANALYZE gets to it) and hybrid searches were seen to take seconds each.
         # Measured separately, then ANALYZE, so the cells below show the steady state.
@@ -294,7 +320,7 @@ async def run_search(
         )
         out["analyze_s"] = analyze(server)
         used = PROBE_REQUESTS
-        for clients in CLIENTS:
+        for clients in clients_list:
             for filt in FILTERS:
                 for mode in MODES:
                     bodies = search_bodies(pool[used : used + per_cell], mode, filt)
@@ -310,7 +336,7 @@ async def run_search(
                     )
     return {
         **out,
-        "clients": list(CLIENTS),
+        "clients": list(clients_list),
         "filters": list(FILTERS),
         "modes": list(MODES),
         "requests_per_cell": requests,
@@ -448,6 +474,11 @@ async def suite(args: argparse.Namespace, workdir: Path, results: dict[str, Any]
     meta = results["meta"]
     meta.update(sizes=sizes, ingest_clients=args.ingest_clients)
 
+    if preset.get("bulk"):
+        if args.peers:
+            log("--peers is not run with the bulk sizes (use --size small or default)")
+        await bulk_suite(args, preset, max(sizes), requests, workdir, results, rng)
+        return
     log(f"corpus: building handoffs for {max(sizes):,} learnings")
     corpus = Corpus(seed=args.seed)
     handoffs, texts, cumulative = build_corpus(corpus, max(sizes))
@@ -533,6 +564,125 @@ async def suite(args: argparse.Namespace, workdir: Path, results: dict[str, Any]
     log(f"server: restart ready in {results['cold_start_s']['restart']:.1f} s; stopped")
 
 
+async def bulk_suite(
+    args: argparse.Namespace,
+    preset: dict[str, Any],
+    size: int,
+    requests: int,
+    workdir: Path,
+    results: dict[str, Any],
+    rng: random.Random,
+) -> None:
+    """--size 1m / 100k: corpus, embeddings and export file first (the machine to the model
+    alone), then the server on an empty folder, the import, and the same measurements as the
+    HTTP-ingested sizes."""
+    from bench import million
+
+    meta = results["meta"]
+    # MEMORY_* settings of the server under test (e.g. MEMORY_EMBEDDED_SHARED_BUFFERS_MB), to
+    # find where the time goes at 1M (issue 21 point 3); recorded with the results.
+    server_env = dict(args.server_env)
+    meta["server_env"] = server_env
+    embedder = RawEmbedder(cache_dir=args.cache_dir / "models")
+    meta["embedding_backend"] = embedder.backend
+    model = embedder.embedder.name
+    corpus = Corpus(seed=args.seed)
+    started = time.perf_counter()
+    path, bulk, prepared = million.prepare_file(
+        corpus,
+        size,
+        workdir=args.cache_dir if args.keep_export else workdir,
+        cache_dir=args.cache_dir / "embeddings",
+        encode=embedder.encode,
+        model=model,
+        team="default",
+        budget_s=args.embed_budget_minutes * 60,
+        seed=args.seed,
+        log=log,
+    )
+    results["bulk"] = {**prepared, "prepare_s": time.perf_counter() - started}
+    identifiers = [i for h in bulk.handoffs[:2000] for i in h.identifiers]
+
+    server = ServerProcess(workdir / "data", log_path=workdir / "server.log", env=server_env)
+    try:
+        log("server: first start on an empty data folder")
+        results["cold_start_s"] = {"first_start": server.start()}
+        key = server.admin_key()
+        assert server.sampler is not None
+        uri = server.database_uri()
+        use_bulk = million.cli_has_bulk() and not args.plain_import
+        server.sampler.set_phase("import")
+        log(f"import: {'--bulk --rebuild-indexes' if use_bulk else 'plain (no --bulk here)'}")
+        with million.IndexBuildWatch(uri) as watch:
+            imported = await asyncio.to_thread(
+                million.run_import, path, uri, team="default", bulk=use_bulk, workdir=workdir
+            )
+        imported["index_builds_seen"] = watch.report()
+        hnsw = imported["index_builds_seen"].get("ix_learnings_embedding_hnsw")
+        if hnsw is None:
+            server.sampler.set_phase("reindex")
+            log("import did not build the HNSW index: timing a REINDEX of it")
+            imported["hnsw_build_s"] = million.reindex_hnsw(uri)
+            imported["hnsw_build_how"] = "REINDEX after a row-by-row import"
+        else:
+            imported["hnsw_build_s"] = hnsw["seconds_seen"]
+            imported["hnsw_build_how"] = "seen in pg_stat_progress_create_index during import"
+        server.sampler.set_phase("between")
+        imported["learnings_per_s"] = len(bulk.learnings) / imported["seconds"]
+        results["bulk"]["import"] = imported
+        log(f"import: {imported['seconds']:.0f} s, HNSW build {imported['hnsw_build_s']:.0f} s")
+        results["database"] = database_stats(server)
+        meta["final_learnings"] = results["database"]["learnings"]
+
+        server.sampler.set_phase("search")
+        results["search"] = await run_search(
+            server,
+            key,
+            corpus,
+            identifiers,
+            requests=requests,
+            rng=rng,
+            clients_list=tuple(preset.get("clients", CLIENTS)),
+        )
+        server.sampler.set_phase("brief")
+        results["brief"] = await run_brief(
+            server, key, corpus, requests=max(50, requests // 2), rng=rng
+        )
+        server.sampler.set_phase("recall")
+        results["recall"] = await run_recall(
+            server,
+            key,
+            embedder,
+            corpus,
+            identifiers,
+            count=args.recall_queries or preset["recall_queries"],
+            rng=rng,
+        )
+        server.sampler.sample()
+        results["memory"] = {
+            "peak_server_rss_mib": server.sampler.peak_server_rss / MIB,
+            "peak_postgres_pss_mib": server.sampler.peak_postgres_pss / MIB,
+            "server_rss_by_phase_mib": {k: v / MIB for k, v in server.sampler.phase_peaks.items()},
+        }
+        results["cpu"] = server.sampler.cpu_report()
+    finally:
+        log("server: stopping")
+        server.stop()
+    restart = ServerProcess(workdir / "data", log_path=workdir / "server.log", env=server_env)
+    try:
+        results["cold_start_s"]["restart"] = restart.start()
+    finally:
+        restart.stop()
+    log(f"server: restart ready in {results['cold_start_s']['restart']:.1f} s; stopped")
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.startswith("MEMORY_"):
+        raise argparse.ArgumentTypeError(f"expected MEMORY_NAME=VALUE, got {item!r}")
+    return key, value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/run.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -541,7 +691,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--size",
         choices=sorted(PRESETS),
         default="default",
-        help="small: ~2k learnings, a few minutes; default: 10k and 100k",
+        help="small: ~2k learnings, a few minutes; default: 10k and 100k (HTTP ingest); "
+        "1m / 100k: bulk import (opt-in, see bench/RESULTS.md, issue 21)",
+    )
+    parser.add_argument(
+        "--embed-budget-minutes",
+        type=float,
+        default=60.0,
+        help="--size 1m/100k: minutes of model time for real embeddings; the rest synthetic",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=ROOT / "bench/out/million",
+        help="--size 1m/100k: embedding chunks (resumed by a rerun) and the model",
+    )
+    parser.add_argument(
+        "--keep-export", action="store_true", help="write the export file into --cache-dir"
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="--size 1m/100k: a setting of the server under test (repeatable)",
+    )
+    parser.add_argument(
+        "--plain-import",
+        action="store_true",
+        help="load with the all-or-nothing import even where --bulk exists",
     )
     parser.add_argument(
         "--sizes",
