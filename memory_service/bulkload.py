@@ -80,8 +80,20 @@ COPY_ROWS = 2_000
 # The indexes `rebuild_indexes` drops and builds: the two that cost most to insert into.
 REBUILT_INDEXES = ("ix_learnings_embedding_hnsw", "ix_learnings_tsv")
 _TEMP_TABLES = ("import_stage", "import_ids", "import_new", "import_refs")
-# Memory for an index build (a session setting of the loading connection only).
-BUILD_MEMORY = "512MB"
+# Memory for an index build (a session setting of the loading connection only). pgvector
+# builds an HNSW graph in memory only while it fits in maintenance_work_mem, and much more
+# slowly once it does not; the graph of a halfvec(384) learning takes ~1.1 KiB (measured at
+# 20k), so the setting grows with the table, from 512 MB up to a cap that keeps an offline
+# load from taking a small database server's memory.
+BUILD_MEMORY_MIN_MB = 512
+BUILD_MEMORY_MAX_MB = 2048
+GRAPH_BYTES_PER_LEARNING = 1536  # ~1.1 KiB measured, with room for the build's own overhead
+
+
+def build_memory_mb(learnings: int) -> int:
+    """maintenance_work_mem (MB) for building the indexes of a table of `learnings` rows."""
+    need = -(-max(learnings, 0) * GRAPH_BYTES_PER_LEARNING // 2**20)
+    return min(max(need, BUILD_MEMORY_MIN_MB), BUILD_MEMORY_MAX_MB)
 
 
 @dataclass
@@ -467,10 +479,15 @@ async def drop_indexes(session: AsyncSession) -> None:
 async def build_missing_indexes(session: AsyncSession) -> list[str]:
     """Builds the REBUILT_INDEXES that do not exist (dropped by this or an interrupted run)."""
     built = []
+    # The planner's row estimate (ANALYZE after each chunk keeps it current), not a count.
+    estimate = await session.scalar(
+        text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'learnings'::regclass")
+    )
+    memory = build_memory_mb(int(estimate or 0))
     for name in REBUILT_INDEXES:
         exists = await session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name})
         if not exists:
-            await session.execute(text(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"))
+            await session.execute(text(f"SET LOCAL maintenance_work_mem = '{memory}MB'"))
             await session.execute(text(_index_ddl(name)))
             built.append(name)
     return built
