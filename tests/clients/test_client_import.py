@@ -402,3 +402,27 @@ def test_removing_agent_handoffs_hook_keeps_everything_else() -> None:
     only = {"hooks": {"SessionStart": [{"hooks": [theirs]}]}, "model": "x"}
     agent_handoff.remove_hooks(only)
     assert only == {"model": "x"}
+
+
+def test_import_without_a_folder_reads_agent_handoffs_inbox(
+    home: Path, repo: Path, cli_env: dict[str, str]
+) -> None:
+    """`memory import` alone reads ~/.agent-handoffs (agent-handoff's inbox), and says so when
+    there is none instead of importing nothing quietly."""
+    missing = run_memory("import", "--dry-run", cwd=repo, env=cli_env)
+    assert missing.returncode == 2, missing.stdout
+    assert ".agent-handoffs does not exist" in missing.stderr
+
+    inbox = home / ".agent-handoffs" / "github.com" / "acme" / "widgets" / "widgets" / "unread"
+    inbox.mkdir(parents=True)
+    (inbox / "20261201T100000Z-from-api.md").write_text(
+        "---\nfrom: api\ncreated: 2026-12-01T10:00:00Z\n---\n## Decisions\n- Prices stay in cents.\n"
+    )
+    plan = run_memory("import", "--dry-run", "--json", cwd=repo, env=cli_env)
+    assert plan.returncode == 0, plan.stderr
+    [item] = json.loads(plan.stdout)["would_import"]
+    assert (item["project"], item["recipient"], item["status"]) == (
+        "github.com/acme/widgets",
+        "widgets",
+        "unread",
+    )

@@ -489,7 +489,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.source_tool:
         return cmd_import_agent_memory(args)
     if args.path is None:
-        raise UsageError("give the inbox root to import (or --from claude-code|codex|agents-md)")
+        # agent-handoff's inbox, where most file-based handoffs of a newcomer already are.
+        default = Path.home() / ".agent-handoffs"
+        if not default.is_dir():
+            raise UsageError(
+                f"give the inbox root to import ({default} does not exist), or --from "
+                "claude-code|codex|agents-md"
+            )
+        args.path = str(default)
     try:
         items, refused = discover(
             Path(args.path),
@@ -792,9 +799,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "path",
         nargs="?",
-        help="inbox root (<root>/<project>/<recipient>/{unread,read}/*.md; agent-handoff's "
-        "is ~/.agent-handoffs) or a HANDOFF.md; with --from: the tool's memory folder or file "
-        "(default: its own place; agents-md: the current folder)",
+        help="inbox root (<root>/<project>/<recipient>/{unread,read}/*.md; default: "
+        "agent-handoff's ~/.agent-handoffs) or a HANDOFF.md; with --from: the tool's memory "
+        "folder or file (default: its own place; agents-md: the current folder)",
     )
     imp.add_argument(
         "--from",
