@@ -197,9 +197,6 @@ def test_install_claude_code_retires_agent_handoff(
     assert again.returncode == 0 and "agent-handoff" not in again.stdout
     assert (settings_file.read_text(), project_file.read_text()) == before
 
-    wrong = run_memory("install", "codex", "--replace-agent-handoff", cwd=repo, env=cli_env)
-    assert wrong.returncode == 2 and "claude-code" in wrong.stderr
-
 
 def test_install_claude_code_in_an_empty_home_and_config_dir(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path)}
@@ -460,3 +457,50 @@ def test_codex_install_keeps_users_own_handoff_and_says_what_to_allow(tmp_path: 
     codex.uninstall(fresh)
     assert mine.read_text() == "My own handoff prompt.\n"
     assert not codex.config_toml(fresh).exists() and not codex.skill_file(fresh).exists()
+
+
+def test_install_codex_retires_agent_handoff(
+    repo: Path, cli_env: dict[str, str], home: Path
+) -> None:
+    """agent-handoff's bin/install also wires its Codex hook into ~/.codex/hooks.json (a
+    matcher group in `.hooks.SessionStart`, the shape Claude Code uses): `memory install codex`
+    says so, `--replace-agent-handoff` removes exactly that handler, once, and doctor warns
+    while it is there."""
+    clone, _ = agent_handoff_clone(home)
+    theirs = str(clone / "adapters" / "codex-cli" / "hooks" / "surface-handoffs.sh")
+    mine = {"type": "command", "command": "notify-send codex-started"}
+    hooks = {
+        "hooks": {
+            "SessionStart": [
+                {"hooks": [{"type": "command", "command": theirs}]},
+                {"hooks": [mine]},
+            ],
+            "Stop": [{"hooks": [{"type": "command", "command": "date"}]}],
+        }
+    }
+    hooks_file = home / ".codex" / "hooks.json"
+    hooks_file.parent.mkdir()
+    hooks_file.write_text(json.dumps(hooks, indent=2))
+
+    told = run_memory("install", "codex", cwd=repo, env=cli_env)
+    assert told.returncode == 0, told.stderr
+    assert f"agent-handoff's SessionStart hook `{theirs}` is also in {hooks_file}" in told.stdout
+    assert "memory install codex --replace-agent-handoff" in told.stdout
+    assert json.loads(hooks_file.read_text()) == hooks  # told, not changed
+    doctor = json.loads(run_memory("doctor", "--json", cwd=repo, env=cli_env).stdout)
+    [warning] = [c for c in doctor["checks"] if c["name"] == "agent-handoff codex"]
+    assert "memory install codex --replace-agent-handoff" in warning["fix"]
+
+    replaced = run_memory("install", "codex", "--replace-agent-handoff", cwd=repo, env=cli_env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert f"removed agent-handoff's SessionStart hook `{theirs}`" in replaced.stdout
+    assert json.loads(hooks_file.read_text()) == {
+        "hooks": {"SessionStart": [{"hooks": [mine]}], "Stop": hooks["hooks"]["Stop"]}
+    }
+    doctor = json.loads(run_memory("doctor", "--json", cwd=repo, env=cli_env).stdout)
+    assert not [c for c in doctor["checks"] if c["name"] == "agent-handoff codex"]
+
+    before = hooks_file.read_text()
+    again = run_memory("install", "codex", "--replace-agent-handoff", cwd=repo, env=cli_env)
+    assert again.returncode == 0 and "agent-handoff" not in again.stdout
+    assert hooks_file.read_text() == before

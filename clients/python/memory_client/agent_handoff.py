@@ -28,8 +28,10 @@ from memory_client.workspace import detect
 
 ROOT_VARIABLE = "AGENT_HANDOFF_ROOT"
 # The end of the command its installers (bin/install, bin/install-into-project) write into
-# `.hooks.SessionStart` of a Claude Code settings file; its own installer finds it the same way.
+# `.hooks.SessionStart` of a Claude Code settings file, and (bin/install) of Codex's
+# `~/.codex/hooks.json`, which has the same shape; its own installer finds them the same way.
 HOOK_SIGNATURE = "/adapters/claude-code/hooks/surface-handoffs.sh"
+CODEX_HOOK_SIGNATURE = "/adapters/codex-cli/hooks/surface-handoffs.sh"
 # Ways of reading a folder name's dashes tried at most: a name with many dashes and many
 # matching folders cannot make the import crawl the disk.
 MAX_CANDIDATES = 64
@@ -126,16 +128,16 @@ def resolve_folder(folder: str, recipients: Iterable[str] = ()) -> Resolution:
     )
 
 
-# --- its Claude Code hook ----------------------------------------------------------------------
+# --- its SessionStart hooks (Claude Code, Codex) ------------------------------------------------
 
 
 def is_hook(hook: Any) -> bool:
     """An agent-handoff SessionStart handler (`{"type": "command", "command": ".../adapters/
-    claude-code/hooks/surface-handoffs.sh"}`), wherever its clone is."""
+    claude-code/hooks/surface-handoffs.sh"}`, or its codex-cli twin), wherever its clone is."""
     if not isinstance(hook, dict) or not isinstance(hook.get("command"), str):
         return False
     command: str = hook["command"].strip().strip("'\"")
-    return command.endswith(HOOK_SIGNATURE)
+    return command.endswith((HOOK_SIGNATURE, CODEX_HOOK_SIGNATURE))
 
 
 def hooks_in(settings: Mapping[str, Any]) -> list[str]:
@@ -192,3 +194,23 @@ def remove_hooks(settings: dict[str, Any]) -> list[str]:
             if not hooks:
                 del settings["hooks"]
     return removed
+
+
+def retire_hooks(
+    path: Path, settings: dict[str, Any], agent: str, replace: bool, done: list[str]
+) -> bool:
+    """Reports agent-handoff's SessionStart hooks in `settings` (read from `path`, a settings
+    file of `agent`), or takes them out with `replace`; True when `settings` changed."""
+    if not replace:
+        for found in hooks_in(settings):
+            done.append(
+                f"agent-handoff's SessionStart hook `{found}` is also in {path}: it delivers "
+                "handoffs from ~/.agent-handoffs, beside memory's. Bring them over with "
+                f"`memory import ~/.agent-handoffs`, then retire it: `memory install {agent} "
+                "--replace-agent-handoff` removes exactly that entry (or delete it by hand)"
+            )
+        return False
+    removed = remove_hooks(settings)
+    for found in removed:
+        done.append(f"removed agent-handoff's SessionStart hook `{found}` from {path}")
+    return bool(removed)

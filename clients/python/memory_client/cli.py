@@ -576,8 +576,6 @@ def cmd_import_agent_memory(args: argparse.Namespace) -> int:
 def cmd_install(args: argparse.Namespace) -> int:
     try:
         replace = getattr(args, "replace_agent_handoff", False)
-        if replace and args.agent != "claude-code":
-            raise UsageError("--replace-agent-handoff is for `memory install claude-code`")
         if args.agent == "claude-code" and args.action == "install":
             ws = detect()
             done = claude_code.install(
@@ -585,8 +583,10 @@ def cmd_install(args: argparse.Namespace) -> int:
             )
         elif args.agent == "claude-code":
             done = claude_code.uninstall()
+        elif args.action == "install":
+            done = codex.install(replace_agent_handoff=replace)
         else:
-            done = codex.install() if args.action == "install" else codex.uninstall()
+            done = codex.uninstall()
         if args.action == "install":
             # Hooks and MCP servers the agent starts may not see this shell's variables.
             done += doctor.record_for_agents()
@@ -843,9 +843,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--replace-agent-handoff",
                 action="store_true",
-                help="claude-code: remove agent-handoff's SessionStart hook (user settings and "
-                "this project's .claude/settings.json) and its /handoff skill link, so one tool "
-                "delivers handoffs",
+                help="remove agent-handoff's SessionStart hook, so one tool delivers "
+                "handoffs: claude-code (user settings, this project's .claude/settings.json, "
+                "and its /handoff skill link), codex (~/.codex/hooks.json)",
             )
 
     hook = add("hook", cmd_hook, "agent hooks (reads the hook JSON on stdin)")

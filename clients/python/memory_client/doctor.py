@@ -33,7 +33,7 @@ from memory_client.errors import (
     MemoryClientError,
     PermissionDenied,
 )
-from memory_client.integrations import claude_code, codex
+from memory_client.integrations import claude_code, codex, load_settings
 from memory_client.workspace import detect
 
 Outcome = Literal["ok", "warn", "fail"]
@@ -180,7 +180,7 @@ def _hook_checks(env: Mapping[str, str]) -> tuple[list[Check], bool]:
     installed = False
     path = claude_code.settings_file(env)
     try:
-        settings = claude_code._load_settings(path)
+        settings = load_settings(path)
     except (OSError, ValueError) as exc:
         checks.append(Check("claude-code", "fail", str(exc), "fix the file by hand"))
         settings = {}
@@ -245,6 +245,22 @@ def _hook_checks(env: Mapping[str, str]) -> tuple[list[Check], bool]:
                 )
             )
         checks += [Check("codex sandbox", "warn", note) for note in codex.sandbox_hint(env)]
+        hooks = codex.hooks_file(env)
+        try:
+            theirs = agent_handoff.hooks_in(load_settings(hooks))
+        except (OSError, ValueError):
+            theirs = []
+        if theirs:
+            checks.append(
+                Check(
+                    "agent-handoff codex",
+                    "warn",
+                    f"its SessionStart hook `{theirs[0]}` is in {hooks} too: two tools deliver "
+                    "handoffs at Codex's session start",
+                    "`memory import ~/.agent-handoffs`, then `memory install codex "
+                    "--replace-agent-handoff`",
+                )
+            )
     if not installed:
         checks.append(
             Check(

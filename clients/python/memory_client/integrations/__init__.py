@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 def agent_home(variable: str, default: str, env: Mapping[str, str] | None = None) -> Path:
@@ -32,6 +34,24 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def load_settings(path: Path) -> dict[str, Any]:
+    """An agent's JSON settings file (Claude Code's settings.json, Codex's hooks.json) as an
+    object; {} when missing or empty. A ValueError for one that cannot be read: such a file
+    holds the user's other settings, so it is never overwritten."""
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); fix it, then run this again") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} does not hold a JSON object; fix it, then run this again")
+    return data
 
 
 def debugging() -> bool:

@@ -31,7 +31,7 @@ from memory_client import agent_handoff, checkout
 from memory_client._core import NO_RETRY
 from memory_client.client import MemoryClient
 from memory_client.config import ClientConfig, missing_key_message, resolve
-from memory_client.integrations import agent_home, explain, write_atomically
+from memory_client.integrations import agent_home, explain, load_settings, write_atomically
 from memory_client.workspace import detect
 
 MATCHER = "startup|resume|clear|compact"
@@ -97,22 +97,6 @@ def is_our_hook(hook: Any, args: str = HOOK_ARGS) -> bool:
     )
 
 
-def _load_settings(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    text = path.read_text(encoding="utf-8")
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        # Never overwrite a settings file we cannot read: it holds the user's other settings.
-        raise ValueError(f"{path} is not valid JSON ({exc}); fix it, then run this again") from exc
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} does not hold a JSON object; fix it, then run this again")
-    return data
-
-
 def _event_groups(settings: dict[str, Any], path: Path, event: str) -> list[Any]:
     hooks = settings.setdefault("hooks", {})
     if not isinstance(hooks, dict):
@@ -139,8 +123,8 @@ def install(
     )
     done: list[str] = []
     path = settings_file(env)
-    settings = _load_settings(path)
-    changed = _agent_handoff_hooks(path, settings, replace_agent_handoff, done)
+    settings = load_settings(path)
+    changed = agent_handoff.retire_hooks(path, settings, "claude-code", replace_agent_handoff, done)
     for event, matcher, args in HOOKS:
         wanted = f"{program} {args}" if program else hook_command(args)
         groups = _event_groups(settings, path, event)
@@ -193,37 +177,17 @@ def _agent_handoff_skill(skill: Path) -> bool:
     return folder.is_symlink() and folder.resolve().parts[-3:] == target
 
 
-def _agent_handoff_hooks(
-    path: Path, settings: dict[str, Any], replace: bool, done: list[str]
-) -> bool:
-    """Reports agent-handoff's SessionStart hooks in `settings` (read from `path`), or takes
-    them out with `replace`; True when `settings` changed."""
-    if not replace:
-        for found in agent_handoff.hooks_in(settings):
-            done.append(
-                f"agent-handoff's SessionStart hook `{found}` is also in {path}: it delivers "
-                "handoffs from ~/.agent-handoffs, beside memory's. Bring them over with "
-                "`memory import ~/.agent-handoffs`, then retire it: `memory install claude-code "
-                "--replace-agent-handoff` removes exactly that entry (or delete it by hand)"
-            )
-        return False
-    removed = agent_handoff.remove_hooks(settings)
-    for found in removed:
-        done.append(f"removed agent-handoff's SessionStart hook `{found}` from {path}")
-    return bool(removed)
-
-
 def _agent_handoff_in_project(project_dir: Path, replace: bool, done: list[str]) -> None:
     """The same, in a project's `.claude/settings.json` (agent-handoff's per-project install)."""
     path = project_dir / ".claude" / "settings.json"
     if not path.is_file():
         return
     try:
-        settings = _load_settings(path)
+        settings = load_settings(path)
     except ValueError as exc:
         done.append(f"could not look for agent-handoff's hook: {exc}")
         return
-    if _agent_handoff_hooks(path, settings, replace, done):
+    if agent_handoff.retire_hooks(path, settings, "claude-code", replace, done):
         write_atomically(path, json.dumps(settings, indent=2) + "\n")
 
 
@@ -256,7 +220,7 @@ def uninstall(env: Mapping[str, str] | None = None) -> list[str]:
     """Removes the hook entries and the skill that `install` added, and nothing else."""
     done: list[str] = []
     path = settings_file(env)
-    settings = _load_settings(path)
+    settings = load_settings(path)
     hooks = settings.get("hooks")
     removed = 0
     if isinstance(hooks, dict):

@@ -20,8 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from memory_client import agent_handoff
 from memory_client.config import agent_env, config_file
-from memory_client.integrations import agent_home, write_atomically
+from memory_client.integrations import agent_home, load_settings, write_atomically
 
 BEGIN = "<!-- memory-service:begin -->"
 END = "<!-- memory-service:end -->"
@@ -61,10 +62,23 @@ def agents_file(env: Mapping[str, str] | None = None) -> Path:
     return codex_home(env) / "AGENTS.md"
 
 
-def install(env: Mapping[str, str] | None = None) -> list[str]:
+def hooks_file(env: Mapping[str, str] | None = None) -> Path:
+    """Codex's hooks (`hooks.json`), where agent-handoff's installer wires its SessionStart hook."""
+    return codex_home(env) / "hooks.json"
+
+
+def install(
+    env: Mapping[str, str] | None = None, *, replace_agent_handoff: bool = False
+) -> list[str]:
     """The AGENTS.md block, the MCP server, the /handoff prompt and skill; each left as it is
-    when already there, so a second install changes nothing."""
-    done = _install_block(env)
+    when already there, so a second install changes nothing. agent-handoff's SessionStart hook
+    in `hooks.json` is reported, or removed with `replace_agent_handoff`."""
+    done: list[str] = []
+    hooks = hooks_file(env)
+    settings = load_settings(hooks)
+    if agent_handoff.retire_hooks(hooks, settings, "codex", replace_agent_handoff, done):
+        write_atomically(hooks, json.dumps(settings, indent=2) + "\n")
+    done += _install_block(env)
     done += _install_mcp(env)
     for path, text in _handoff_files(env):
         done.append(_install_owned(path, text))
