@@ -279,6 +279,36 @@ def search_bodies(queries: list[tuple[str, str]], mode: str, filt: str) -> list[
     return bodies
 
 
+async def measure_reads(
+    server: ServerProcess,
+    key: str,
+    embedder: RawEmbedder,
+    corpus: Corpus,
+    identifiers: list[str],
+    results: dict[str, Any],
+    *,
+    requests: int,
+    recall_queries: int,
+    rng: random.Random,
+    clients_list: tuple[int, ...] = CLIENTS,
+) -> None:
+    """The read phases of every size, into `results`: search cells, briefs, HNSW recall."""
+    assert server.sampler is not None
+    server.sampler.set_phase("search")
+    results["search"] = await run_search(
+        server, key, corpus, identifiers, requests=requests, rng=rng, clients_list=clients_list
+    )
+    server.sampler.set_phase("brief")
+    log("brief")
+    results["brief"] = await run_brief(
+        server, key, corpus, requests=max(50, requests // 2), rng=rng
+    )
+    server.sampler.set_phase("recall")
+    results["recall"] = await run_recall(
+        server, key, embedder, corpus, identifiers, count=recall_queries, rng=rng
+    )
+
+
 async def run_search(
     server: ServerProcess,
     key: str,
@@ -513,23 +543,15 @@ async def suite(args: argparse.Namespace, workdir: Path, results: dict[str, Any]
         results["database"] = database_stats(server)
         meta["final_learnings"] = results["database"]["learnings"]
 
-        server.sampler.set_phase("search")
-        results["search"] = await run_search(
-            server, key, corpus, identifiers, requests=requests, rng=rng
-        )
-        server.sampler.set_phase("brief")
-        log("brief")
-        results["brief"] = await run_brief(
-            server, key, corpus, requests=max(50, requests // 2), rng=rng
-        )
-        server.sampler.set_phase("recall")
-        results["recall"] = await run_recall(
+        await measure_reads(
             server,
             key,
             embedder,
             corpus,
             identifiers,
-            count=args.recall_queries or preset["recall_queries"],
+            results,
+            requests=requests,
+            recall_queries=args.recall_queries or preset["recall_queries"],
             rng=rng,
         )
         if args.peers:
@@ -634,29 +656,17 @@ async def bulk_suite(
         results["database"] = database_stats(server)
         meta["final_learnings"] = results["database"]["learnings"]
 
-        server.sampler.set_phase("search")
-        results["search"] = await run_search(
-            server,
-            key,
-            corpus,
-            identifiers,
-            requests=requests,
-            rng=rng,
-            clients_list=tuple(preset.get("clients", CLIENTS)),
-        )
-        server.sampler.set_phase("brief")
-        results["brief"] = await run_brief(
-            server, key, corpus, requests=max(50, requests // 2), rng=rng
-        )
-        server.sampler.set_phase("recall")
-        results["recall"] = await run_recall(
+        await measure_reads(
             server,
             key,
             embedder,
             corpus,
             identifiers,
-            count=args.recall_queries or preset["recall_queries"],
+            results,
+            requests=requests,
+            recall_queries=args.recall_queries or preset["recall_queries"],
             rng=rng,
+            clients_list=tuple(preset.get("clients", CLIENTS)),
         )
         server.sampler.sample()
         results["memory"] = {

@@ -55,13 +55,13 @@ from memory_service.models import Team
 from memory_service.portability import (
     _LEARNINGS,
     _PLURAL,
-    _TABLES,
     BATCH_SIZE,
     SELF_REFS,
     ImportReport,
     PortabilityError,
     _audit,
     _bad,
+    _body,
     _check_header,
     _check_team_name,
     _columns,
@@ -110,37 +110,18 @@ def scan(path: Path) -> Scan:
     that disagree stop the import before it starts."""
     counts = dict.fromkeys(_PLURAL.values(), 0)
     ids: list[uuid.UUID] = []
-    ended: dict[str, Any] | None = None
     with path.open(encoding="utf-8") as source:
         records = _records(source)
         first = next(records, None)
         if first is None:
             raise PortabilityError("the file is empty")
         _check_header(*first)
-        for number, record in records:
-            kind = record["type"]
-            if ended is not None:
-                raise _bad(number, "a record after the `end` line")
-            if kind == "end":
-                ended = record
-                continue
-            if kind not in _TABLES:
-                raise _bad(number, f"unknown record type {kind!r}")
-            counts[_PLURAL[kind]] += 1
+        for number, kind, record in _body(records, counts):
             if kind == "learning":
                 try:
                     ids.append(uuid.UUID(record["id"]))
                 except (KeyError, TypeError, ValueError, AttributeError):
                     raise _bad(number, "learning.id: expected a UUID string") from None
-    if ended is None:
-        raise PortabilityError(
-            "the file ends without its `end` line: it was cut short (nothing was imported)"
-        )
-    if ended.get("counts") != counts:
-        raise PortabilityError(
-            f"the `end` line counts {ended.get('counts')}, the file holds {counts}: "
-            "records are missing (nothing was imported)"
-        )
     return Scan(first[1], counts, ids)
 
 

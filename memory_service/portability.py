@@ -544,6 +544,36 @@ def _clean_json(value: Any, counts: dict[str, int]) -> Any:
     return value
 
 
+def _body(
+    records: Iterable[tuple[int, dict[str, Any]]], counts: dict[str, int]
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """The records after the header as (line, type, record), checked as they pass: no unknown
+    type, nothing after the `end` line; `counts` (zeros per table) counts them. Once exhausted,
+    the `end` line was there and its counts are the file's, else a PortabilityError: a file cut
+    short would otherwise load as a smaller but valid-looking team."""
+    ended: dict[str, Any] | None = None
+    for number, entry in records:
+        kind = entry["type"]
+        if ended is not None:
+            raise _bad(number, "a record after the `end` line")
+        if kind == "end":
+            ended = entry
+            continue
+        if kind not in _TABLES:
+            raise _bad(number, f"unknown record type {kind!r}")
+        counts[_PLURAL[kind]] += 1
+        yield number, kind, entry
+    if ended is None:
+        raise PortabilityError(
+            "the file ends without its `end` line: it was cut short (nothing was imported)"
+        )
+    if ended.get("counts") != counts:
+        raise PortabilityError(
+            f"the `end` line counts {ended.get('counts')}, the file holds {counts}: "
+            "records are missing (nothing was imported)"
+        )
+
+
 def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
@@ -597,7 +627,6 @@ async def import_lines(
     report = ImportReport(team=team or first[1]["team"])
     _check_team_name(report.team)
     counts = dict.fromkeys(_PLURAL.values(), 0)
-    ended: dict[str, Any] | None = None
     async with session_factory(engine)() as session, session.begin():
         await act_as_system(session)
         importer = _Importer(session, report, embedding_model)
@@ -608,29 +637,11 @@ async def import_lines(
             await session.flush()
             report.team_created = True
         importer.team_id = team_id
-        for number, record in records:
-            kind = record["type"]
-            if ended is not None:
-                raise _bad(number, "a record after the `end` line")
-            if kind == "end":
-                ended = record
-                continue
-            if kind not in _TABLES:
-                raise _bad(number, f"unknown record type {kind!r}")
+        for number, kind, record in _body(records, counts):
             if kind != importer.pending_kind or len(importer.pending) >= BATCH_SIZE:
                 await importer.flush()
             importer.record(kind, record, number)
-            counts[_PLURAL[kind]] += 1
         await importer.flush()
-        if ended is None:
-            raise PortabilityError(
-                "the file ends without its `end` line: it was cut short (nothing was imported)"
-            )
-        if ended.get("counts") != counts:
-            raise PortabilityError(
-                f"the `end` line counts {ended.get('counts')}, the file holds {counts}: "
-                "records are missing (nothing was imported)"
-            )
         await importer.link_duplicates()
         if any(report.inserted.values()):
             # Only an import that wrote something: loading a file twice leaves no trace.
