@@ -68,9 +68,9 @@ def cli(server: ServerProcess, *args: str, database: str | None = None) -> tuple
 def hygiene_cost(path: Path) -> dict[str, float]:
     """Seconds spent parsing the file's lines and running the import's checks and hygiene on
     its learnings, without a database."""
-    from memory_service.portability import ImportReport, _Importer
+    from memory_service.portability import ImportReport, RowImporter
 
-    importer = _Importer(None, ImportReport(team="x"), "all-MiniLM-L6-v2")  # type: ignore[arg-type]
+    importer = RowImporter(None, ImportReport(team="x"), "all-MiniLM-L6-v2")  # type: ignore[arg-type]
     parse = check = 0.0
     count = 0
     with path.open() as source:

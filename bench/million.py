@@ -421,7 +421,7 @@ def all_vectors(
 
 
 def _record(kind: str, row: Any, columns: Sequence[Any]) -> dict[str, Any]:
-    from memory_service.portability import _to_json
+    from memory_service.portability import to_json
 
     record: dict[str, Any] = {"type": kind}
     for column in columns:
@@ -430,7 +430,7 @@ def _record(kind: str, row: Any, columns: Sequence[Any]) -> dict[str, Any]:
             continue  # the import gives it the column's default, as a fresh write gets
         if column.name == "embedding":
             value = np.round(np.asarray(value, dtype=np.float64), EXPORT_DECIMALS)
-        record[column.name] = _to_json(value)
+        record[column.name] = to_json(value)
     return record
 
 
@@ -443,16 +443,16 @@ def export_lines(
     from memory_service.handoffs.service import _handoff, _learnings
     from memory_service.ids import new_id
     from memory_service.portability import (
-        _HANDOFFS,
-        _LEARNINGS,
         FORMAT,
         FORMAT_VERSION,
-        _columns,
-        _line,
+        HANDOFFS,
+        LEARNINGS,
+        export_columns,
+        export_line,
     )
 
     team_id = uuid.UUID(int=0)  # not exported: the import decides the team
-    yield _line(
+    yield export_line(
         {
             "type": "header",
             "format": FORMAT,
@@ -466,24 +466,24 @@ def export_lines(
     project_ids = {slug: new_id() for slug in slugs}
     created = datetime(2025, 1, 1, tzinfo=UTC).isoformat()
     for slug in slugs:
-        yield _line(
+        yield export_line(
             {"type": "project", "id": str(project_ids[slug]), "slug": slug, "created_at": created}
         )
     handoff_rows = []
-    columns = _columns(_HANDOFFS)
+    columns = export_columns(HANDOFFS)
     for handoff, prepared in zip(corpus.handoffs, corpus.prepared, strict=True):
         row = _handoff(team_id, project_ids[handoff.project], prepared, None)
         handoff_rows.append(row)
-        yield _line(_record("handoff", row, columns))
-    columns = _columns(_LEARNINGS)
+        yield export_line(_record("handoff", row, columns))
+    columns = export_columns(LEARNINGS)
     position = 0
     for row, prepared in zip(handoff_rows, corpus.prepared, strict=True):
         count = len(prepared.learnings)
         for learning in _learnings(row, prepared, vectors[position : position + count], model):
-            yield _line(_record("learning", learning, columns))
+            yield export_line(_record("learning", learning, columns))
         position += count
     counts = {"projects": len(slugs), "handoffs": len(handoff_rows), "learnings": position}
-    yield _line({"type": "end", "counts": counts})
+    yield export_line({"type": "end", "counts": counts})
 
 
 def write_export(path: Path, lines: Iterator[str]) -> dict[str, Any]:

@@ -53,21 +53,21 @@ from memory_service.ids import new_id
 from memory_service.learnings.service import NEAR_DUPLICATE_SIMILARITY
 from memory_service.models import Team
 from memory_service.portability import (
-    _LEARNINGS,
-    _PLURAL,
     BATCH_SIZE,
+    LEARNINGS,
+    PLURAL,
     SELF_REFS,
     ImportReport,
     PortabilityError,
-    _audit,
-    _bad,
-    _body,
-    _check_header,
-    _check_team_name,
-    _columns,
-    _Importer,
-    _records,
-    _summarise,
+    RowImporter,
+    audit_operation,
+    bad_record,
+    check_header,
+    check_team_name,
+    export_columns,
+    read_body,
+    read_records,
+    summarise,
 )
 from memory_service.tenancy import act_as_system
 from memory_service.vectors import hnsw_order
@@ -108,25 +108,25 @@ class Scan:
 def scan(path: Path) -> Scan:
     """Reads the whole file once, writing nothing: a broken line, a missing `end` line or counts
     that disagree stop the import before it starts."""
-    counts = dict.fromkeys(_PLURAL.values(), 0)
+    counts = dict.fromkeys(PLURAL.values(), 0)
     ids: list[uuid.UUID] = []
     with path.open(encoding="utf-8") as source:
-        records = _records(source)
+        records = read_records(source)
         first = next(records, None)
         if first is None:
             raise PortabilityError("the file is empty")
-        _check_header(*first)
-        for number, kind, record in _body(records, counts):
+        check_header(*first)
+        for number, kind, record in read_body(records, counts):
             if kind == "learning":
                 try:
                     ids.append(uuid.UUID(record["id"]))
                 except (KeyError, TypeError, ValueError, AttributeError):
-                    raise _bad(number, "learning.id: expected a UUID string") from None
+                    raise bad_record(number, "learning.id: expected a UUID string") from None
     return Scan(first[1], counts, ids)
 
 
 def _index_ddl(name: str) -> str:
-    index = next(i for i in _LEARNINGS.indexes if i.name == name)
+    index = next(i for i in LEARNINGS.indexes if i.name == name)
     dialect: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
     return str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect))
 
@@ -150,7 +150,7 @@ class _Loader:
         self,
         conn: AsyncConnection,
         session: AsyncSession,
-        importer: _Importer,
+        importer: RowImporter,
         chunk_rows: int,
         bar: Any,
         on_chunk: Callable[[], None] | None,
@@ -162,7 +162,7 @@ class _Loader:
         self.report = importer.report
         self.chunk_rows = chunk_rows
         self.bar = bar
-        self.names = [c.name for c in _columns(_LEARNINGS)]
+        self.names = [c.name for c in export_columns(LEARNINGS)]
         self.defaults: dict[str, Any] = {}
         self.staged = 0
         self.buffer: list[tuple[Any, ...]] = []
@@ -208,7 +208,7 @@ class _Loader:
         ):
             await self.session.execute(text(sql))
         for name in self.names:
-            default = _LEARNINGS.c[name].server_default
+            default = LEARNINGS.c[name].server_default
             if isinstance(default, DefaultClause):
                 expression = getattr(default.arg, "text", default.arg)
                 self.defaults[name] = await self.session.scalar(text(f"SELECT {expression}"))
@@ -237,7 +237,7 @@ class _Loader:
         values = self.importer.check("learning", record, line)
         file_project = values["project_id"]
         if file_project not in self.importer.projects:
-            raise _bad(line, f"learning refers to project {file_project}, not in the file")
+            raise bad_record(line, f"learning refers to project {file_project}, not in the file")
         values["project_id"] = self.importer.projects[file_project]
         row: list[Any] = [self.team_id, line]
         for name in self.names:
@@ -294,7 +294,7 @@ class _Loader:
             )
         ).first()
         if missing is not None:
-            raise _bad(
+            raise bad_record(
                 missing.line,
                 f"learning refers to handoff {missing.handoff_id}, which is neither earlier in "
                 "the file nor in the team",
@@ -495,7 +495,7 @@ async def import_bulk(
             message += "; nothing was imported"
         raise PortabilityError(message) from None
     report = ImportReport(team=team or scanned.header["team"])
-    _check_team_name(report.team)
+    check_team_name(report.team)
     total = sum(scanned.counts.values())
     bar: Any = tqdm(total=total, unit="record", disable=not progress, file=sys.stderr)
     try:
@@ -523,7 +523,7 @@ async def import_bulk(
                 await session.close()
     finally:
         bar.close()
-    _summarise(report, embedding_model)
+    summarise(report, embedding_model)
     return report
 
 
@@ -539,7 +539,7 @@ async def _load(
     chunk_rows: int,
     rebuild_indexes: bool,
 ) -> None:
-    importer = _Importer(session, report, embedding_model)
+    importer = RowImporter(session, report, embedding_model)
     loader = _Loader(conn, session, importer, chunk_rows, bar, on_chunk)
     await loader.begin()
     team_id = await session.scalar(select(Team.id).where(Team.name == report.team))
@@ -558,7 +558,7 @@ async def _load(
         await loader.commit()
     rows = 0
     with path.open(encoding="utf-8") as source:
-        records = _records(source)
+        records = read_records(source)
         next(records)  # the header, checked by the scan
         for number, record in records:
             kind = record["type"]
@@ -582,5 +582,7 @@ async def _load(
     report.warnings.extend(await loader.unresolved())
     report.indexes_built = await build_missing_indexes(session)
     if any(report.inserted.values()):
-        await _audit(session, team_id, "team.import", {"inserted": report.inserted, "bulk": True})
+        await audit_operation(
+            session, team_id, "team.import", {"inserted": report.inserted, "bulk": True}
+        )
     await session.commit()

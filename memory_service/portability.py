@@ -79,11 +79,11 @@ FORMAT_VERSION = 1
 BATCH_SIZE = 500
 _TEAM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
-_PROJECTS = Base.metadata.tables["projects"]
-_HANDOFFS = Base.metadata.tables["handoffs"]
-_LEARNINGS = Base.metadata.tables["learnings"]
-_TABLES: dict[str, Table] = {"project": _PROJECTS, "handoff": _HANDOFFS, "learning": _LEARNINGS}
-_PLURAL = {"project": "projects", "handoff": "handoffs", "learning": "learnings"}
+PROJECTS = Base.metadata.tables["projects"]
+HANDOFFS = Base.metadata.tables["handoffs"]
+LEARNINGS = Base.metadata.tables["learnings"]
+_TABLES: dict[str, Table] = {"project": PROJECTS, "handoff": HANDOFFS, "learning": LEARNINGS}
+PLURAL = {"project": "projects", "handoff": "handoffs", "learning": "learnings"}
 # Learning columns that point at another learning of the team.
 SELF_REFS = ("canonical_id", "superseded_by", "newer_id")
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -106,7 +106,7 @@ class PortabilityError(Exception):
     """An export or import that cannot go ahead; the message says why (and on which line)."""
 
 
-def _columns(table: Table) -> list[Column[Any]]:
+def export_columns(table: Table) -> list[Column[Any]]:
     """The columns a file carries: all but the team and what the database computes."""
     return [c for c in table.columns if c.name != "team_id" and c.computed is None]
 
@@ -117,10 +117,10 @@ def _columns(table: Table) -> list[Column[Any]]:
 @dataclass
 class ExportReport:
     team: str
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PLURAL.values(), 0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PLURAL.values(), 0))
 
 
-def _to_json(value: Any) -> Any:
+def to_json(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -130,7 +130,7 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def _line(record: dict[str, Any]) -> str:
+def export_line(record: dict[str, Any]) -> str:
     # ASCII-only JSON: the file means the same whatever the locale of the shell redirecting it.
     return json.dumps(record, separators=(",", ":")) + "\n"
 
@@ -148,7 +148,7 @@ async def export_team(
         if team_id is None:
             raise PortabilityError(f"no team named {team!r}")
         out.write(
-            _line(
+            export_line(
                 {
                     "type": "header",
                     "format": FORMAT,
@@ -159,17 +159,17 @@ async def export_team(
                 }
             )
         )
-        learnings = _LEARNINGS.c
+        learnings = LEARNINGS.c
         passes: list[tuple[str, Table, list[ColumnElement[bool]]]] = [
-            ("project", _PROJECTS, []),
-            ("handoff", _HANDOFFS, []),
+            ("project", PROJECTS, []),
+            ("handoff", HANDOFFS, []),
             # Canonical learnings before their near-duplicates, so a reader that inserts line
             # by line never meets a link to a row it has not seen.
-            ("learning", _LEARNINGS, [learnings.canonical_id.is_(None)]),
-            ("learning", _LEARNINGS, [learnings.canonical_id.is_not(None)]),
+            ("learning", LEARNINGS, [learnings.canonical_id.is_(None)]),
+            ("learning", LEARNINGS, [learnings.canonical_id.is_not(None)]),
         ]
         for kind, table, where in passes:
-            columns = _columns(table)
+            columns = export_columns(table)
             query = (
                 select(*columns)
                 .where(table.c.team_id == team_id, *where)
@@ -180,19 +180,19 @@ async def export_team(
             rows = await session.stream(query)
             async for row in rows:
                 record = {"type": kind}
-                record.update((c.name, _to_json(v)) for c, v in zip(columns, row, strict=True))
-                out.write(_line(record))
-                report.counts[_PLURAL[kind]] += 1
-        out.write(_line({"type": "end", "counts": report.counts}))
+                record.update((c.name, to_json(v)) for c, v in zip(columns, row, strict=True))
+                out.write(export_line(record))
+                report.counts[PLURAL[kind]] += 1
+        out.write(export_line({"type": "end", "counts": report.counts}))
     # Reading a whole team is worth a line in its audit trail; written after the read-only
     # snapshot, by no key (an operator on the server's host).
     async with session_factory(engine)() as session, session.begin():
         await act_as_system(session)
-        await _audit(session, team_id, "team.export", report.counts)
+        await audit_operation(session, team_id, "team.export", report.counts)
     return report
 
 
-async def _audit(
+async def audit_operation(
     session: AsyncSession, team_id: uuid.UUID, action: str, details: dict[str, Any]
 ) -> None:
     await record(
@@ -208,8 +208,8 @@ class ImportReport:
     team: str
     team_created: bool = False
     # Rows of the file that were inserted, and those the team already had (same id).
-    inserted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PLURAL.values(), 0))
-    present: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PLURAL.values(), 0))
+    inserted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PLURAL.values(), 0))
+    present: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PLURAL.values(), 0))
     # Instruction-like learnings the file did not flag, flagged on the way in.
     flagged: int = 0
     # Learnings whose embedding was made by another model than the configured one.
@@ -229,7 +229,7 @@ class _Row:
     values: dict[str, Any]
 
 
-def _bad(line: int, message: str) -> PortabilityError:
+def bad_record(line: int, message: str) -> PortabilityError:
     return PortabilityError(f"line {line}: {message}")
 
 
@@ -238,7 +238,7 @@ def _convert(kind: str, column: Column[Any], value: Any, line: int) -> Any:
     name = f"{kind}.{column.name}"
     if value is None:
         if not column.nullable:
-            raise _bad(line, f"{name} must not be null")
+            raise bad_record(line, f"{name} must not be null")
         return None
     col_type = column.type
     try:
@@ -284,11 +284,11 @@ def _convert(kind: str, column: Column[Any], value: Any, line: int) -> Any:
                 raise TypeError(f"expected a list of {dim} finite numbers")
             return floats
     except (TypeError, ValueError) as exc:
-        raise _bad(line, f"{name}: {exc}") from None
+        raise bad_record(line, f"{name}: {exc}") from None
     return value  # JSONB: any JSON value
 
 
-class _Importer:
+class RowImporter:
     def __init__(self, session: AsyncSession, report: ImportReport, embedding_model: str) -> None:
         self.session = session
         self.report = report
@@ -312,7 +312,7 @@ class _Importer:
         """The record's values as the table stores them: converted, checked and cleaned (the
         write path's hygiene), or a clear error naming the line."""
         table = _TABLES[kind]
-        columns = {c.name: c for c in _columns(table)}
+        columns = {c.name: c for c in export_columns(table)}
         values: dict[str, Any] = {}
         for key, raw in data.items():
             if key == "type":
@@ -329,15 +329,15 @@ class _Importer:
             values[key] = _convert(kind, column, raw, line)
             allowed = _CHOICES.get((kind, key))
             if allowed is not None and values[key] not in allowed:
-                raise _bad(line, f"{kind}.{key} must be one of {', '.join(allowed)}")
+                raise bad_record(line, f"{kind}.{key} must be one of {', '.join(allowed)}")
         for name, column in columns.items():
             if name not in values and not column.nullable and column.server_default is None:
-                raise _bad(line, f"{kind} record lacks `{name}`")
+                raise bad_record(line, f"{kind} record lacks `{name}`")
         if kind == "project":
             try:
                 check_project_slug(values["slug"])
             except ValueError as exc:
-                raise _bad(line, f"project.slug: {exc}") from None
+                raise bad_record(line, f"project.slug: {exc}") from None
         if kind == "handoff":
             self._clean_handoff(values, line)
         if kind == "learning":
@@ -345,7 +345,7 @@ class _Importer:
                 try:
                     values["citations"] = handoff_service.check_citations(values["citations"])
                 except ValueError as exc:
-                    raise _bad(line, f"learning.citations: {exc}") from None
+                    raise bad_record(line, f"learning.citations: {exc}") from None
             cleaned = self._clean_learning(values)
             # A file is data from elsewhere: an instruction-like learning is flagged here as it
             # would have been on a write, whatever the file says.
@@ -365,10 +365,10 @@ class _Importer:
             # A name is refused, never cleaned: cleaned, it would name another inbox.
             check_worktree(values["recipient"])
         except ValueError as exc:
-            raise _bad(line, f"handoff.recipient: {exc}") from None
+            raise bad_record(line, f"handoff.recipient: {exc}") from None
         body = clean_text(values["body"], counts)
         if not body.strip():
-            raise _bad(line, "handoff.body is empty once control characters are removed")
+            raise bad_record(line, "handoff.body is empty once control characters are removed")
         if body != values["body"]:
             values["body"], values["content_hash"] = body, content_hash(body)
         for name in META_FIELDS:
@@ -407,7 +407,9 @@ class _Importer:
         for row in rows:
             file_project = row.values["project_id"]
             if file_project not in self.projects:
-                raise _bad(row.line, f"{kind} refers to project {file_project}, not in the file")
+                raise bad_record(
+                    row.line, f"{kind} refers to project {file_project}, not in the file"
+                )
             row.values["project_id"] = self.projects[file_project]
         if kind == "handoff":
             await self._handoffs(rows)
@@ -417,24 +419,26 @@ class _Importer:
     async def _projects(self, rows: list[_Row]) -> None:
         for row in rows:
             created = await self.session.scalar(
-                insert(_PROJECTS)
+                insert(PROJECTS)
                 .values(team_id=self.team_id, **row.values)
                 .on_conflict_do_nothing()
-                .returning(_PROJECTS.c.id)
+                .returning(PROJECTS.c.id)
             )
             target = created or await self.session.scalar(
-                select(_PROJECTS.c.id).where(
-                    _PROJECTS.c.team_id == self.team_id, _PROJECTS.c.slug == row.values["slug"]
+                select(PROJECTS.c.id).where(
+                    PROJECTS.c.team_id == self.team_id, PROJECTS.c.slug == row.values["slug"]
                 )
             )
             if target is None:
-                raise _bad(row.line, f"project id {row.values['id']} is taken by another project")
+                raise bad_record(
+                    row.line, f"project id {row.values['id']} is taken by another project"
+                )
             self.projects[row.values["id"]] = target
             self._count("project", inserted=int(created is not None), present=int(created is None))
 
     async def _insert(self, table: Table, rows: list[_Row]) -> set[uuid.UUID]:
         """Inserts the rows, skipping ids the team already has; returns the inserted ids."""
-        names = [c.name for c in _columns(table)]
+        names = [c.name for c in export_columns(table)]
         values = []
         for row in rows:
             item: dict[str, Any] = {"team_id": self.team_id}
@@ -467,13 +471,13 @@ class _Importer:
         return set(found)
 
     async def _handoffs(self, rows: list[_Row]) -> None:
-        inserted = await self._insert(_HANDOFFS, rows)
+        inserted = await self._insert(HANDOFFS, rows)
         skipped = [row for row in rows if row.values["id"] not in inserted]
-        present = await self._existing(_HANDOFFS, [row.values["id"] for row in skipped])
+        present = await self._existing(HANDOFFS, [row.values["id"] for row in skipped])
         for row in skipped:
             if row.values["id"] not in present:
                 # Not there by id, so another unique key refused it: the Idempotency-Key.
-                raise _bad(
+                raise bad_record(
                     row.line,
                     f"handoff {row.values['id']}: its Idempotency-Key is already used by "
                     f"another handoff of team {self.report.team!r}",
@@ -481,10 +485,10 @@ class _Importer:
         self._count("handoff", inserted=len(inserted), present=len(skipped))
 
     async def _learnings(self, rows: list[_Row]) -> None:
-        handoffs = await self._existing(_HANDOFFS, list({r.values["handoff_id"] for r in rows}))
+        handoffs = await self._existing(HANDOFFS, list({r.values["handoff_id"] for r in rows}))
         for row in rows:
             if row.values["handoff_id"] not in handoffs:
-                raise _bad(
+                raise bad_record(
                     row.line,
                     f"learning refers to handoff {row.values['handoff_id']}, which is neither "
                     "earlier in the file nor in the team",
@@ -495,7 +499,7 @@ class _Importer:
             # near-duplicate is exported after every canonical learning).
             for column in SELF_REFS:
                 row.values[column] = None
-        inserted = await self._insert(_LEARNINGS, rows)
+        inserted = await self._insert(LEARNINGS, rows)
         for learning_id in inserted:
             for column, target in refs[learning_id].items():
                 if target is not None:
@@ -511,7 +515,7 @@ class _Importer:
 
     async def _link(self, column: str, links: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
         targets = list({t for _, t in links})
-        found = await self._existing(_LEARNINGS, targets)
+        found = await self._existing(LEARNINGS, targets)
         missing = [str(t) for t in targets if t not in found]
         if missing:
             what = "are near-duplicates of" if column == "canonical_id" else f"name in {column}"
@@ -529,8 +533,8 @@ class _Importer:
         )
 
     def _count(self, kind: str, *, inserted: int, present: int) -> None:
-        self.report.inserted[_PLURAL[kind]] += inserted
-        self.report.present[_PLURAL[kind]] += present
+        self.report.inserted[PLURAL[kind]] += inserted
+        self.report.present[PLURAL[kind]] += present
 
 
 def _clean_json(value: Any, counts: dict[str, int]) -> Any:
@@ -544,7 +548,7 @@ def _clean_json(value: Any, counts: dict[str, int]) -> Any:
     return value
 
 
-def _body(
+def read_body(
     records: Iterable[tuple[int, dict[str, Any]]], counts: dict[str, int]
 ) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """The records after the header as (line, type, record), checked as they pass: no unknown
@@ -555,13 +559,13 @@ def _body(
     for number, entry in records:
         kind = entry["type"]
         if ended is not None:
-            raise _bad(number, "a record after the `end` line")
+            raise bad_record(number, "a record after the `end` line")
         if kind == "end":
             ended = entry
             continue
         if kind not in _TABLES:
-            raise _bad(number, f"unknown record type {kind!r}")
-        counts[_PLURAL[kind]] += 1
+            raise bad_record(number, f"unknown record type {kind!r}")
+        counts[PLURAL[kind]] += 1
         yield number, kind, entry
     if ended is None:
         raise PortabilityError(
@@ -574,33 +578,33 @@ def _body(
         )
 
 
-def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise _bad(number, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+            raise bad_record(number, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(record, dict) or not isinstance(record.get("type"), str):
-            raise _bad(number, 'expected a JSON object with a "type"')
+            raise bad_record(number, 'expected a JSON object with a "type"')
         yield number, record
 
 
-def _check_header(number: int, record: dict[str, Any]) -> None:
+def check_header(number: int, record: dict[str, Any]) -> None:
     if record.get("type") != "header" or record.get("format") != FORMAT:
-        raise _bad(number, f"not a {FORMAT} file: the first line must be its header")
+        raise bad_record(number, f"not a {FORMAT} file: the first line must be its header")
     if record.get("version") != FORMAT_VERSION:
-        raise _bad(
+        raise bad_record(
             number,
             f"export format version {record.get('version')!r}; this server reads version "
             f"{FORMAT_VERSION}",
         )
     if not isinstance(record.get("team"), str) or not record["team"]:
-        raise _bad(number, "the header names no team")
+        raise bad_record(number, "the header names no team")
 
 
-def _check_team_name(name: str) -> None:
+def check_team_name(name: str) -> None:
     if not _TEAM_NAME.fullmatch(name):
         # The rule of POST /v1/admin/teams: a team created here must be one the API could make.
         raise PortabilityError(
@@ -619,17 +623,17 @@ async def import_lines(
     """Loads an export into `team` (default: the team named in its header), creating the team
     if needed. One transaction: on any error nothing is stored and `PortabilityError` says
     which line was wrong."""
-    records = _records(lines)
+    records = read_records(lines)
     first = next(records, None)
     if first is None:
         raise PortabilityError("the file is empty")
-    _check_header(*first)
+    check_header(*first)
     report = ImportReport(team=team or first[1]["team"])
-    _check_team_name(report.team)
-    counts = dict.fromkeys(_PLURAL.values(), 0)
+    check_team_name(report.team)
+    counts = dict.fromkeys(PLURAL.values(), 0)
     async with session_factory(engine)() as session, session.begin():
         await act_as_system(session)
-        importer = _Importer(session, report, embedding_model)
+        importer = RowImporter(session, report, embedding_model)
         team_id = await session.scalar(select(Team.id).where(Team.name == report.team))
         if team_id is None:
             team_id = new_id()
@@ -637,7 +641,7 @@ async def import_lines(
             await session.flush()
             report.team_created = True
         importer.team_id = team_id
-        for number, kind, record in _body(records, counts):
+        for number, kind, record in read_body(records, counts):
             if kind != importer.pending_kind or len(importer.pending) >= BATCH_SIZE:
                 await importer.flush()
             importer.record(kind, record, number)
@@ -645,12 +649,12 @@ async def import_lines(
         await importer.link_duplicates()
         if any(report.inserted.values()):
             # Only an import that wrote something: loading a file twice leaves no trace.
-            await _audit(session, team_id, "team.import", {"inserted": report.inserted})
-    _summarise(report, embedding_model)
+            await audit_operation(session, team_id, "team.import", {"inserted": report.inserted})
+    summarise(report, embedding_model)
     return report
 
 
-def _summarise(report: ImportReport, embedding_model: str) -> None:
+def summarise(report: ImportReport, embedding_model: str) -> None:
     """The report's warnings about what the file held (both importers)."""
     if report.redactions:
         report.warnings.append(redaction_warning(report.redactions))

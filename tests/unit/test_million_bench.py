@@ -15,7 +15,7 @@ from bench import million
 from bench.corpus import Corpus
 from memory_service.embeddings import Embedder
 from memory_service.learnings.duplicates import NEAR_DUPLICATE_SIMILARITY
-from memory_service.portability import FORMAT, ImportReport, _Importer, _records
+from memory_service.portability import FORMAT, ImportReport, RowImporter, read_records
 
 
 def _clustered(groups: int, per_group: int, seed: int = 0) -> tuple[np.ndarray, list[tuple]]:
@@ -159,7 +159,7 @@ def test_export_file_is_what_the_import_reads_unchanged(embedder: Embedder) -> N
     vectors = np.random.default_rng(0).standard_normal((300, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     lines = list(million.export_lines(corpus, vectors, team="bench", model=embedder.name))
-    records = list(_records(lines))
+    records = list(read_records(lines))
     assert records[0][1]["format"] == FORMAT
     end = records[-1][1]
     assert end == {
@@ -171,7 +171,7 @@ def test_export_file_is_what_the_import_reads_unchanged(embedder: Embedder) -> N
         },
     }
     report = ImportReport(team="bench")
-    importer = _Importer(None, report, embedder.name)  # type: ignore[arg-type]
+    importer = RowImporter(None, report, embedder.name)  # type: ignore[arg-type]
     learnings = []
     for number, record in records[1:-1]:
         importer.record(record["type"], record, number)
