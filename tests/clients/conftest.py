@@ -50,6 +50,9 @@ def cli_env(server_url: str, key: str, home: Path) -> dict[str, str]:
             "MEMORY_URL": server_url,
             "MEMORY_API_KEY": key,
             "PATH": f"{MEMORY_BIN.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            # The hooks' 1.7 s deadline is for an agent's start-up, not for a test machine
+            # running the suite on two busy cores; the fail-open tests remove it again.
+            "MEMORY_HOOK_DEADLINE": "8",
         }
     )
     return env

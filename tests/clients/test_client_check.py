@@ -163,6 +163,7 @@ def test_hook_fails_open_within_two_seconds(
     silent_server: str,  # noqa: F811
 ) -> None:
     env = dict(cli_env)
+    del env[claude_code.DEADLINE_ENV]  # the default deadline
     body = payload(repo, RISKY)
     if case == "refused":
         env["MEMORY_URL"] = f"http://127.0.0.1:{free_port()}"
@@ -177,7 +178,11 @@ def test_hook_fails_open_within_two_seconds(
         body = json.dumps({"tool_name": "Bash", "tool_input": {}})
     out, elapsed, code = hook(repo, env, body)
     assert (out, code) == ("", 0)
-    assert elapsed < 2.0
+    # It gives up by itself HOOK_DEADLINE_SECONDS after its process started (the whole run
+    # takes under 2 s on an idle machine), long before Claude Code would kill it; not timed
+    # at 2 s here: on a loaded machine process start alone can take longer.
+    assert claude_code.HOOK_DEADLINE_SECONDS < 2.0
+    assert elapsed < claude_code.SETTINGS_TIMEOUT_SECONDS
 
 
 def test_install_adds_and_removes_the_pretooluse_hook(tmp_path: Path) -> None:

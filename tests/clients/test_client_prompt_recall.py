@@ -161,6 +161,7 @@ def test_the_hook_fails_open_within_two_seconds(
     case: str, repo: Path, cli_env: dict[str, str], silent_server: str
 ) -> None:
     env = dict(cli_env)
+    del env[claude_code.DEADLINE_ENV]  # the default deadline
     stdin = payload(repo, WORK)
     if case == "refused":
         env["MEMORY_URL"] = f"http://127.0.0.1:{free_port()}"

@@ -52,6 +52,8 @@ HOOK_DEADLINE_SECONDS = 1.7
 HOOK_HTTP_TIMEOUT_SECONDS = 1.3
 # Claude Code's own timeout for the hook command, a backstop above ours.
 SETTINGS_TIMEOUT_SECONDS = 10
+# A user on a slow link or machine raises the deadline (seconds), never to Claude Code's own.
+DEADLINE_ENV = "MEMORY_HOOK_DEADLINE"
 
 
 def claude_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -313,8 +315,21 @@ def server_config() -> ClientConfig | None:
     return config
 
 
-def _give_up() -> None:
-    explain(f"gave up after {HOOK_DEADLINE_SECONDS} s (the hook's deadline); nothing injected")
+def hook_deadline() -> float:
+    """Seconds after the process started at which a hook gives up: HOOK_DEADLINE_SECONDS, or
+    MEMORY_HOOK_DEADLINE (a remote server over a slow link, a loaded machine) kept a second
+    under Claude Code's own timeout; an unreadable value is ignored, as a hook must not fail."""
+    try:
+        value = float(os.environ.get(DEADLINE_ENV, ""))
+    except ValueError:
+        return HOOK_DEADLINE_SECONDS
+    if not value > 0:  # also NaN
+        return HOOK_DEADLINE_SECONDS
+    return min(value, SETTINGS_TIMEOUT_SECONDS - 1.0)
+
+
+def _give_up(deadline: float) -> None:
+    explain(f"gave up after {deadline:g} s (the hook's deadline); nothing injected")
     os._exit(0)
 
 
@@ -324,13 +339,15 @@ def run_fail_open(
     """Runs a hook fail-open: `produce(stdin text, HTTP timeout)` returns the JSON to print
     or None. Whatever goes wrong (server down, no key, not a repository, slow network, bad
     input), the agent goes on normally, with no output and exit 0, within the deadline."""
-    left = HOOK_DEADLINE_SECONDS - process_age()
+    deadline = hook_deadline()
+    left = deadline - process_age()
     # A hard stop even for what no timeout covers (DNS, a stuck stdin, a slow disk).
-    watchdog = threading.Timer(max(0.0, left), _give_up)
+    watchdog = threading.Timer(max(0.0, left), _give_up, args=(deadline,))
     watchdog.daemon = True
     watchdog.start()
     try:
-        timeout = max(0.1, min(HOOK_HTTP_TIMEOUT_SECONDS, left - 0.2))
+        http = HOOK_HTTP_TIMEOUT_SECONDS + (deadline - HOOK_DEADLINE_SECONDS)
+        timeout = max(0.1, min(http, left - 0.2))
         output = produce(stdin.read(), timeout)
     except Exception as exc:  # fail-open by design: any failure means "say nothing"
         explain(f"{type(exc).__name__}: {exc}; nothing injected")
