@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import math
 import os
 import re
@@ -572,9 +573,34 @@ class IndexBuildWatch:
         }
 
 
+# Runs a command and writes its exit code, CPU seconds and peak RSS as JSON to argv[1]. The
+# import is started through this small process, not by the bench directly: Linux folds the
+# exec'ing process's old high-water mark into its `ru_maxrss`, so a child started by a process
+# that holds the corpus (GiBs at 1M) reports that process's peak as its own (the first 1M run's
+# "11.6 GiB" import was the bench's). A grandchild forked from this small process is not.
+_MEASURE = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": code, "cpu_s": usage.ru_utime + usage.ru_stime,
+               "maxrss_kib": usage.ru_maxrss}, out)
+sys.exit(code)
+"""
+
+
+def measured_call(command: list[str], usage_file: Path, **popen: Any) -> dict[str, Any]:
+    """Runs `command` to its end through _MEASURE: {"code", "cpu_s", "maxrss_kib"} of the
+    command alone."""
+    subprocess.call([sys.executable, "-c", _MEASURE, str(usage_file), *command], **popen)
+    usage: dict[str, Any] = json.loads(usage_file.read_text())
+    return usage
+
+
 def run_import(path: Path, uri: str, *, team: str, bulk: bool, workdir: Path) -> dict[str, Any]:
     """`memory-service import` of the file into the running server's database, as a
-    subprocess; its wall time, CPU seconds and peak RSS."""
+    subprocess; its wall time, CPU seconds and peak RSS (its own, see _MEASURE)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
     env.update(
         MEMORY_DATABASE_URL=uri,
@@ -587,23 +613,25 @@ def run_import(path: Path, uri: str, *, team: str, bulk: bool, workdir: Path) ->
         command += ["--bulk", "--rebuild-indexes"]
     (workdir / "import-data").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    log = (workdir / "import.log").open("wb")
-    proc = subprocess.Popen(
-        command, cwd=workdir / "import-data", env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    log.close()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    with (workdir / "import.log").open("wb") as log:
+        usage = measured_call(
+            command,
+            workdir / "import-usage.json",
+            cwd=workdir / "import-data",
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     seconds = time.perf_counter() - started
     output = (workdir / "import.log").read_text(errors="replace")
-    if proc.returncode != 0:
-        raise RuntimeError(f"memory-service import failed ({proc.returncode}):\n{output[-2000:]}")
+    if usage["code"] != 0:
+        raise RuntimeError(f"memory-service import failed ({usage['code']}):\n{output[-2000:]}")
     return {
         "command": " ".join(["memory-service", *command[3:]]),
         "bulk": bulk,
         "seconds": seconds,
-        "cli_cpu_s": usage.ru_utime + usage.ru_stime,
-        "cli_peak_rss_mib": usage.ru_maxrss / 1024,
+        "cli_cpu_s": usage["cpu_s"],
+        "cli_peak_rss_mib": usage["maxrss_kib"] / 1024,
         "output": output.strip().splitlines()[-5:],
     }
 

@@ -214,3 +214,28 @@ def test_run_takes_the_bulk_sizes_and_server_settings() -> None:
     assert not PRESETS["small"].get("bulk") and not PRESETS["default"].get("bulk")
     with pytest.raises(SystemExit):
         parse_args(["--server-env", "EMBEDDED_SHARED_BUFFERS_MB"])
+
+
+def test_measured_call_reports_the_commands_own_peak_rss(tmp_path: Path) -> None:
+    """A child's ru_maxrss starts from its parent's on Linux; this process holds ~600 MiB, so
+    the plain wait4 of a tiny child says >= 600 MiB, and measured_call says what the child
+    itself used (the first 1M run reported the bench's 11.6 GiB as the import's)."""
+    import os
+    import subprocess
+    import sys
+
+    ballast = bytearray(600 * 2**20)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])  # touched: resident
+    tiny = [sys.executable, "-c", "pass"]
+    plain = subprocess.Popen(tiny)
+    _, _, usage = os.wait4(plain.pid, 0)
+    assert usage.ru_maxrss / 1024 >= 600
+
+    measured = million.measured_call(tiny, tmp_path / "usage.json")
+    assert measured["code"] == 0
+    assert measured["maxrss_kib"] / 1024 < 200
+    assert measured["cpu_s"] > 0
+    del ballast
+
+    failing = million.measured_call([sys.executable, "-c", "raise SystemExit(3)"], tmp_path / "u")
+    assert failing["code"] == 3
