@@ -92,7 +92,7 @@ def _explain(conn: psycopg.Connection[Any], statement: str, parameters: Any) -> 
     }
 
 
-def _walk(node: dict[str, Any], depth: int = 0) -> list[str]:
+def walk(node: dict[str, Any], depth: int = 0) -> list[str]:
     label = node["Node Type"]
     for key in ("Index Name", "Relation Name"):
         if key in node:
@@ -103,7 +103,7 @@ def _walk(node: dict[str, Any], depth: int = 0) -> list[str]:
         f"rows {node.get('Actual Rows', 0)} x{node.get('Actual Loops', 1)}"
     ]
     for child in node.get("Plans", []):
-        lines += _walk(child, depth + 1)
+        lines += walk(child, depth + 1)
     return lines
 
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             f"\n{item['execution_ms']:8.1f} ms (planning {item['planning_ms']:.1f} ms)  "
             f"{item['statement']}"
         )
-        for line in _walk(item["plan"]):
+        for line in walk(item["plan"]):
             if line.startswith("  " * args.depth):
                 continue
             print(f"          {line}")

@@ -68,6 +68,8 @@ def ingest_section(r: dict[str, Any]) -> str:
 def bulk_section(r: dict[str, Any]) -> str:
     """--size 1m / 100k: how the corpus, its embeddings and the load were made."""
     bulk = r["bulk"]
+    if "reused" in bulk:
+        return f"(not loaded again: the data of an earlier `--keep` run, {bulk['reused']})"
     corpus, emb, imp = bulk["corpus"], bulk["embedding"], bulk.get("import", {})
     syn = emb.get("synthetic", {})
     rows = [

@@ -507,7 +507,10 @@ async def suite(args: argparse.Namespace, workdir: Path, results: dict[str, Any]
     if preset.get("bulk"):
         if args.peers:
             log("--peers is not run with the bulk sizes (use --size small or default)")
-        await bulk_suite(args, preset, max(sizes), requests, workdir, results, rng)
+        if args.reuse is not None:
+            await reuse_suite(args, preset, requests, results, rng)
+        else:
+            await bulk_suite(args, preset, max(sizes), requests, workdir, results, rng)
         return
     log(f"corpus: building handoffs for {max(sizes):,} learnings")
     corpus = Corpus(seed=args.seed)
@@ -629,7 +632,6 @@ async def bulk_suite(
     try:
         log("server: first start on an empty data folder")
         results["cold_start_s"] = {"first_start": server.start()}
-        key = server.admin_key()
         assert server.sampler is not None
         uri = server.database_uri()
         use_bulk = million.cli_has_bulk() and not args.plain_import
@@ -653,28 +655,9 @@ async def bulk_suite(
         imported["learnings_per_s"] = len(bulk.learnings) / imported["seconds"]
         results["bulk"]["import"] = imported
         log(f"import: {imported['seconds']:.0f} s, HNSW build {imported['hnsw_build_s']:.0f} s")
-        results["database"] = database_stats(server)
-        meta["final_learnings"] = results["database"]["learnings"]
-
-        await measure_reads(
-            server,
-            key,
-            embedder,
-            corpus,
-            identifiers,
-            results,
-            requests=requests,
-            recall_queries=args.recall_queries or preset["recall_queries"],
-            rng=rng,
-            clients_list=tuple(preset.get("clients", CLIENTS)),
+        await _bulk_reads(
+            server, args, preset, requests, embedder, corpus, identifiers, results, rng
         )
-        server.sampler.sample()
-        results["memory"] = {
-            "peak_server_rss_mib": server.sampler.peak_server_rss / MIB,
-            "peak_postgres_pss_mib": server.sampler.peak_postgres_pss / MIB,
-            "server_rss_by_phase_mib": {k: v / MIB for k, v in server.sampler.phase_peaks.items()},
-        }
-        results["cpu"] = server.sampler.cpu_report()
     finally:
         log("server: stopping")
         server.stop()
@@ -684,6 +667,84 @@ async def bulk_suite(
     finally:
         restart.stop()
     log(f"server: restart ready in {results['cold_start_s']['restart']:.1f} s; stopped")
+
+
+async def _bulk_reads(
+    server: ServerProcess,
+    args: argparse.Namespace,
+    preset: dict[str, Any],
+    requests: int,
+    embedder: RawEmbedder,
+    corpus: Corpus,
+    identifiers: list[str],
+    results: dict[str, Any],
+    rng: random.Random,
+) -> None:
+    """The bulk sizes' measurements on the loaded data: sizes, searches, briefs, recall,
+    memory and CPU."""
+    assert server.sampler is not None
+    results["database"] = database_stats(server)
+    results["meta"]["final_learnings"] = results["database"]["learnings"]
+    await measure_reads(
+        server,
+        server.admin_key(),
+        embedder,
+        corpus,
+        identifiers,
+        results,
+        requests=requests,
+        recall_queries=args.recall_queries or preset["recall_queries"],
+        rng=rng,
+        clients_list=tuple(preset.get("clients", CLIENTS)),
+    )
+    server.sampler.sample()
+    results["memory"] = {
+        "peak_server_rss_mib": server.sampler.peak_server_rss / MIB,
+        "peak_postgres_pss_mib": server.sampler.peak_postgres_pss / MIB,
+        "server_rss_by_phase_mib": {k: v / MIB for k, v in server.sampler.phase_peaks.items()},
+    }
+    results["cpu"] = server.sampler.cpu_report()
+
+
+# Learnings of the bulk corpus that hold its first 2,000 handoffs (~9 a handoff at the start,
+# where few texts repeat yet): enough to name the identifiers the search queries ask about.
+IDENTIFIER_LEARNINGS = 25_000
+
+
+async def reuse_suite(
+    args: argparse.Namespace,
+    preset: dict[str, Any],
+    requests: int,
+    results: dict[str, Any],
+    rng: random.Random,
+) -> None:
+    """--reuse: the read phases again on the data folder a `--keep` run left, with the same
+    queries (same seed), to measure a change of the server without loading again."""
+    from bench import million
+
+    data = args.reuse / "data" if (args.reuse / "data").is_dir() else args.reuse
+    if not (data / "pgdata").is_dir():
+        raise SystemExit(f"--reuse {args.reuse}: no data folder (with pgdata) there")
+    server_env = dict(args.server_env)
+    results["meta"]["server_env"] = server_env
+    embedder = RawEmbedder(cache_dir=args.cache_dir / "models")
+    results["meta"]["embedding_backend"] = embedder.backend
+    corpus = Corpus(seed=args.seed)
+    log("corpus: its first handoffs again, for the identifiers the queries name")
+    first = million.build_distinct(corpus, IDENTIFIER_LEARNINGS)
+    assert len(first.handoffs) > 2000, "IDENTIFIER_LEARNINGS no longer covers 2,000 handoffs"
+    identifiers = [i for h in first.handoffs[:2000] for i in h.identifiers]
+    results["bulk"] = {"reused": str(data)}
+    server = ServerProcess(data, log_path=data.parent / "server-reuse.log", env=server_env)
+    try:
+        log(f"server: start on the data in {data}")
+        results["cold_start_s"] = {"restart": server.start()}
+        await _bulk_reads(
+            server, args, preset, requests, embedder, corpus, identifiers, results, rng
+        )
+    finally:
+        log("server: stopping")
+        server.stop()
 
 
 def _key_value(item: str) -> tuple[str, str]:
@@ -726,6 +787,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=[],
         metavar="KEY=VALUE",
         help="--size 1m/100k: a setting of the server under test (repeatable)",
+    )
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        metavar="DIR",
+        help="--size 1m/100k: measure the reads again on the data a --keep run left in DIR "
+        "(the printed temporary folder), without corpus, embeddings or import",
     )
     parser.add_argument(
         "--plain-import",
