@@ -131,16 +131,15 @@ SEARCH = f"""
                      FROM unnest(tq0.lex) x) terms
         ),
         -- The names the query mentions (recall/intent.py), and how many of them no learning
-        -- it may see holds: each looked up through the owner's function, one row at most; a
+        -- it may see holds: each an existence check through the owner's function (not a
+        -- ranked lookup: at 1M learnings a name held by thousands cost 25-400 ms ranked); a
         -- name among the common terms is held by many. No names outside the modes with a
         -- relevance floor.
         unknown AS MATERIALIZED (
             SELECT count(*) FILTER (
-                       WHERE NOT x.lex && CAST(:common AS text[]) AND NOT EXISTS (
-                           SELECT 1 FROM memory_text_candidates(CAST(:team AS uuid),
-                               x.q, NULL, 1,
-                               CAST(:visible_project AS uuid), CAST(:scope AS uuid[]),
-                               NULL, NULL))) AS n,
+                       WHERE NOT x.lex && CAST(:common AS text[]) AND NOT memory_text_match(
+                           CAST(:team AS uuid), x.q, CAST(:visible_project AS uuid),
+                           CAST(:scope AS uuid[]))) AS n,
                    count(*) AS names
               FROM (SELECT plainto_tsquery('{TS_CONFIG}', nm) AS q,
                            tsvector_to_array(to_tsvector('{TS_CONFIG}', nm)) AS lex
@@ -231,13 +230,19 @@ TEXT_CANDIDATES_SIGNATURE = (
 COMMON_TERMS_SIGNATURE = "memory_common_terms(double precision, double precision)"
 # `q`: the query's informative terms, OR-ed; `q_fill` (or NULL): its common terms, AND-ed
 # (selective by construction), so rows holding all of those still come back when the
-# informative terms match little. ROWS: at most 2n come out; the default estimate of 1000
+# informative terms match little. Each ranks at most TEXT_RANK_ROWS of the rows it matches
+# (the first the index finds): ranking reads every row's tsvector (out of line, ~10 us a row),
+# and without a cap the cost followed the table. A term is left out of `q` once it is in
+# more than 0.2 % of learnings, so below 500k learnings the cap binds only for an AND of
+# common terms; at 1M it held the hybrid p95 (bench/RESULTS.md, issue 21 point 3). ROWS: at
+# most 2n come out; the default estimate of 1000
 # turned the join that follows into a hash join over the whole table. It applies the isolation
 # itself: only learnings of `team`, and nothing unless that is the team the calling transaction
 # acts for (`memory.team_id`, the setting the row-level security policy reads). The team is an
 # argument (migration 0012) so that a statement calling it names its team in its own text, and
 # a distributed database can route the lookup to the team's shard (docs/scaling.md).
-TEXT_CANDIDATES_FUNCTION = """
+TEXT_RANK_ROWS = 1000
+TEXT_CANDIDATES_FUNCTION = f"""
         CREATE OR REPLACE FUNCTION memory_text_candidates(
             team uuid, q tsquery, q_fill tsquery, n integer, visible_project uuid, scope uuid[],
             kinds text[], since timestamptz
@@ -255,11 +260,33 @@ TEXT_CANDIDATES_FUNCTION = """
                    AND (kinds IS NULL OR l.kind = ANY (kinds))
                    AND (since IS NULL OR l.created_at >= since)
             )
-            (SELECT v.id FROM visible v WHERE v.tsv @@ q
-              ORDER BY ts_rank_cd(v.tsv, q, 32) DESC LIMIT n)
+            (SELECT m.id FROM (SELECT v.id, v.tsv FROM visible v WHERE v.tsv @@ q
+                                LIMIT {TEXT_RANK_ROWS}) m
+              ORDER BY ts_rank_cd(m.tsv, q, 32) DESC LIMIT n)
             UNION
-            (SELECT v.id FROM visible v WHERE q_fill IS NOT NULL AND v.tsv @@ q_fill
-              ORDER BY ts_rank_cd(v.tsv, q_fill, 32) DESC LIMIT n)
+            (SELECT m.id FROM (SELECT v.id, v.tsv FROM visible v
+                                WHERE q_fill IS NOT NULL AND v.tsv @@ q_fill
+                                LIMIT {TEXT_RANK_ROWS}) m
+              ORDER BY ts_rank_cd(m.tsv, q_fill, 32) DESC LIMIT n)
+        $$
+        """
+# Whether a learning the caller may see holds every term of `q` (a name the query mentions):
+# an existence check, no ranking. The same isolation as memory_text_candidates.
+TEXT_MATCH_SIGNATURE = "memory_text_match(uuid, tsquery, uuid, uuid[])"
+TEXT_MATCH_FUNCTION = """
+        CREATE OR REPLACE FUNCTION memory_text_match(
+            team uuid, q tsquery, visible_project uuid, scope uuid[]
+        ) RETURNS boolean
+        LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, public
+        AS $$
+            SELECT EXISTS (
+                SELECT 1 FROM public.learnings l
+                 WHERE l.team_id = team
+                   AND team = NULLIF(current_setting('memory.team_id', true), '')::uuid
+                   AND (l.visibility = 'team' OR l.project_id = visible_project)
+                   AND (scope IS NULL OR l.project_id = ANY (scope))
+                   AND l.tsv @@ q)
         $$
         """
 # Only terms ANALYZE found in more than `min_share` of all learnings come out (none while the

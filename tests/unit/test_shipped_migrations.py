@@ -48,13 +48,18 @@ SHIPPED = {
     "0012_shard_ready_lookups.py": (
         "6974e5ff03b90b11d70ce71454d959b4f98fa06424c660fbb5d85b0edb0e161b"
     ),
+    "0013_bounded_text_lookups.py": (
+        "df69a2e2c805deae223357751f42a7ac6b3aae1821ee83cd08db0938b03ca06d"
+    ),
 }
 
 # Revision 0007 creates these from recall/sql.py: a database past 0007 keeps the body it got
 # then, so a changed definition needs a new revision that recreates it (0012 recreated
-# TEXT_CANDIDATES_FUNCTION with the team as an argument).
+# TEXT_CANDIDATES_FUNCTION with the team as an argument; 0013 with a cap on the rows it ranks,
+# and created TEXT_MATCH_FUNCTION).
 FUNCTIONS = {
-    "TEXT_CANDIDATES_FUNCTION": "d810e97eeb95d6e8f8e43f3b4b435d865d569134182070e5588a2417688edd02",
+    "TEXT_CANDIDATES_FUNCTION": "486eac4a6c10d392615274a26176573f2a0f573e5753ce11f218e945b1e2e94d",
+    "TEXT_MATCH_FUNCTION": "f5e29b5e5950b511b908d022e3aa18ae05e24e5770c1497b214062879ff72758",
     "COMMON_TERMS_FUNCTION": "e476bd2db43d10251716440e37324b0df152ca4ecf8e1a767775775337702406",
 }
 
