@@ -230,18 +230,19 @@ TEXT_CANDIDATES_SIGNATURE = (
 COMMON_TERMS_SIGNATURE = "memory_common_terms(double precision, double precision)"
 # `q`: the query's informative terms, OR-ed; `q_fill` (or NULL): its common terms, AND-ed
 # (selective by construction), so rows holding all of those still come back when the
-# informative terms match little. Each ranks at most TEXT_RANK_ROWS of the rows it matches
-# (the first the index finds): ranking reads every row's tsvector (out of line, ~10 us a row),
-# and without a cap the cost followed the table. A term is left out of `q` once it is in
-# more than 0.2 % of learnings, so below 500k learnings the cap binds only for an AND of
-# common terms; at 1M it held the hybrid p95 (bench/RESULTS.md, issue 21 point 3). ROWS: at
-# most 2n come out; the default estimate of 1000
+# informative terms match little. Each ranks at most TEXT_RANK_PER_CANDIDATE x n of the rows
+# it matches (the first the index finds): ranking reads every row's tsvector (out of line,
+# ~15 us a row at 1M learnings), so without a cap its cost followed the table: at 1M an AND of
+# common terms matched thousands of rows and ranked them all (bench/RESULTS.md, issue 21
+# point 3). A term is left out of `q` once it is in more than 0.2 % of learnings, so the cap
+# binds on `q` only past ~250k learnings, and on `q_fill` where common terms co-occur a lot.
+# ROWS: at most 2n come out; the default estimate of 1000
 # turned the join that follows into a hash join over the whole table. It applies the isolation
 # itself: only learnings of `team`, and nothing unless that is the team the calling transaction
 # acts for (`memory.team_id`, the setting the row-level security policy reads). The team is an
 # argument (migration 0012) so that a statement calling it names its team in its own text, and
 # a distributed database can route the lookup to the team's shard (docs/scaling.md).
-TEXT_RANK_ROWS = 1000
+TEXT_RANK_PER_CANDIDATE = 10
 TEXT_CANDIDATES_FUNCTION = f"""
         CREATE OR REPLACE FUNCTION memory_text_candidates(
             team uuid, q tsquery, q_fill tsquery, n integer, visible_project uuid, scope uuid[],
@@ -261,12 +262,12 @@ TEXT_CANDIDATES_FUNCTION = f"""
                    AND (since IS NULL OR l.created_at >= since)
             )
             (SELECT m.id FROM (SELECT v.id, v.tsv FROM visible v WHERE v.tsv @@ q
-                                LIMIT {TEXT_RANK_ROWS}) m
+                                LIMIT {TEXT_RANK_PER_CANDIDATE} * n) m
               ORDER BY ts_rank_cd(m.tsv, q, 32) DESC LIMIT n)
             UNION
             (SELECT m.id FROM (SELECT v.id, v.tsv FROM visible v
                                 WHERE q_fill IS NOT NULL AND v.tsv @@ q_fill
-                                LIMIT {TEXT_RANK_ROWS}) m
+                                LIMIT {TEXT_RANK_PER_CANDIDATE} * n) m
               ORDER BY ts_rank_cd(m.tsv, q_fill, 32) DESC LIMIT n)
         $$
         """

@@ -2,9 +2,9 @@
 3): at 1M learnings the hybrid p95 was 2.1x its 100k value, and the time was in two lookups
 whose cost followed the table.
 
-- `memory_text_candidates` ranks at most `TEXT_RANK_ROWS` of the rows each of its two queries
-  matches (ranking reads each row's tsvector): an AND of common terms matched thousands of rows
-  at 1M and ranked them all.
+- `memory_text_candidates` ranks at most `TEXT_RANK_PER_CANDIDATE` (10) rows per candidate it
+  returns, for each of its two queries (ranking reads each row's tsvector): an AND of common
+  terms matched thousands of rows at 1M and ranked them all.
 - `memory_text_match` (new): whether a learning the caller may see holds a name the query
   mentions. The search asked `memory_text_candidates(..., n = 1)` instead, which ranked every
   row holding the name to return one (25-400 ms at 1M for a name held by thousands).
