@@ -403,11 +403,11 @@ def _get(r: dict[str, Any], *path: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def compare(small: dict[str, Any], large: dict[str, Any]) -> str:
-    """Two runs side by side (issue 21: 100k and 1M on the same machine and day), with the
-    ratio large / small of every number both have."""
+def compare(small: dict[str, Any], *larger: dict[str, Any]) -> str:
+    """Runs side by side (issue 21: 100k and 1M on the same machine and day), with the ratio
+    of each later run to the first for every number both have."""
     rows: list[tuple[str, tuple[str, ...]]] = []
-    search = large.get("search", {})
+    search = larger[0].get("search", {})
     for mode in search.get("modes", []):
         for filt in search.get("filters", []):
             for c in search.get("clients", []):
@@ -419,6 +419,8 @@ def compare(small: dict[str, Any], large: dict[str, Any]) -> str:
                         )
                     )
     rows += [
+        ("brief, steady, 1 client p95_ms", ("brief", "steady, 1 client", "p95_ms")),
+        ("brief, steady, 4 clients p95_ms", ("brief", "steady, 4 clients", "p95_ms")),
         (
             "HNSW recall@10 vs exact (SQL, no filter, service settings)",
             ("recall", "sql", "cases", "no filter, service settings", "recall@10"),
@@ -431,8 +433,11 @@ def compare(small: dict[str, Any], large: dict[str, Any]) -> str:
             "recall@10 through /v1/search (vector, no filter)",
             ("recall", "service", "no filter", "recall@10"),
         ),
-        ("HNSW index build s", ("bulk", "import", "hnsw_build_s")),
         ("import s", ("bulk", "import", "seconds")),
+        ("import learnings/s", ("bulk", "import", "learnings_per_s")),
+        ("import CLI CPU s", ("bulk", "import", "cli_cpu_s")),
+        ("import CLI peak RSS MiB", ("bulk", "import", "cli_peak_rss_mib")),
+        ("HNSW index build s", ("bulk", "import", "hnsw_build_s")),
         ("HNSW index MiB", ("database", "hnsw_index_mib")),
         ("learnings table + indexes MiB", ("database", "learnings_total_mib")),
         ("database MiB", ("database", "database_mib")),
@@ -443,19 +448,25 @@ def compare(small: dict[str, Any], large: dict[str, Any]) -> str:
     ]
     out = []
     for name, path in rows:
-        a, b = _get(small, *path), _get(large, *path)
-        ratio = f"{b / a:.2f}×" if a and b is not None else "–"
-        out.append(
-            [name, _f(a, 3 if "recall" in name else 1), _f(b, 3 if "recall" in name else 1), ratio]
-        )
-    ms, ml = small["meta"], large["meta"]
+        digits = 3 if "recall" in name else 1
+        a = _get(small, *path)
+        row = [name, _f(a, digits)]
+        for run in larger:
+            b = _get(run, *path)
+            row += [_f(b, digits), f"{b / a:.2f}×" if a and b is not None else "–"]
+        out.append(row)
+    runs = (small, *larger)
     head = (
-        f"{ms['final_learnings']:,} learnings ({ms['started']}) vs {ml['final_learnings']:,} "
-        f"({ml['started']})\n\n"
+        " vs ".join(f"{r['meta']['final_learnings']:,} ({r['meta']['started']})" for r in runs)
+        + "\n\n"
     )
-    return head + _table(
-        ["measure", f"{ms['final_learnings']:,}", f"{ml['final_learnings']:,}", "ratio"], out
-    )
+    header = [
+        "measure",
+        f"{small['meta']['final_learnings']:,} ({small['meta']['started'][11:]})",
+    ]
+    for run in larger:
+        header += [f"{run['meta']['final_learnings']:,} ({run['meta']['started'][11:]})", "ratio"]
+    return head + _table(header, out)
 
 
 if __name__ == "__main__":
@@ -463,7 +474,7 @@ if __name__ == "__main__":
         print(
             compare(
                 json.loads(Path(sys.argv[2]).read_text()),
-                json.loads(Path(sys.argv[3]).read_text()),
+                *(json.loads(Path(a).read_text()) for a in sys.argv[3:]),
             )
         )
     else:
