@@ -31,7 +31,11 @@ def service_hnsw_settings() -> dict[str, str]:
 
     ef = getattr(ranking, "HNSW_EF_SEARCH", PGVECTOR_DEFAULT_EF_SEARCH)
     scan = getattr(ranking, "HNSW_ITERATIVE_SCAN", "relaxed_order")
-    return {"hnsw.ef_search": str(ef), "hnsw.iterative_scan": scan}
+    settings = {"hnsw.ef_search": str(ef), "hnsw.iterative_scan": scan}
+    limit = getattr(ranking, "HNSW_MAX_SCAN_TUPLES", None)
+    if limit is not None:
+        settings["hnsw.max_scan_tuples"] = str(limit)
+    return settings
 
 
 def vec(values: npt.NDArray[np.float32]) -> str:

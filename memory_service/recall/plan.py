@@ -22,6 +22,7 @@ from memory_service.recall.ranking import (
     EXACT_SCAN_MAX_ROWS,
     HNSW_EF_SEARCH,
     HNSW_ITERATIVE_SCAN,
+    HNSW_MAX_SCAN_TUPLES,
     HYBRID_COMMON_TERM_ROWS,
     HYBRID_COMMON_TERM_SHARE,
 )
@@ -95,6 +96,7 @@ def local_settings(q: Query, timeout_ms: int | None) -> dict[str, str]:
         # For HNSW scans only (the exact path does not use the index).
         local["hnsw.ef_search"] = str(HNSW_EF_SEARCH)
         local["hnsw.iterative_scan"] = HNSW_ITERATIVE_SCAN
+        local["hnsw.max_scan_tuples"] = str(HNSW_MAX_SCAN_TUPLES)
     return local
 
 

@@ -160,6 +160,11 @@ HNSW_EF_SEARCH = 100
 # The HNSW scan filters after the fact; iterative scanning keeps going until enough rows pass
 # the filters instead of returning a handful.
 HNSW_ITERATIVE_SCAN = "relaxed_order"
+# ... but not without end: a filter that leaves a small share of a big table (one project of
+# 25,000 among 1M learnings) made the walk visit up to pgvector's default of 20,000 tuples for
+# the searches far from that project: HNSW p95 ~125 ms at 1M (bench/RESULTS.md, issue 21
+# point 3). Past this many the scan returns what it found; the text leg still adds its own.
+HNSW_MAX_SCAN_TUPLES = 5_000
 
 # Common terms: a query term found in more than this share of all learnings, and in more than
 # COMMON_TERM_ROWS of them, is left out of the full-text candidate lookup (not out of the

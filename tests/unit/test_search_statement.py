@@ -233,7 +233,11 @@ def test_a_shape_is_built_once() -> None:
 
 
 def test_local_settings_by_mode() -> None:
-    hnsw = {"hnsw.ef_search": "100", "hnsw.iterative_scan": "relaxed_order"}
+    hnsw = {
+        "hnsw.ef_search": "100",
+        "hnsw.iterative_scan": "relaxed_order",
+        "hnsw.max_scan_tuples": "5000",
+    }
     assert local_settings(Query("x", mode="hybrid"), None) == hnsw
     assert local_settings(Query("x", mode="vector"), 250) == {"statement_timeout": "250", **hnsw}
     assert local_settings(Query("x", mode="text"), None) == {}
