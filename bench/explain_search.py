@@ -32,6 +32,14 @@ from memory_service.recall import search as search_module
 from memory_service.tenancy import APP_ROLE, scope_to_team
 
 
+def reader(uri: str, team: str) -> Principal:
+    """A read-only principal of the team named `team` in the database at `uri`."""
+    with psycopg.connect(libpq_url(uri)) as conn:
+        row = conn.execute("SELECT id FROM teams WHERE name = %s", (team,)).fetchone()
+    assert row is not None, f"no team `{team}` in this database"
+    return Principal(row[0], uuid.uuid4(), "bench", frozenset({"read"}), None)
+
+
 async def capture(
     uri: str, query: search_module.Query, embedder: Embedder, team: str = "default"
 ) -> tuple[list[tuple[str, Any]], float]:
@@ -46,10 +54,7 @@ async def capture(
         statements.append((statement, parameters))
 
     try:
-        with psycopg.connect(libpq_url(uri)) as conn:
-            row = conn.execute("SELECT id FROM teams WHERE name = %s", (team,)).fetchone()
-        assert row is not None, f"no team `{team}` in this database"
-        principal = Principal(row[0], uuid.uuid4(), "explain", frozenset({"read"}), None)
+        principal = reader(uri, team)
         sessions = session_factory(engine)
         async with sessions() as session:
             scope_to_team(session, principal.team_id)  # as the request's auth dependency does

@@ -374,6 +374,18 @@ async def run_search(
     }
 
 
+def process_usage(server: ServerProcess, results: dict[str, Any]) -> None:
+    """The server's and PostgreSQL's peak memory (by phase) and CPU per phase, into `results`."""
+    assert server.sampler is not None
+    server.sampler.sample()
+    results["memory"] = {
+        "peak_server_rss_mib": server.sampler.peak_server_rss / MIB,
+        "peak_postgres_pss_mib": server.sampler.peak_postgres_pss / MIB,
+        "server_rss_by_phase_mib": {k: v / MIB for k, v in server.sampler.phase_peaks.items()},
+    }
+    results["cpu"] = server.sampler.cpu_report()
+
+
 def table_stats(server: ServerProcess) -> dict[str, Any]:
     with psycopg.connect(libpq_url(server.database_uri())) as conn:
         row = conn.execute(
@@ -570,13 +582,7 @@ async def suite(args: argparse.Namespace, workdir: Path, results: dict[str, Any]
                 embedder=embedder,
                 workdir=workdir,
             )
-        server.sampler.sample()
-        results["memory"] = {
-            "peak_server_rss_mib": server.sampler.peak_server_rss / MIB,
-            "peak_postgres_pss_mib": server.sampler.peak_postgres_pss / MIB,
-            "server_rss_by_phase_mib": {k: v / MIB for k, v in server.sampler.phase_peaks.items()},
-        }
-        results["cpu"] = server.sampler.cpu_report()
+        process_usage(server, results)
     finally:
         log("server: stopping")
         server.stop()
@@ -697,13 +703,7 @@ async def _bulk_reads(
         rng=rng,
         clients_list=tuple(preset.get("clients", CLIENTS)),
     )
-    server.sampler.sample()
-    results["memory"] = {
-        "peak_server_rss_mib": server.sampler.peak_server_rss / MIB,
-        "peak_postgres_pss_mib": server.sampler.peak_postgres_pss / MIB,
-        "server_rss_by_phase_mib": {k: v / MIB for k, v in server.sampler.phase_peaks.items()},
-    }
-    results["cpu"] = server.sampler.cpu_report()
+    process_usage(server, results)
 
 
 # Learnings of the bulk corpus that hold its first 2,000 handoffs (~9 a handoff at the start,

@@ -17,7 +17,6 @@ import random
 import re
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from sqlalchemy import event
 
 from bench import explain_search
 from bench.corpus import Corpus, make_queries
-from memory_service.auth.service import Principal
 from memory_service.db import create_engine, libpq_url, session_factory
 from memory_service.embeddings import Embedder
 from memory_service.recall import search as search_module
@@ -61,10 +59,7 @@ async def timed(
     def after(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
         sql.append((" ".join(statement.split())[:80], time.perf_counter() - started_at["t"]))
 
-    with psycopg.connect(libpq_url(uri)) as conn:
-        row = conn.execute("SELECT id FROM teams WHERE name = %s", (team,)).fetchone()
-    assert row is not None, f"no team `{team}` in this database"
-    principal = Principal(row[0], uuid.uuid4(), "tail", frozenset({"read"}), None)
+    principal = explain_search.reader(uri, team)
     sessions = session_factory(engine)
     stats = SearchStats()  # the process cache, as the server keeps it
     event.listen(engine.sync_engine, "before_cursor_execute", before)
